@@ -1,0 +1,1 @@
+"""actions: see ARCHITECTURE.md. Reaches clusters only through the Kubernetes API and DNS."""

@@ -1,0 +1,125 @@
+"""The ``xpchaos`` command line."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from . import __version__
+from . import sandbox_process as sp
+
+console = Console(stderr=True)
+STATE_DIR_OPTION = click.option(
+    "--state-dir", type=click.Path(file_okay=False, path_type=Path), default=sp.DEFAULT_STATE_DIR,
+    show_default=True, help="Where the sandbox keeps its kubeconfig, state and log.",
+)
+OUTPUT_OPTION = click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text",
+                             show_default=True, help="Human-readable text, or one JSON object on stdout.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, prog_name="xpchaos")
+def main() -> None:
+    """xpchaos proves that losing a cloud provider moves traffic to the other one within the SLO.
+
+    With no cluster at hand, start the sandbox (a simulated Crossplane management cluster on 127.0.0.1) and
+    point any Kubernetes client at its kubeconfig:
+
+    \b
+      xpchaos sandbox up --detach
+      export KUBECONFIG=.xpchaos/sandbox/kubeconfig
+      kubectl get namespaces
+      xpchaos sandbox down
+    """
+
+
+@main.group()
+def sandbox() -> None:
+    """Start, inspect and stop the local sandbox cluster."""
+
+
+def _print_info(info: sp.SandboxInfo, output: str, headline: str) -> None:
+    if output == "json":
+        click.echo(json.dumps(info.public()))
+        return
+    console.print(f"[green]{headline}[/green]")
+    console.print(f"  API         {info.api}")
+    console.print(f"  kubeconfig  {info.kubeconfig}")
+    console.print(f"  DNS         {info.dns or '-'}")
+    console.print(f"  target      {info.target or '-'}")
+    console.print(f"  pid         {info.pid}")
+    console.print(f"\n  export KUBECONFIG={info.kubeconfig}")
+
+
+@sandbox.command("up")
+@click.option("--api-port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port of the Kubernetes API (0 picks a free one).")
+@click.option("--dns-port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port of the sandbox's DNS server (0 picks a free one).")
+@STATE_DIR_OPTION
+@click.option("--detach", "-d", is_flag=True, help="Return once the sandbox is ready and leave it running.")
+@OUTPUT_OPTION
+def sandbox_up(api_port: int, dns_port: int, state_dir: Path, detach: bool, output: str) -> None:
+    """Start the sandbox and print where to reach it once it is ready.
+
+    Without --detach it runs in the foreground until Ctrl-C. With --detach it keeps running in the background;
+    if one already runs in STATE_DIR, that one is reported and reused.
+    """
+    running = sp.read_state(state_dir)
+    if running is not None:
+        if not detach:
+            raise click.UsageError(f"a sandbox already runs in {state_dir} (pid {running.pid}); "
+                                   "use it, or stop it with `xpchaos sandbox down`")
+        _print_info(running, output, "Sandbox already running (reused)")
+        return
+    try:
+        info, child = sp.start(state_dir, api_port, dns_port, detach=detach)
+    except sp.SandboxError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        sys.exit(1)
+    _print_info(info, output, "Sandbox ready")
+    if detach:
+        return
+    console.print("\n  Running in the foreground; Ctrl-C stops it.")
+
+    def forward(signum: int, _frame: Any) -> None:
+        child.send_signal(signum)
+
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGTERM, forward)
+    sys.exit(child.wait())
+
+
+@sandbox.command("down")
+@STATE_DIR_OPTION
+def sandbox_down(state_dir: Path) -> None:
+    """Stop the sandbox running in STATE_DIR (harmless when none runs)."""
+    info = sp.stop(state_dir)
+    if info is None:
+        console.print(f"No sandbox running in {state_dir}.")
+    else:
+        console.print(f"Sandbox stopped (pid {info.pid}).")
+
+
+@sandbox.command("status")
+@STATE_DIR_OPTION
+@OUTPUT_OPTION
+def sandbox_status(state_dir: Path, output: str) -> None:
+    """Say whether a sandbox runs in STATE_DIR and where. Exit code 3 when none runs."""
+    info = sp.read_state(state_dir)
+    if info is None:
+        if output == "json":
+            click.echo(json.dumps({"running": False}))
+        else:
+            console.print(f"No sandbox running in {state_dir}.")
+        sys.exit(3)
+    if output == "json":
+        click.echo(json.dumps({"running": True, "pid": info.pid, **info.public()}))
+    else:
+        _print_info(info, output, "Sandbox running")

@@ -1,0 +1,180 @@
+"""Server-side printing: ``meta.k8s.io/v1 Table`` responses, which ``kubectl get`` asks for.
+
+Columns follow the real server's printers for the built-in kinds, and a CRD's additionalPrinterColumns
+(evaluated with the small JSONPath subset those columns use: ``.a.b``, ``[n]``, ``[?(@.k=="v")]``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from .registry import ResourceType
+
+Cell = Callable[[dict[str, Any]], Any]
+
+
+def human_age(timestamp: str | None) -> str:
+    if not timestamp:
+        return "<unknown>"
+    try:
+        then = datetime.strptime(timestamp[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+    except ValueError:
+        return "<invalid>"
+    seconds = max(0, int((datetime.now(UTC) - then).total_seconds()))
+    if seconds < 120:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 10:
+        return f"{minutes}m{seconds % 60}s" if seconds % 60 else f"{minutes}m"
+    if minutes < 180:
+        return f"{minutes}m"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours}h"
+    return f"{hours // 24}d"
+
+
+_FILTER = re.compile(r"""^\?\(@\.([\w.\-/]+)\s*==\s*['"]([^'"]*)['"]\)$""")
+_TOKEN = re.compile(r"\.([^.\[\]]+)|\[([^\]]+)\]")
+
+
+def jsonpath(obj: Any, path: str) -> Any:
+    nodes = [obj]
+    for name, bracket in _TOKEN.findall(path.strip().lstrip("{").rstrip("}")):
+        nxt: list[Any] = []
+        for node in nodes:
+            if name:
+                if isinstance(node, dict) and name in node:
+                    nxt.append(node[name])
+            elif bracket.lstrip("-").isdigit() and isinstance(node, list):
+                index = int(bracket)
+                if -len(node) <= index < len(node):
+                    nxt.append(node[index])
+            elif (match := _FILTER.match(bracket)) and isinstance(node, list):
+                key, value = match.groups()
+                nxt.extend(item for item in node if isinstance(item, dict) and str(_dig(item, key)) == value)
+            elif bracket == "*" and isinstance(node, list):
+                nxt.extend(node)
+        nodes = nxt
+    if not nodes:
+        return None
+    return nodes[0] if len(nodes) == 1 else ",".join(str(n) for n in nodes)
+
+
+def _dig(obj: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        obj = obj.get(part) if isinstance(obj, dict) else None
+    return obj
+
+
+def _col(name: str, type_: str = "string", fmt: str = "", priority: int = 0, description: str = "") -> dict[str, Any]:
+    return {"name": name, "type": type_, "format": fmt, "description": description, "priority": priority}
+
+
+def _age(obj: dict[str, Any]) -> str:
+    return human_age(obj["metadata"].get("creationTimestamp"))
+
+
+def _name(obj: dict[str, Any]) -> str:
+    return obj["metadata"]["name"]
+
+
+def _event_object(obj: dict[str, Any]) -> str:
+    ref = obj.get("involvedObject") or obj.get("regarding") or {}
+    return f'{str(ref.get("kind", "")).lower()}/{ref.get("name", "")}'
+
+
+def _event_last_seen(obj: dict[str, Any]) -> str:
+    return human_age(obj.get("lastTimestamp") or obj.get("eventTime") or obj["metadata"].get("creationTimestamp"))
+
+
+def _pod_ready(obj: dict[str, Any]) -> str:
+    statuses = (obj.get("status") or {}).get("containerStatuses") or []
+    containers = (obj.get("spec") or {}).get("containers") or []
+    return f"{sum(1 for s in statuses if s.get('ready'))}/{len(containers)}"
+
+
+NAME_COLUMN = (_col("Name", fmt="name", description="Name must be unique within a namespace."), _name)
+AGE_COLUMN = (_col("Age", description="CreationTimestamp is a timestamp representing the server time when "
+                                      "this object was created."), _age)
+
+BUILTIN_COLUMNS: dict[tuple[str, str], list[tuple[dict[str, Any], Cell]]] = {
+    ("", "namespaces"): [NAME_COLUMN, (_col("Status"), lambda o: (o.get("status") or {}).get("phase", "")),
+                         AGE_COLUMN],
+    ("", "secrets"): [NAME_COLUMN, (_col("Type"), lambda o: o.get("type", "")),
+                      (_col("Data", "integer"), lambda o: len(o.get("data") or {})), AGE_COLUMN],
+    ("", "configmaps"): [NAME_COLUMN, (_col("Data", "integer"),
+                                       lambda o: len(o.get("data") or {}) + len(o.get("binaryData") or {})),
+                         AGE_COLUMN],
+    ("", "pods"): [NAME_COLUMN, (_col("Ready"), _pod_ready),
+                   (_col("Status"), lambda o: (o.get("status") or {}).get("phase", "")),
+                   (_col("Restarts", "string"), lambda o: str(sum(
+                       s.get("restartCount", 0) for s in (o.get("status") or {}).get("containerStatuses") or []))),
+                   AGE_COLUMN],
+    ("", "events"): [(_col("Last Seen"), _event_last_seen), (_col("Type"), lambda o: o.get("type", "")),
+                     (_col("Reason"), lambda o: o.get("reason", "")), (_col("Object"), _event_object),
+                     (_col("Message"), lambda o: o.get("message") or o.get("note") or "")],
+    ("networking.k8s.io", "networkpolicies"): [
+        NAME_COLUMN,
+        (_col("Pod-Selector"), lambda o: ",".join(
+            f"{k}={v}" for k, v in (((o.get("spec") or {}).get("podSelector") or {}).get("matchLabels") or {}).items()
+        ) or "<none>"),
+        AGE_COLUMN],
+    ("coordination.k8s.io", "leases"): [NAME_COLUMN, (_col("Holder"), lambda o: (o.get("spec") or {}).get(
+        "holderIdentity", "")), AGE_COLUMN],
+    ("apiextensions.k8s.io", "customresourcedefinitions"): [
+        NAME_COLUMN, (_col("Created At", "date"), lambda o: o["metadata"].get("creationTimestamp", ""))],
+}
+BUILTIN_COLUMNS[("events.k8s.io", "events")] = BUILTIN_COLUMNS[("", "events")]
+
+
+def columns_for(rtype: ResourceType) -> list[tuple[dict[str, Any], Cell]]:
+    if (rtype.group, rtype.plural) in BUILTIN_COLUMNS:
+        return BUILTIN_COLUMNS[(rtype.group, rtype.plural)]
+    if not rtype.printer_columns:
+        return [NAME_COLUMN, AGE_COLUMN]
+    out = [NAME_COLUMN]
+    for column in rtype.printer_columns:
+        out.append((_col(column.name, column.type, column.format, column.priority, column.description),
+                    _printer_cell(column.json_path, column.type)))
+    return out
+
+
+def _printer_cell(path: str, type_: str) -> Cell:
+    def cell(obj: dict[str, Any]) -> Any:
+        value = jsonpath(obj, path)
+        if type_ == "date":
+            return human_age(value) if value else "<unknown>"
+        if value is None:
+            return "<none>" if type_ == "string" else None
+        return value
+
+    return cell
+
+
+def row_object(obj: dict[str, Any], include: str) -> dict[str, Any] | None:
+    if include == "None":
+        return None
+    if include == "Object":
+        return obj
+    return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]}
+
+
+def table(
+    rtype: ResourceType, objects: list[dict[str, Any]], rv: str, include: str = "Metadata", headers: bool = True,
+    cont: str | None = None,
+) -> dict[str, Any]:
+    columns = columns_for(rtype)
+    meta: dict[str, Any] = {"resourceVersion": rv}
+    if cont:
+        meta["continue"] = cont
+    return {
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": meta,
+        "columnDefinitions": [c for c, _ in columns] if headers else [],
+        "rows": [{"cells": [cell(o) for _, cell in columns], "object": row_object(o, include)} for o in objects],
+    }
