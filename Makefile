@@ -18,7 +18,7 @@ $(INSTALLED): pyproject.toml
 
 $(COMPAT)/.installed: | $(INSTALLED)
 	rm -rf $(COMPAT)
-	$(PY) -m pip install --quiet --target $(COMPAT) 'kubernetes==$(COMPAT_K8S_VERSION)'
+	$(PY) -m pip install --quiet --no-warn-conflicts --target $(COMPAT) 'kubernetes==$(COMPAT_K8S_VERSION)'
 	touch $@
 
 demo: $(INSTALLED)
