@@ -58,6 +58,7 @@ def build_app(cluster: Cluster, settings: Settings) -> web.Application:
     api = Api(cluster, settings)
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[api.middleware])
     app["api"] = api
+    app.on_shutdown.append(api.close_watches)
     app.router.add_get("/version", api.version)
     for probe in ("/healthz", "/readyz", "/livez"):
         app.router.add_get(probe, api.health)
@@ -88,6 +89,12 @@ class Api:
         self.cluster = cluster
         self.settings = settings
         self.requests = 0
+        self.watch_tasks: set[asyncio.Task[Any]] = set()
+
+    async def close_watches(self, _app: web.Application) -> None:
+        """On shutdown, end open watch streams (clients re-watch elsewhere), as a stopping API server does."""
+        for task in list(self.watch_tasks):
+            task.cancel()
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -288,7 +295,13 @@ class Api:
     # watch ----------------------------------------------------------------------------------------------
     async def _watch(self, request: web.Request, target: Target) -> web.StreamResponse:
         stream = WatchStream(self, request, target)
-        return await stream.run()
+        task = asyncio.current_task()
+        assert task is not None
+        self.watch_tasks.add(task)
+        try:
+            return await stream.run()
+        finally:
+            self.watch_tasks.discard(task)
 
 
 class WatchStream:
