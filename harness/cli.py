@@ -39,6 +39,22 @@ def main() -> None:
     """
 
 
+@main.command()
+@STATE_DIR_OPTION
+@click.option("--transcript", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("reports/demo/sandbox-demo.txt"), show_default=True,
+              help="Where to write what the demo printed.")
+def demo(state_dir: Path, transcript: Path) -> None:
+    """Run the main job on the sandbox and say where its output is (the sandbox keeps running)."""
+    from . import demo as demo_module
+
+    try:
+        sys.exit(demo_module.run(state_dir, transcript))
+    except sp.SandboxError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        sys.exit(1)
+
+
 @main.group()
 def sandbox() -> None:
     """Start, inspect and stop the local sandbox cluster."""
@@ -83,16 +99,17 @@ def sandbox_up(api_port: int, dns_port: int, state_dir: Path, detach: bool, outp
     except sp.SandboxError as exc:
         console.print(f"[red]error:[/red] {exc}")
         sys.exit(1)
+    if not detach:
+        # installed before the ready line is printed, so a signal right after it still reaches the child
+        def forward(signum: int, _frame: Any) -> None:
+            child.send_signal(signum)
+
+        signal.signal(signal.SIGINT, forward)
+        signal.signal(signal.SIGTERM, forward)
     _print_info(info, output, "Sandbox ready")
     if detach:
         return
     console.print("\n  Running in the foreground; Ctrl-C stops it.")
-
-    def forward(signum: int, _frame: Any) -> None:
-        child.send_signal(signum)
-
-    signal.signal(signal.SIGINT, forward)
-    signal.signal(signal.SIGTERM, forward)
     sys.exit(child.wait())
 
 

@@ -94,6 +94,9 @@ def start(state_dir: Path, api_port: int = 0, dns_port: int = 0, detach: bool = 
         log.close()
     try:
         line = _read_ready_line(read_fd, child, timeout)
+    except BaseException:  # interrupted while waiting: leave no orphan server behind
+        child.terminate()
+        raise
     finally:
         os.close(read_fd)
     if line is None:

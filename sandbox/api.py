@@ -247,7 +247,7 @@ class Api:
                                         request.query.get("fieldSelector"))
 
     def _list(self, request: web.Request, target: Target) -> web.Response:
-        items, rv = self.cluster.list(target.rtype, target.namespace, self._filter(request, target))
+        items, rv = self.cluster.list_objects(target.rtype, target.namespace, self._filter(request, target))
         items, cont = _paginate(items, request.query.get("limit"), request.query.get("continue"), rv)
         if _wants_table(request):
             include = request.query.get("includeObject", "Metadata")
@@ -330,7 +330,7 @@ class WatchStream:
             raise ApiError(400, f"invalid resourceVersion {rv_text!r}") from None
         first: list[tuple[str, dict[str, Any]]] = []
         if initial:
-            items, rv = cluster.list(self.target.rtype, self.target.namespace, self.accepts)
+            items, rv = cluster.list_objects(self.target.rtype, self.target.namespace, self.accepts)
             first = [("ADDED", o) for o in items]
             if _truthy(query.get("sendInitialEvents")):
                 first.append(("BOOKMARK", self._bookmark(rv, initial_end=True)))

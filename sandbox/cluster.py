@@ -85,7 +85,8 @@ class Cluster:
 
         return accepts
 
-    def list(self, rtype: ResourceType, namespace: str | None, accepts: Filter) -> tuple[list[dict[str, Any]], str]:
+    def list_objects(self, rtype: ResourceType, namespace: str | None,
+                     accepts: Filter) -> tuple[list[dict[str, Any]], str]:
         items = [view(rtype, o) for o in self.store.items(storage_key(rtype), namespace) if accepts(o)]
         return items, str(self.store.rv)
 
@@ -171,7 +172,7 @@ class Cluster:
         return view(rtype, self._remove(rtype, obj)), True
 
     def delete_collection(self, rtype: ResourceType, namespace: str | None, accepts: Filter) -> list[dict[str, Any]]:
-        items, _ = self.list(rtype, namespace, accepts)
+        items, _ = self.list_objects(rtype, namespace, accepts)
         return [self.delete(rtype, o["metadata"].get("namespace", ""), o["metadata"]["name"])[0] for o in items]
 
     def _remove(self, rtype: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:

@@ -24,9 +24,7 @@ def check_crd(crd: dict[str, Any]) -> None:
         causes.append(("spec.scope", f'Unsupported value: "{spec.get("scope")}": supported values: "Cluster", '
                                      '"Namespaced"'))
     versions = spec.get("versions") or []
-    if not versions:
-        causes.append(("spec.versions", "Invalid value: must have exactly one version marked as storage version"))
-    elif sum(1 for v in versions if v.get("storage")) != 1:
+    if not versions or sum(1 for v in versions if v.get("storage")) != 1:
         causes.append(("spec.versions", "Invalid value: must have exactly one version marked as storage version"))
     if names.get("plural") and spec.get("group") and name != f'{names["plural"]}.{spec["group"]}':
         causes.append(("metadata.name", f'Invalid value: "{name}": must be spec.names.plural+"."+spec.group'))
@@ -57,7 +55,7 @@ def resource_types(crd: dict[str, Any]) -> list[ResourceType]:
             singular=names.get("singular") or names["kind"].lower(),
             short_names=tuple(names.get("shortNames") or ()),
             categories=tuple(names.get("categories") or ()),
-            has_status="status" in ((version.get("subresources") or {})),
+            has_status="status" in (version.get("subresources") or {}),
             custom=True,
             printer_columns=columns,
             selectable_fields=tuple(f["jsonPath"].lstrip(".") for f in version.get("selectableFields") or ()),

@@ -77,7 +77,8 @@ def openapi_v3_document(registry: Registry, group_name: str, version: str) -> di
     types = registry.in_group_version(group_name, version)
     if not types:
         return None
-    schemas, paths = {}, {}
+    schemas: dict[str, Any] = {}
+    paths: dict[str, Any] = {}
     prefix = f"/apis/{group_name}/{version}" if group_name else f"/api/{version}"
     params = [{"name": n, "in": "query", "schema": {"type": "string"}, "uniqueItems": True}
               for n in ("dryRun", "fieldManager", "fieldValidation", "pretty")]

@@ -97,9 +97,10 @@ def _pod_ready(obj: dict[str, Any]) -> str:
     return f"{sum(1 for s in statuses if s.get('ready'))}/{len(containers)}"
 
 
-NAME_COLUMN = (_col("Name", fmt="name", description="Name must be unique within a namespace."), _name)
-AGE_COLUMN = (_col("Age", description="CreationTimestamp is a timestamp representing the server time when "
-                                      "this object was created."), _age)
+NAME_COLUMN: tuple[dict[str, Any], Cell] = (
+    _col("Name", fmt="name", description="Name must be unique within a namespace."), _name)
+AGE_COLUMN: tuple[dict[str, Any], Cell] = (
+    _col("Age", description="CreationTimestamp is the server time when this object was created."), _age)
 
 BUILTIN_COLUMNS: dict[tuple[str, str], list[tuple[dict[str, Any], Cell]]] = {
     ("", "namespaces"): [NAME_COLUMN, (_col("Status"), lambda o: (o.get("status") or {}).get("phase", "")),
@@ -136,7 +137,7 @@ def columns_for(rtype: ResourceType) -> list[tuple[dict[str, Any], Cell]]:
         return BUILTIN_COLUMNS[(rtype.group, rtype.plural)]
     if not rtype.printer_columns:
         return [NAME_COLUMN, AGE_COLUMN]
-    out = [NAME_COLUMN]
+    out: list[tuple[dict[str, Any], Cell]] = [NAME_COLUMN]
     for column in rtype.printer_columns:
         out.append((_col(column.name, column.type, column.format, column.priority, column.description),
                     _printer_cell(column.json_path, column.type)))
@@ -146,10 +147,10 @@ def columns_for(rtype: ResourceType) -> list[tuple[dict[str, Any], Cell]]:
 def _printer_cell(path: str, type_: str) -> Cell:
     def cell(obj: dict[str, Any]) -> Any:
         value = jsonpath(obj, path)
+        if value is None:  # the apiextensions table convertor leaves a missing value's cell nil (printed blank)
+            return None
         if type_ == "date":
             return human_age(value) if value else "<unknown>"
-        if value is None:
-            return "<none>" if type_ == "string" else None
         return value
 
     return cell

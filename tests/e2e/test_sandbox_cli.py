@@ -1,0 +1,104 @@
+"""``xpchaos sandbox up/status/down`` as a user runs them, in separate processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from harness import sandbox_process as sp
+from tests.api.http import Http
+from tests.conftest import ROOT, Sandbox
+
+
+def xpchaos(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT)
+
+
+def test_up_detach_json_status_reuse_and_down(tmp_path: Path) -> None:
+    state = str(tmp_path / "sb")
+    up = xpchaos("sandbox", "up", "--detach", "--output", "json", "--state-dir", state)
+    assert up.returncode == 0, up.stderr
+    doc = json.loads(up.stdout)
+    assert set(doc) == {"api", "kubeconfig", "dns", "target"} and doc["api"].startswith("https://127.0.0.1:")
+    assert oct(os.stat(doc["kubeconfig"]).st_mode & 0o777) == "0o600"
+    try:
+        again = xpchaos("sandbox", "up", "--detach", "--output", "json", "--state-dir", state)
+        assert again.returncode == 0 and json.loads(again.stdout) == doc  # reused, not a second server
+        status = xpchaos("sandbox", "status", "--output", "json", "--state-dir", state)
+        assert status.returncode == 0 and json.loads(status.stdout)["running"] is True
+        http = Http(Sandbox(doc["api"], doc["kubeconfig"], Path(state)))
+        assert http.ok(http.get("/api/v1/namespaces/default"))["metadata"]["name"] == "default"
+    finally:
+        down = xpchaos("sandbox", "down", "--state-dir", state)
+    assert down.returncode == 0 and "stopped" in down.stderr
+    assert xpchaos("sandbox", "status", "--state-dir", state).returncode == 3
+    second_down = xpchaos("sandbox", "down", "--state-dir", state)
+    assert second_down.returncode == 0 and "No sandbox running" in second_down.stderr
+
+
+def test_foreground_up_stops_on_sigint_and_cleans_its_state(tmp_path: Path) -> None:
+    state = tmp_path / "fg"
+    process = subprocess.Popen([sys.executable, "-m", "harness", "sandbox", "up", "--output", "json",
+                                "--state-dir", str(state)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, cwd=ROOT)
+    try:
+        assert process.stdout is not None
+        doc = json.loads(process.stdout.readline())  # printed once the server is ready
+        assert sp.read_state(state) is not None
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert not (state / sp.STATE_FILE).exists()
+    assert doc["kubeconfig"] == str((state / "kubeconfig").resolve())
+
+
+def test_down_ends_open_watch_streams(tmp_path: Path) -> None:
+    state = tmp_path / "w"
+    info, _ = sp.start(state)
+    http = Http(Sandbox(info.api, info.kubeconfig, state))
+    connected, ended = threading.Event(), threading.Event()
+
+    def watch() -> None:
+        # from resourceVersion 1 the backlog (the initial namespaces) arrives at once: proof of connection
+        for _ in http.watch("/api/v1/namespaces", resourceVersion="1", timeoutSeconds=600):
+            connected.set()
+        ended.set()
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    assert connected.wait(10)
+    assert sp.stop(state) is not None
+    assert ended.wait(10), "the watch stream stayed open after the sandbox stopped"
+
+
+@pytest.mark.parametrize("args", [
+    ["sandbox", "up", "--api-port", "70000"],
+    ["sandbox", "up", "--output", "yaml"],
+    ["sandbox", "nonsense"],
+])
+def test_bad_arguments_exit_2_with_one_clear_line(args: list[str], tmp_path: Path) -> None:
+    result = xpchaos(*args, "--state-dir", str(tmp_path / "never")) if args[1] == "up" else xpchaos(*args)
+    assert result.returncode == 2
+    assert "Error:" in result.stderr
+    assert not (tmp_path / "never").exists()
+
+
+def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
+    info, _ = sp.start(tmp_path / "first")
+    try:
+        port = info.api.rsplit(":", 1)[1]
+        result = xpchaos("sandbox", "up", "--detach", "--api-port", port, "--state-dir", str(tmp_path / "second"))
+        assert result.returncode == 1
+        assert "address already in use" in result.stderr.lower()
+    finally:
+        sp.stop(tmp_path / "first")
