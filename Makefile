@@ -25,7 +25,7 @@ demo: $(INSTALLED)
 	$(VENV)/bin/xpchaos demo
 
 # pytest exits 5 when it collected nothing; make treats that as the failure it is.
-test: $(INSTALLED) $(COMPAT)/.installed
+test: $(INSTALLED) $(COMPAT)/.installed lint
 	XPCHAOS_COMPAT_K8S=$(abspath $(COMPAT)) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: $(INSTALLED)
