@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from . import discovery, tables
+from . import discovery, protobuf, tables
 from .cluster import Cluster, Filter, view
 from .errors import ApiError
 from .patching import APPLY_PATCH, JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH
@@ -177,7 +177,8 @@ class Api:
         rtype = registry.get(group, version, rest[0])
         if rtype is None:
             gv = f"{group}/{version}" if group else version
-            raise ApiError(404, f"the server could not find the requested resource ({rest[0]} in {gv})")
+            wanted = rest[2] if rest[0] == "namespaces" and len(rest) >= 3 and group else rest[0]
+            raise ApiError(404, f"the server could not find the requested resource ({wanted} in {gv})")
         name = rest[1] if len(rest) > 1 else None
         sub = rest[2] if len(rest) > 2 else None
         if sub is not None and not (sub == "status" and rtype.has_status):
@@ -220,6 +221,8 @@ class Api:
         raise ApiError(405, f"the server does not allow this method on the requested resource ({method})")
 
     async def _body(self, request: web.Request) -> Any:
+        if request.content_type == protobuf.PROTOBUF:
+            return protobuf.decode(await request.read())
         if request.content_type not in _BODY_TYPES:
             # clients such as kubectl fall back to JSON on 415, as with a server that lacks protobuf
             raise ApiError(415, f"the body of the request was in an unknown format ({request.content_type}) - "

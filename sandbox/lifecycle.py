@@ -100,12 +100,23 @@ def check_body(rtype: ResourceType, body: Any) -> dict[str, Any]:
 def _fold_string_data(obj: dict[str, Any]) -> None:
     """Secrets: stringData is write-only and folded into base64 data, as the real API server does."""
     string_data = obj.pop("stringData", None)
-    if isinstance(string_data, dict):
-        data = obj.setdefault("data", {}) or {}
+    data = obj.get("data") or {}
+    for field, values in (("data", data), ("stringData", string_data or {})):
+        if not isinstance(values, dict) or any(not isinstance(v, str) for v in values.values()):
+            raise ApiError(400, f"Secret in version \"v1\" cannot be handled as a Secret: {field} values must be "
+                                "strings")
+    for key, value in data.items():
+        try:
+            base64.b64decode(value, validate=True)
+        except ValueError:
+            raise ApiError(400, f"Secret in version \"v1\" cannot be handled as a Secret: data[{key!r}] is not "
+                                "valid base64") from None
+    if string_data:
         for key, value in string_data.items():
-            data[key] = base64.b64encode(str(value).encode()).decode()
+            data[key] = base64.b64encode(value.encode()).decode()
         obj["data"] = data
-    obj.setdefault("type", "Opaque")
+    if not obj.get("type"):  # protobuf clients send "" for an unset type
+        obj["type"] = "Opaque"
 
 
 def prepare_create(rtype: ResourceType, namespace: str, body: Any) -> dict[str, Any]:

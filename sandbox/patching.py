@@ -57,8 +57,10 @@ def json_patch(target: dict[str, Any], operations: Any) -> dict[str, Any]:
         raise ApiError(400, "json patch must be a list of operations")
     try:
         return jsonpatch.JsonPatch(operations).apply(target, in_place=False)
-    except jsonpatch.JsonPatchTestFailed as exc:
-        raise ApiError(422, f"the server rejected our request due to an error in our request: {exc}") from None
+    except jsonpatch.JsonPatchTestFailed:
+        failed = next((op.get("path") for op in operations if isinstance(op, dict) and op.get("op") == "test"), "")
+        raise ApiError(422, f"the server rejected our request due to an error in our request: testing value at "
+                            f"{failed} failed") from None
     except (jsonpatch.JsonPatchConflict, jsonpatch.JsonPointerException) as exc:
         raise ApiError(422, f"the server rejected our request due to an error in our request: {exc}") from None
     except (jsonpatch.InvalidJsonPatch, TypeError, KeyError) as exc:
@@ -147,7 +149,7 @@ def apply_patch(content_type: str, target: dict[str, Any], patch: Any, custom: b
 def unsupported_patch(content_type: str) -> ApiError:
     return ApiError(
         415,
-        f"the body of the request was in an unknown format ({content_type}) - accepted media types include: "
+        "the body of the request was in an unknown format - accepted media types include: "
         f"{JSON_PATCH}, {MERGE_PATCH}, {APPLY_PATCH}" + ("" if content_type == STRATEGIC_PATCH else
                                                            f", {STRATEGIC_PATCH}"),
     )

@@ -61,7 +61,7 @@ def jsonpath(obj: Any, path: str) -> Any:
         nodes = nxt
     if not nodes:
         return None
-    return nodes[0] if len(nodes) == 1 else ",".join(str(n) for n in nodes)
+    return nodes[0]  # printer columns show the first match, as the real table converter does
 
 
 def _dig(obj: Any, dotted: str) -> Any:

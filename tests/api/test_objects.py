@@ -30,6 +30,15 @@ def test_secret_string_data_is_folded_into_base64_data(http: Http, ns: str) -> N
     assert base64.b64decode(created["data"]["b"]) == b"two" and base64.b64decode(created["data"]["a"]) == b"1"
 
 
+def test_secret_values_must_be_strings_and_data_base64(http: Http, ns: str) -> None:
+    path = f"/api/v1/namespaces/{ns}/secrets"
+    for body in ({"metadata": {"name": "b"}, "stringData": {"x": True}},
+                 {"metadata": {"name": "b"}, "data": {"x": "not base64!"}}):
+        response = http.post(path, body)
+        assert response.status_code == 400 and "cannot be handled as a Secret" in response.json()["message"]
+    assert http.get(f"{path}/b").status_code == 404
+
+
 def test_generate_name(http: Http, ns: str) -> None:
     created = http.ok(http.post(f"/api/v1/namespaces/{ns}/configmaps",
                                 {"metadata": {"generateName": "gen-"}, "data": {}}), 201)

@@ -32,6 +32,7 @@ def test_json_patch_failing_test_is_422_and_changes_nothing(http: Http, ns: str)
     response = http.patch(f"{path}/j", [{"op": "test", "path": "/data/a", "value": "2"},
                                         {"op": "replace", "path": "/data/a", "value": "3"}], JSONP)
     assert response.status_code == 422 and response.json()["kind"] == "Status"
+    assert response.json()["message"].endswith("testing value at /data/a failed")
     after = http.ok(http.get(f"{path}/j"))
     assert after["data"] == {"a": "1"}
     assert after["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"]
