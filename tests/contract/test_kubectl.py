@@ -713,3 +713,21 @@ def test_apply_invalid_name_is_rejected(kubectl: Kubectl, namespace: str) -> Non
         """, ok=False)
     assert failed.returncode != 0 and "Invalid value" in failed.stderr
     assert "Bad_Namespace" not in kubectl("get", "namespaces", "-o", "name").stdout
+
+
+def test_typed_generators_send_protobuf_that_the_sandbox_decodes(kubectl: Kubectl) -> None:
+    """``kubectl create namespace|secret|configmap|serviceaccount`` encode their object as protobuf."""
+    ns = unique("gen")
+    kubectl("create", "namespace", ns)
+    kubectl("-n", ns, "create", "secret", "generic", "creds", "--from-literal=password=hunter2",
+            "--from-literal=user=admin")
+    kubectl("-n", ns, "create", "configmap", "settings", "--from-literal=region=eu-west-1")
+    kubectl("-n", ns, "create", "serviceaccount", "robot")
+    secret = kubectl.json("-n", ns, "get", "secret", "creds")
+    assert {k: base64.b64decode(v).decode() for k, v in secret["data"].items()} == {
+        "password": "hunter2", "user": "admin"}
+    assert secret["type"] == "Opaque"
+    assert kubectl.json("-n", ns, "get", "configmap", "settings")["data"] == {"region": "eu-west-1"}
+    assert kubectl.json("-n", ns, "get", "serviceaccount", "robot")["metadata"]["namespace"] == ns
+    refused = kubectl("create", "deployment", "web", "--image=nginx", ok=False)
+    assert refused.returncode != 0 and "deployments" in refused.stderr
