@@ -284,8 +284,8 @@ class Api:
         if gone and (rtype.group, rtype.plural) in _STATUS_ON_DELETE:
             return web.json_response({
                 "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                "details": {"name": target.name, "group": rtype.group, "kind": rtype.plural,
-                            "uid": obj["metadata"]["uid"]},
+                "details": {k: v for k, v in (("name", target.name), ("group", rtype.group), ("kind", rtype.plural),
+                                              ("uid", obj["metadata"]["uid"])) if v},
             })
         return web.json_response(obj)
 

@@ -48,7 +48,8 @@ class ApiError(Exception):
             "code": self.code,
         }
         if self.details:
-            body["details"] = self.details
+            # the real server omits empty fields (core resources have group "")
+            body["details"] = {k: v for k, v in self.details.items() if v not in ("", None)}
         return body
 
 
