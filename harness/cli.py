@@ -77,7 +77,8 @@ def _print_info(info: sp.SandboxInfo, output: str, headline: str) -> None:
 @click.option("--api-port", type=click.IntRange(0, 65535), default=0, show_default=True,
               help="Port of the Kubernetes API (0 picks a free one).")
 @click.option("--dns-port", type=click.IntRange(0, 65535), default=0, show_default=True,
-              help="Port of the sandbox's DNS server (0 picks a free one).")
+              help="Port for the sandbox's DNS server (0 picks a free one). Reserved: the DNS server comes with the "
+                   "simulated Crossplane; until then `dns` is null.")
 @STATE_DIR_OPTION
 @click.option("--detach", "-d", is_flag=True, help="Return once the sandbox is ready and leave it running.")
 @OUTPUT_OPTION
