@@ -60,6 +60,7 @@ def build_app(cluster: Cluster, settings: Settings) -> web.Application:
     app["api"] = api
     app.on_shutdown.append(api.close_watches)
     app.router.add_get("/version", api.version)
+    app.router.add_get("/metrics", api.metrics)
     for probe in ("/healthz", "/readyz", "/livez"):
         app.router.add_get(probe, api.health)
     app.router.add_get("/openapi/v3", api.openapi_index)
@@ -123,6 +124,19 @@ class Api:
     # non-resource endpoints ---------------------------------------------------------------------------
     async def version(self, request: web.Request) -> web.Response:
         return web.json_response(discovery.VERSION_INFO)
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        """A few of the real API server's metrics, in Prometheus text format."""
+        store = self.cluster.store
+        lines = [
+            "# TYPE apiserver_registered_watchers gauge",
+            f"apiserver_registered_watchers {store.watcher_count}",
+            "# TYPE apiserver_request_total counter",
+            f"apiserver_request_total {self.requests}",
+            "# TYPE etcd_object_counts gauge",
+            f"etcd_object_counts {sum(store.count(key) for key in store.storage_keys())}",
+        ]
+        return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 
     async def health(self, request: web.Request) -> web.Response:
         return web.Response(text="ok")

@@ -59,7 +59,8 @@ async def serve(args: argparse.Namespace) -> None:
     token = secrets.token_urlsafe(32)
     cluster = Cluster(history_size=args.history_size)
     app = build_app(cluster, Settings(token=token, bookmark_interval=args.bookmark_interval))
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0,
+                               handler_cancellation=True)  # a client that hangs up ends its watch
     await runner.setup()
     serving = tls.generate(args.host)
     site = web.TCPSite(runner, args.host, args.api_port, ssl_context=tls.server_context(serving, state_dir))

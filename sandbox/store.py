@@ -127,7 +127,12 @@ class Store:
             oldest = self._history[0].rv if self._history else self.rv + 1
             if since_rv < oldest - 1:
                 raise ApiError(410, f"too old resource version: {since_rv} ({oldest - 1})", reason="Expired")
-            backlog = [c for c in self._history if c.rv > since_rv and c.storage_key == watcher.storage_key]
+            for change in reversed(self._history):  # newest first: stop where the watcher left off
+                if change.rv <= since_rv:
+                    break
+                if change.storage_key == watcher.storage_key:
+                    backlog.append(change)
+            backlog.reverse()
         self._watchers.setdefault(watcher.storage_key, set()).add(watcher)
         return backlog
 

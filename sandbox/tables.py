@@ -20,7 +20,7 @@ def human_age(timestamp: str | None) -> str:
     if not timestamp:
         return "<unknown>"
     try:
-        then = datetime.strptime(timestamp[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+        then = datetime.fromisoformat(timestamp[:19]).replace(tzinfo=UTC)  # 10x cheaper than strptime
     except ValueError:
         return "<invalid>"
     seconds = max(0, int((datetime.now(UTC) - then).total_seconds()))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
 from collections.abc import Callable
 
 from tests.api.http import Http
@@ -123,3 +124,23 @@ def test_too_old_resource_version_is_410_gone(own_sandbox: Callable[..., Sandbox
     http.ok(http.post(path, {"metadata": {"name": "after"}}), 201)
     resumed = collect(http, path, lambda ev: True, resourceVersion=fresh)
     assert names(resumed) == [("ADDED", "after")]
+
+
+def registered_watchers(http: Http) -> int:
+    text = http.get("/metrics").text
+    return int(next(line.split()[1] for line in text.splitlines() if line.startswith("apiserver_registered_watchers")))
+
+
+def test_a_client_that_hangs_up_is_unsubscribed(own_sandbox: Callable[..., Sandbox]) -> None:
+    http = Http(own_sandbox())
+    before = registered_watchers(http)
+    streams = [http.session.get(http.base + "/api/v1/namespaces/default/configmaps",
+                                params={"watch": "true", "resourceVersion": "1", "timeoutSeconds": 600},
+                                stream=True, timeout=30) for _ in range(5)]
+    assert registered_watchers(http) == before + 5
+    for stream in streams:
+        stream.close()  # an unfinished streamed response: requests drops the connection
+    deadline = time.monotonic() + 10
+    while registered_watchers(http) != before:
+        assert time.monotonic() < deadline, "watchers of closed connections stayed registered"
+        time.sleep(0.05)  # polling a metric with a deadline: there is no event for "the server noticed"
