@@ -8,7 +8,7 @@ COMPAT_K8S_VERSION := 32.0.1
 COMPAT := $(VENV)/compat/kubernetes-$(COMPAT_K8S_VERSION)
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint bench clean sandbox-down
+.PHONY: demo test lint bench clean sandbox-down system-packages
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,24 @@ $(COMPAT)/.installed: | $(INSTALLED)
 demo: $(INSTALLED)
 	$(VENV)/bin/xpchaos demo
 
+# The DNS tests drive the real BIND9 tools (named, dig). Installed with apt-get when missing, as root; otherwise one
+# line says what to install. Silent when both are present.
+system-packages:
+	@missing=""; for tool in named dig; do \
+	  command -v $$tool >/dev/null 2>&1 || [ -x /usr/sbin/$$tool ] || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing bind9 bind9-dnsutils (missing:$$missing)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	      bind9 bind9-dnsutils >/dev/null || exit 1; \
+	  else \
+	    echo "missing$$missing: install the Debian packages bind9 and bind9-dnsutils (apt-get install bind9 bind9-dnsutils, as root)" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
 # pytest exits 5 when it collected nothing; make treats that as the failure it is.
-test: $(INSTALLED) $(COMPAT)/.installed lint
+test: $(INSTALLED) $(COMPAT)/.installed lint system-packages
 	XPCHAOS_COMPAT_K8S=$(abspath $(COMPAT)) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: $(INSTALLED)

@@ -80,9 +80,24 @@ def _print_info(info: sp.SandboxInfo, output: str, headline: str) -> None:
               help="Port for the sandbox's DNS server (0 picks a free one). Reserved: the DNS server comes with the "
                    "simulated Crossplane; until then `dns` is null.")
 @STATE_DIR_OPTION
+@click.option("--profile", type=click.Choice(["stock", "blueprint", "none"]), default="blueprint", show_default=True,
+              help="stock: plain Crossplane, no failover logic; blueprint: the failover design of the seed; "
+                   "none: the bare Kubernetes API.")
+@click.option("--speed", type=click.Choice(["fast", "real"]), default="real", show_default=True,
+              help="fast: failover in seconds (tests); real: tens of seconds, within the 90 s SLO (demos).")
+@click.option("--timing", "timings", multiple=True, metavar="NAME=SECONDS",
+              help="Override one timing: mr_poll, backoff_min, backoff_max, xr_poll, detection, promotion, "
+                   "failback, dns_ttl. Repeatable.")
+@click.option("--crossplane", type=click.Choice(["v1", "v2"]), default="v1", show_default=True,
+              help="Crossplane API generation to simulate (v2 is not simulated yet).")
+@click.option("--dns-server", metavar="HOST:PORT", help="Send the failover's RFC 2136 updates to this server "
+                                                         "(e.g. a BIND9) instead of the sandbox's own.")
+@click.option("--tsig-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="BIND key file (tsig-keygen format) allowed to update the zone on --dns-server.")
 @click.option("--detach", "-d", is_flag=True, help="Return once the sandbox is ready and leave it running.")
 @OUTPUT_OPTION
-def sandbox_up(api_port: int, dns_port: int, state_dir: Path, detach: bool, output: str) -> None:
+def sandbox_up(api_port: int, dns_port: int, state_dir: Path, profile: str, speed: str, timings: tuple[str, ...],
+               crossplane: str, dns_server: str | None, tsig_key: Path | None, detach: bool, output: str) -> None:
     """Start the sandbox and print where to reach it once it is ready.
 
     Without --detach it runs in the foreground until Ctrl-C. With --detach it keeps running in the background;
@@ -95,8 +110,18 @@ def sandbox_up(api_port: int, dns_port: int, state_dir: Path, detach: bool, outp
                                    "use it, or stop it with `xpchaos sandbox down`")
         _print_info(running, output, "Sandbox already running (reused)")
         return
+    if crossplane == "v2":
+        raise click.BadParameter("Crossplane v2 (namespaced XRs, .m. groups) is not simulated yet; use v1",
+                                 param_hint="--crossplane")
+    if bool(dns_server) != bool(tsig_key):
+        raise click.UsageError("--dns-server and --tsig-key go together")
+    extra = ["--profile", profile, "--speed", speed, "--crossplane", crossplane]
+    for timing in timings:
+        extra += ["--timing", timing]
+    if dns_server and tsig_key:
+        extra += ["--dns-server", dns_server, "--tsig-key", str(tsig_key.resolve())]
     try:
-        info, child = sp.start(state_dir, api_port, dns_port, detach=detach)
+        info, child = sp.start(state_dir, api_port, dns_port, detach=detach, extra_args=extra)
     except sp.SandboxError as exc:
         console.print(f"[red]error:[/red] {exc}")
         sys.exit(1)

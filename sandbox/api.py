@@ -413,7 +413,8 @@ class WatchStream:
                 return
             wait = min(self.deadline, next_bookmark if self.bookmarks else self.deadline) - now
             try:
-                change = await asyncio.wait_for(watcher.queue.get(), timeout=max(wait, 0.001))
+                async with asyncio.timeout(max(wait, 0.001)):  # not wait_for: it can swallow a cancel in 3.11
+                    change = await watcher.queue.get()
             except TimeoutError:
                 if self.bookmarks and time.monotonic() >= next_bookmark:
                     await response.write(self._encode([("BOOKMARK", self._bookmark(str(self.api.cluster.store.rv)))]))

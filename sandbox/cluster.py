@@ -10,8 +10,8 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from . import crds, eventsv1, lifecycle
-from .errors import ApiError, already_exists, not_found
+from . import crds, eventsv1, lifecycle, schema
+from .errors import ApiError, already_exists, invalid, not_found
 from .patching import APPLY_PATCH, apply_patch
 from .registry import Registry, ResourceType
 from .selectors import fields_match, labels_match, parse_field_selector, parse_label_selector
@@ -40,6 +40,13 @@ def view(rtype: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
 def to_storage(rtype: ResourceType, body: Any) -> Any:
     if eventsv1.is_new_events(rtype.group, rtype.plural) and isinstance(body, dict):
         return eventsv1.from_events_v1(body)
+    return body
+
+
+def normalized(rtype: ResourceType, body: Any) -> Any:
+    """A custom resource's request body defaulted and pruned by its version's schema, as the server decodes it."""
+    if rtype.custom and rtype.schema is not None and isinstance(body, dict):
+        return schema.normalize(rtype.schema, body)
     return body
 
 
@@ -104,7 +111,8 @@ class Cluster:
     def create(self, rtype: ResourceType, namespace: str, body: Any) -> dict[str, Any]:
         stype = storage_type(rtype, self.registry)
         self._check_namespace(rtype, namespace)
-        obj = lifecycle.prepare_create(stype, namespace, to_storage(rtype, body))
+        obj = lifecycle.prepare_create(stype, namespace, normalized(rtype, to_storage(rtype, body)))
+        self._check_schema(rtype, obj, None, None)
         if self.store.get(storage_key(rtype), obj["metadata"].get("namespace", ""), obj["metadata"]["name"]):
             raise already_exists(rtype.plural, obj["metadata"]["name"], rtype.group)
         if rtype.storage_key == CRD_KEY:
@@ -114,8 +122,9 @@ class Cluster:
     def update(self, rtype: ResourceType, namespace: str, name: str, body: Any,
                subresource: str | None = None) -> dict[str, Any]:
         old = self._stored(rtype, namespace, name)
-        new = lifecycle.prepare_update(storage_type(rtype, self.registry), old, to_storage(rtype, body),
-                                       subresource, require_rv=rtype.custom)
+        new = lifecycle.prepare_update(storage_type(rtype, self.registry), old,
+                                       normalized(rtype, to_storage(rtype, body)), subresource, require_rv=rtype.custom)
+        self._check_schema(rtype, new, old, subresource)
         return view(rtype, self._commit_update(rtype, old, new))
 
     def patch(self, rtype: ResourceType, namespace: str, name: str, content_type: str, patch: Any,
@@ -132,9 +141,30 @@ class Cluster:
             patched.setdefault("metadata", {})
             # a patch that carries a resourceVersion is a precondition; otherwise it applies to the current one
             patched["metadata"].setdefault("resourceVersion", old["metadata"]["resourceVersion"])
-        new = lifecycle.prepare_update(storage_type(rtype, self.registry), old, to_storage(rtype, patched),
-                                       subresource, require_rv=False)
+        new = lifecycle.prepare_update(storage_type(rtype, self.registry), old,
+                                       normalized(rtype, to_storage(rtype, patched)), subresource, require_rv=False)
+        self._check_schema(rtype, new, old, subresource)
         return view(rtype, self._commit_update(rtype, old, new))
+
+    def _check_schema(self, rtype: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None,
+                      subresource: str | None) -> None:
+        """422 when a custom resource breaks its schema: the status stanza on /status, else the rest of it (the
+        whole object without a status subresource). Causes the stored object already had are let through, a rough
+        form of the real server's validation ratcheting."""
+        if not rtype.custom or rtype.schema is None:
+            return
+
+        def causes_of(target: dict[str, Any]) -> list[tuple[str, str]]:
+            if subresource == "status":
+                return schema.validate_status(rtype.schema, target)
+            return schema.validate_resource(rtype.schema, target, status_apart=rtype.has_status)
+
+        causes = causes_of(obj)
+        if causes and old is not None:
+            known = set(causes_of(old))
+            causes = [c for c in causes if c not in known]
+        if causes:
+            raise invalid(rtype.kind, obj["metadata"]["name"], causes, rtype.group)
 
     def _stored(self, rtype: ResourceType, namespace: str, name: str) -> dict[str, Any]:
         obj = self.store.get(storage_key(rtype), namespace if rtype.namespaced else "", name)

@@ -26,10 +26,25 @@ def check_crd(crd: dict[str, Any]) -> None:
     versions = spec.get("versions") or []
     if not versions or sum(1 for v in versions if v.get("storage")) != 1:
         causes.append(("spec.versions", "Invalid value: must have exactly one version marked as storage version"))
+    for i, version in enumerate(versions if isinstance(versions, list) else []):
+        causes += _check_version_schema(version, f"spec.versions[{i}].schema.openAPIV3Schema")
     if names.get("plural") and spec.get("group") and name != f'{names["plural"]}.{spec["group"]}':
         causes.append(("metadata.name", f'Invalid value: "{name}": must be spec.names.plural+"."+spec.group'))
     if causes:
         raise invalid(CRD_KIND, name, causes, "apiextensions.k8s.io")
+
+
+def _check_version_schema(version: Any, path: str) -> list[tuple[str, str]]:
+    """apiextensions.k8s.io/v1 wants a schema per version, an object at its root (the cheap part of the checks)."""
+    schema = (version.get("schema") or {}).get("openAPIV3Schema") if isinstance(version, dict) else None
+    if not isinstance(schema, dict):
+        return [(path, "Required value")]
+    kind = schema.get("type")
+    if not kind and not schema.get("x-kubernetes-preserve-unknown-fields"):
+        return [(f"{path}.type", "Required value: must not be empty at the root")]
+    if kind and kind != "object":
+        return [(f"{path}.type", f'Invalid value: "{kind}": must be object at the root')]
+    return []
 
 
 def resource_types(crd: dict[str, Any]) -> list[ResourceType]:
@@ -59,8 +74,17 @@ def resource_types(crd: dict[str, Any]) -> list[ResourceType]:
             custom=True,
             printer_columns=columns,
             selectable_fields=tuple(f["jsonPath"].lstrip(".") for f in version.get("selectableFields") or ()),
+            schema=_schema(spec, version),
         ))
     return out
+
+
+def _schema(spec: dict[str, Any], version: dict[str, Any]) -> dict[str, Any] | None:
+    """The version's openAPIV3Schema; ``spec.preserveUnknownFields`` (legacy CRDs) turns pruning off."""
+    schema = (version.get("schema") or {}).get("openAPIV3Schema")
+    if isinstance(schema, dict) and spec.get("preserveUnknownFields"):
+        schema = {**schema, "x-kubernetes-preserve-unknown-fields": True}
+    return schema if isinstance(schema, dict) else None
 
 
 def accepted_status(crd: dict[str, Any]) -> dict[str, Any]:

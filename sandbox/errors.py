@@ -82,10 +82,33 @@ def conflict(resource: str, name: str, group: str = "") -> ApiError:
     )
 
 
+_CAUSE_TYPES = (
+    ("Required value", "FieldValueRequired"),
+    ("Unsupported value", "FieldValueNotSupported"),
+    ("Duplicate value", "FieldValueDuplicate"),
+    ("Too long", "FieldValueTooLong"),
+    ("Too many", "FieldValueTooMany"),
+    ("Forbidden", "FieldValueForbidden"),
+    ("Not found", "FieldValueNotFound"),
+)
+
+
+def cause_type(message: str) -> str:
+    """The cause's ``reason`` (field.ErrorType), read off the message's leading words."""
+    for prefix, reason in _CAUSE_TYPES:
+        if message.startswith(prefix):
+            return reason
+    if message.startswith("Invalid value") and " in body must be of type " in message:
+        return "FieldValueTypeInvalid"
+    return "FieldValueInvalid"
+
+
 def invalid(kind: str, name: str, causes: list[tuple[str, str]], group: str = "") -> ApiError:
-    """422 with one ``field: message`` cause per problem, worded like the real API server."""
+    """422 with one ``field: message`` cause per problem, worded like the real API server (several are listed
+    as ``[a, b]``, as its error aggregate prints them)."""
     qualified = f"{kind}.{group}" if group else kind
-    text = "; ".join(f"{field}: {msg}" for field, msg in causes)
+    texts = list(dict.fromkeys(f"{field}: {msg}" for field, msg in causes))
+    text = texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
     return ApiError(
         422,
         f'{qualified} "{name}" is invalid: {text}',
@@ -93,6 +116,6 @@ def invalid(kind: str, name: str, causes: list[tuple[str, str]], group: str = ""
             "name": name,
             "group": group,
             "kind": kind,
-            "causes": [{"reason": "FieldValueInvalid", "message": m, "field": f} for f, m in causes],
+            "causes": [{"reason": cause_type(m), "message": m, "field": f} for f, m in causes],
         },
     )

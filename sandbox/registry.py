@@ -35,6 +35,8 @@ class ResourceType:
     printer_columns: tuple[PrinterColumn, ...] = ()
     # fields a field selector may use, besides metadata.name and metadata.namespace
     selectable_fields: tuple[str, ...] = ()
+    # a CRD version's openAPIV3Schema (sandbox/schema.py applies it); not part of the type's identity
+    schema: Any = field(default=None, compare=False, hash=False, repr=False)
 
     @property
     def api_version(self) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import housekeeping, kubeconfig, tls
+from . import housekeeping, kubeconfig, profiles, tls
 from .api import Settings, build_app
 from .cluster import Cluster
 
@@ -33,22 +33,23 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m sandbox serve", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (loopback by default)")
     parser.add_argument("--api-port", type=int, default=0, help="API port (0: any free port)")
-    parser.add_argument("--dns-port", type=int, default=0, help="DNS port (the DNS server comes with profiles)")
+    parser.add_argument("--dns-port", type=int, default=0, help="DNS port, UDP and TCP (0: any free port)")
     parser.add_argument("--state-dir", type=Path, default=Path(".xpchaos/sandbox"))
     parser.add_argument("--ready-fd", type=int, default=None, help="write the ready JSON line to this fd")
     parser.add_argument("--history-size", type=int, default=10_000, help="watch history kept for resumes")
     parser.add_argument("--bookmark-interval", type=float, default=5.0, help="seconds between watch bookmarks")
     parser.add_argument("--event-ttl", type=float, default=3600.0, help="seconds an Event lives after its last update")
     parser.add_argument("--log-level", default="INFO")
+    profiles.add_arguments(parser)
     return parser.parse_args(argv)
 
 
-def ready_document(api_url: str, state_dir: Path) -> dict[str, Any]:
+def ready_document(api_url: str, state_dir: Path, running: profiles.Running) -> dict[str, Any]:
     return {
         "api": api_url,
         "kubeconfig": str((state_dir / "kubeconfig").resolve()),
-        "dns": None,
-        "target": None,
+        "dns": running.dns,
+        "target": running.target,
         "pid": os.getpid(),
     }
 
@@ -56,6 +57,11 @@ def ready_document(api_url: str, state_dir: Path) -> dict[str, Any]:
 async def serve(args: argparse.Namespace) -> None:
     state_dir: Path = args.state_dir
     state_dir.mkdir(parents=True, exist_ok=True)
+    # handlers first: a signal that arrives while starting (or right after the ready line) still stops cleanly
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     token = secrets.token_urlsafe(32)
     cluster = Cluster(history_size=args.history_size)
     app = build_app(cluster, Settings(token=token, bookmark_interval=args.bookmark_interval))
@@ -68,22 +74,24 @@ async def serve(args: argparse.Namespace) -> None:
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     api_url = f"https://{args.host}:{port}"
     kubeconfig.write(state_dir / "kubeconfig", api_url, token, serving.ca_pem)
-    document = ready_document(api_url, state_dir)
+    try:
+        running = await profiles.start(args, cluster, state_dir)
+    except Exception:
+        await runner.cleanup()
+        raise
+    document = ready_document(api_url, state_dir, running)
     _write_state(state_dir, document)
     if args.ready_fd is not None:
         with os.fdopen(args.ready_fd, "w") as ready:
             ready.write(json.dumps(document) + "\n")
     log.info("sandbox API serving on %s (kubeconfig %s)", api_url, document["kubeconfig"])
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     sweeper = asyncio.create_task(housekeeping.run(cluster, timedelta(seconds=args.event_ttl)))
     try:
         await stop.wait()
     finally:
         sweeper.cancel()
         log.info("sandbox stopping")
+        await running.close()
         await runner.cleanup()
         with contextlib.suppress(FileNotFoundError):
             (state_dir / STATE_FILE).unlink()
@@ -100,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         asyncio.run(serve(args))
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         print(f"sandbox: cannot start: {exc}", file=sys.stderr)
         return 2
     return 0

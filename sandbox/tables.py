@@ -38,7 +38,7 @@ def human_age(timestamp: str | None) -> str:
 
 
 _FILTER = re.compile(r"""^\?\(@\.([\w.\-/]+)\s*==\s*['"]([^'"]*)['"]\)$""")
-_TOKEN = re.compile(r"\.([^.\[\]]+)|\[([^\]]+)\]")
+_TOKEN = re.compile(r"\.((?:\\\.|[^.\[\]])+)|\[([^\]]+)\]")  # a name may hold escaped dots: a\.b
 
 
 def jsonpath(obj: Any, path: str) -> Any:
@@ -47,8 +47,9 @@ def jsonpath(obj: Any, path: str) -> Any:
         nxt: list[Any] = []
         for node in nodes:
             if name:
-                if isinstance(node, dict) and name in node:
-                    nxt.append(node[name])
+                key = name.replace("\\.", ".")
+                if isinstance(node, dict) and key in node:
+                    nxt.append(node[key])
             elif bracket.lstrip("-").isdigit() and isinstance(node, list):
                 index = int(bracket)
                 if -len(node) <= index < len(node):

@@ -44,7 +44,8 @@ def _xpchaos(*args: str) -> subprocess.CompletedProcess[str]:
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     """One sandbox for the session, started the way a user does: ``xpchaos sandbox up --detach -o json``."""
     state_dir = tmp_path_factory.mktemp("sandbox")
-    result = _xpchaos("sandbox", "up", "--detach", "--output", "json", "--state-dir", str(state_dir))
+    result = _xpchaos("sandbox", "up", "--detach", "--profile", "none", "--output", "json", "--state-dir",
+                      str(state_dir))
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     yield Sandbox(doc["api"], doc["kubeconfig"], state_dir)

@@ -1,4 +1,4 @@
-"""``xpchaos demo`` as ``make demo`` runs it: starts the sandbox, shows it working, writes a transcript."""
+"""``xpchaos demo`` as ``make demo`` runs it: starts the sandbox, shows the platform, writes a transcript."""
 
 from __future__ import annotations
 
@@ -20,11 +20,11 @@ def test_demo_runs_twice_and_writes_its_transcript(tmp_path: Path) -> None:
         assert second.returncode == 0, second.stderr
     finally:
         sp.stop(state)
-    assert "production-db created" in first.stdout and "Sandbox started" in first.stdout
-    assert "production-db unchanged" in second.stdout and "reused" in second.stdout
+    assert "Sandbox started" in first.stdout and "reused" in second.stdout
     text = transcript.read_text()
-    assert "Synced=True Ready=False" in text and "Synced=True Ready=True" in text
-    assert text.index("Ready=False") < text.index("Ready=True")
-    row = next(line for line in text.splitlines() if line.strip().startswith("production-db  True"))
-    assert "global-database-aws-azure" in row
+    row = next(line for line in text.splitlines() if line.strip().startswith("production-db  "))
+    assert row.split()[1:4] == ["True", "True", "global-database-aws-azure"]  # SYNCED, READY, COMPOSITION
+    aurora = next(line for line in text.splitlines() if line.strip().startswith("production-db-aurora"))
+    assert aurora.split()[1:4] == ["True", "True", "production-db-aurora"]  # SYNCED, READY, EXTERNAL-NAME
+    assert "serving aws" in text and "192.0.2.10" in text
     assert f"Transcript written to {transcript}" in second.stdout

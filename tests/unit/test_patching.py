@@ -48,6 +48,8 @@ def test_jsonpath_subset_used_by_printer_columns() -> None:
     assert jsonpath(obj, '.status.conditions[?(@.type=="Synced")].status') == "False"
     assert jsonpath(obj, ".spec.list[1]") == 2
     assert jsonpath(obj, ".spec.missing") is None
+    annotated = {"metadata": {"annotations": {"crossplane.io/external-name": "db-1"}}}
+    assert jsonpath(annotated, ".metadata.annotations.crossplane\\.io/external-name") == "db-1"
 
 
 def test_human_age_shapes() -> None:

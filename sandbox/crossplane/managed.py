@@ -1,0 +1,178 @@
+"""The managed reconciler of one provider pod (crossplane-runtime pkg/reconciler/managed, as upjet runs it).
+
+Each MR is observed every ``mr_poll``; after an error it is retried with exponential backoff. MR controllers
+watch only their own kinds: a deleted ProviderConfig, a changed Secret or a new NetworkPolicy is noticed at the
+next poll. Connect or observe failures set only ``Synced=False/ReconcileError``; ``Ready`` is left as it was.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+from typing import Any
+
+from ..cluster import Cluster
+from ..patching import MERGE_PATCH
+from ..registry import ResourceType
+from . import conditions, netpol
+from .clouds import CloudError
+from .kinds import rtype
+from .platform import NAMESPACE, ManagedRef, Side
+from .recorder import Recorder
+from .scheduler import Scheduler
+from .timings import Timings
+
+log = logging.getLogger("sandbox.crossplane.managed")
+UPJET_PREFIX = "cannot initialize the Terraform plugin SDK async external client: cannot get terraform setup: "
+USAGE_LABEL = "crossplane.io/provider-config"
+
+
+class ConnectError(Exception):
+    pass
+
+
+class ObserveError(Exception):
+    pass
+
+
+class ManagedReconciler:
+    def __init__(self, cluster: Cluster, recorder: Recorder, side: Side, provider: str, refs: list[ManagedRef],
+                 timings: Timings) -> None:
+        self.cluster, self.recorder, self.side, self.provider = cluster, recorder, side, provider
+        self.refs = {ref.name: ref for ref in refs}
+        self.timings = timings
+        self.failures: dict[str, int] = {}
+        self.identities: dict[str, str] = {}  # credential digest -> caller identity (provider-aws caches it)
+        self.generations: dict[str, int] = {}
+
+    def _type(self, ref: ManagedRef) -> ResourceType:
+        return rtype(self.cluster, ref.group, ref.version, ref.plural)
+
+    async def run(self) -> None:
+        scheduler = Scheduler(self.cluster, [(ref.group, ref.plural) for ref in self.refs.values()])
+        for name in self.refs:
+            scheduler.at(name, 0)
+        try:
+            while True:
+                due, changes = await scheduler.wait()
+                for change in changes:  # a spec change (new generation) is reconciled at once
+                    name = change.obj["metadata"]["name"]
+                    generation = change.obj["metadata"].get("generation", 0)
+                    if name in self.refs and change.type != "DELETED" and generation != self.generations.get(name):
+                        scheduler.soonest(name, 0)
+                for name in due:
+                    scheduler.at(name, self.reconcile(self.refs[name]))
+        finally:
+            scheduler.close()
+
+    # one reconcile ----------------------------------------------------------------------------------------
+    def reconcile(self, ref: ManagedRef) -> float:
+        """Reconcile one MR; returns the delay until the next reconcile."""
+        mr = self.cluster.store.get((ref.group, ref.plural), "", ref.name)
+        if mr is None:
+            return self.timings.mr_poll
+        pod = self._pod()
+        if pod is None:  # no provider running: nothing reconciles, statuses stay as they were
+            return self.timings.mr_poll
+        self.generations[ref.name] = mr["metadata"].get("generation", 0)
+        try:
+            identity = self._connect(mr, pod)
+            exists = self._observe(mr, pod, identity)
+        except ConnectError as err:
+            return self._failed(mr, "CannotConnectToProvider", f"connect failed: {err}", str(err))
+        except ObserveError as err:
+            return self._failed(mr, "CannotObserveExternalResource", f"observe failed: {err}", str(err))
+        self.failures.pop(ref.name, None)
+        ready = (conditions.condition("Ready", "True", "Available") if exists
+                 else conditions.condition("Ready", "False", "Creating"))
+        self._set_conditions(mr, conditions.condition("Synced", "True", "ReconcileSuccess"), ready)
+        return self.timings.mr_poll
+
+    def _failed(self, mr: dict[str, Any], reason: str, condition_message: str, event_message: str) -> float:
+        self.recorder.event(mr, "Warning", reason, event_message, self._component(mr))
+        self._set_conditions(mr, conditions.condition("Synced", "False", "ReconcileError", condition_message))
+        name = mr["metadata"]["name"]
+        self.failures[name] = self.failures.get(name, 0) + 1
+        return min(self.timings.backoff_max, self.timings.backoff_min * 2 ** (self.failures[name] - 1))
+
+    def _component(self, mr: dict[str, Any]) -> str:
+        return f"managed/{mr['apiVersion']}, kind={mr['kind']}".lower()
+
+    def _set_conditions(self, mr: dict[str, Any], *updates: dict[str, str]) -> None:
+        current = (mr.get("status") or {}).get("conditions")
+        new = conditions.merged(current, *updates)
+        if new != current:
+            ref = self.refs[mr["metadata"]["name"]]
+            self.cluster.patch(self._type(ref), "", ref.name, MERGE_PATCH, {"status": {"conditions": new}},
+                               subresource="status")
+
+    # connect and observe ----------------------------------------------------------------------------------
+    def _pod(self) -> dict[str, Any] | None:
+        for pod in self.cluster.store.items(("", "pods"), NAMESPACE):
+            labels = pod["metadata"].get("labels") or {}
+            if labels.get("pkg.crossplane.io/provider") == self.provider and not pod["metadata"].get(
+                    "deletionTimestamp"):
+                return pod
+        return None
+
+    def _reachable(self, pod: dict[str, Any]) -> bool:
+        policies = self.cluster.store.items(("networking.k8s.io", "networkpolicies"), pod["metadata"]["namespace"])
+        return netpol.egress_allowed(policies, pod["metadata"].get("labels") or {}, self.side.cloud.endpoint, 443)
+
+    def _connect(self, mr: dict[str, Any], pod: dict[str, Any]) -> str:
+        pc_name = ((mr.get("spec") or {}).get("providerConfigRef") or {}).get("name", "default")
+        pc = self.cluster.store.get((self.side.pc_group, "providerconfigs"), "", pc_name)
+        if pc is None:
+            raise ConnectError(f'{UPJET_PREFIX}cannot get referenced ProviderConfig: ProviderConfig.'
+                               f'{self.side.pc_group} "{pc_name}" not found')
+        self._track_usage(mr, pc_name)
+        credential = self._credential(pc)
+        digest = hashlib.sha256(credential).hexdigest()
+        if self.side.cloud.name == "aws" and digest in self.identities:
+            return self.identities[digest]
+        try:
+            identity = self.side.cloud.authenticate(credential, self._reachable(pod))
+        except CloudError as err:
+            raise ConnectError(f"{UPJET_PREFIX}{err}") from None
+        self.identities[digest] = identity
+        return identity
+
+    def _credential(self, pc: dict[str, Any]) -> bytes:
+        credentials = (pc.get("spec") or {}).get("credentials") or {}
+        if credentials.get("source") != "Secret":
+            raise ConnectError(f"{UPJET_PREFIX}credentials source {credentials.get('source')!r} is not supported "
+                               "by the sandbox")
+        ref = credentials.get("secretRef") or {}
+        secret = self.cluster.store.get(("", "secrets"), ref.get("namespace", ""), ref.get("name", ""))
+        if secret is None:
+            raise ConnectError(f'{UPJET_PREFIX}cannot get credentials: cannot get credentials secret: secrets '
+                               f'"{ref.get("name", "")}" not found')
+        return base64.b64decode((secret.get("data") or {}).get(ref.get("key", ""), ""))
+
+    def _observe(self, mr: dict[str, Any], pod: dict[str, Any], identity: str) -> bool:
+        try:
+            return self.side.cloud.observe(mr["metadata"]["name"], self._reachable(pod))
+        except CloudError as err:
+            raise ObserveError(f"cannot run refresh: refresh failed: {err}") from None
+
+    def _track_usage(self, mr: dict[str, Any], pc_name: str) -> None:
+        """crossplane-runtime's usage tracker: one ProviderConfigUsage per MR, named after its uid."""
+        usage_type = rtype(self.cluster, self.side.pc_group, "v1beta1", "providerconfigusages")
+        uid = mr["metadata"]["uid"]
+        existing = self.cluster.store.get((self.side.pc_group, "providerconfigusages"), "", uid)
+        if existing is not None and existing.get("providerConfigRef", {}).get("name") == pc_name:
+            return
+        body: dict[str, Any] = {
+            "apiVersion": f"{self.side.pc_group}/v1beta1", "kind": "ProviderConfigUsage",
+            "metadata": {"name": uid, "labels": {USAGE_LABEL: pc_name},
+                         "ownerReferences": [{"apiVersion": mr["apiVersion"], "kind": mr["kind"],
+                                              "name": mr["metadata"]["name"], "uid": uid, "controller": True}]},
+            "providerConfigRef": {"name": pc_name},
+            "resourceRef": {"apiVersion": mr["apiVersion"], "kind": mr["kind"], "name": mr["metadata"]["name"]},
+        }
+        if existing is None:
+            self.cluster.create(usage_type, "", body)
+        else:
+            body["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"]
+            self.cluster.update(usage_type, "", uid, body)

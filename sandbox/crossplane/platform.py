@@ -1,0 +1,219 @@
+"""What ``sandbox up --profile stock|blueprint`` provisions: Crossplane's and the providers' CRDs (the real
+upstream files), the XGlobalDatabase API, two providers with ProviderConfigs, credential Secrets and pods, the
+managed resources of both clouds, and the XR ``production-db`` that composes them (Crossplane v1 shapes).
+"""
+
+from __future__ import annotations
+
+import copy
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .clouds import Cloud
+
+CRD_DIR = Path(__file__).parent / "crds"
+NAMESPACE = "crossplane-system"
+XR_GROUP, XR_VERSION, XR_PLURAL, XR_KIND = "database.example.org", "v1alpha1", "xglobaldatabases", "XGlobalDatabase"
+XR_NAME = "production-db"
+DNS_ZONE, DNS_NAME = "xpchaos.test.", "api.xpchaos.test."
+PRIMARY_IP, SECONDARY_IP = "192.0.2.10", "198.51.100.20"
+UPSTREAM_CRDS = (
+    "apiextensions.crossplane.io_compositeresourcedefinitions.yaml", "apiextensions.crossplane.io_compositions.yaml",
+    "pkg.crossplane.io_providers.yaml", "aws.upbound.io_providerconfigs.yaml",
+    "aws.upbound.io_providerconfigusages.yaml", "azure.upbound.io_providerconfigs.yaml",
+    "rds.aws.upbound.io_clusters.yaml", "route53.aws.upbound.io_records.yaml",
+    "route53.aws.upbound.io_healthchecks.yaml", "sql.azure.upbound.io_mssqlservers.yaml",
+)
+
+
+@dataclass(frozen=True)
+class ManagedRef:
+    group: str
+    version: str
+    plural: str
+    kind: str
+    name: str
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}"
+
+
+@dataclass
+class Side:
+    """One cloud's half of the platform."""
+
+    cloud: Cloud
+    provider_config: str
+    pc_group: str
+    secret: str
+    providers: dict[str, list[ManagedRef]] = field(default_factory=dict)  # provider name -> MRs it reconciles
+    address: str = ""  # the service address DNS answers when this side serves
+
+    @property
+    def managed(self) -> list[ManagedRef]:
+        return [mr for mrs in self.providers.values() for mr in mrs]
+
+
+def load_crd(filename: str) -> dict[str, Any]:
+    with open(CRD_DIR / filename, "rb") as handle:
+        return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def azure_usage_crd() -> dict[str, Any]:
+    crd = copy.deepcopy(load_crd("aws.upbound.io_providerconfigusages.yaml"))
+    crd["metadata"]["name"] = "providerconfigusages.azure.upbound.io"
+    crd["spec"]["group"] = "azure.upbound.io"
+    crd["spec"]["names"]["categories"] = ["crossplane", "providerconfig", "azure"]
+    return crd
+
+
+def xr_crd() -> dict[str, Any]:
+    """The CRD Crossplane generates from the XRD: its spec plus Crossplane's machinery and printer columns."""
+    condition_column = "{.status.conditions[?(@.type=='%s')].status}"
+    parameters = {"type": "object", "required": ["storageGB"], "properties": {
+        "storageGB": {"type": "integer", "minimum": 1},
+        "region": {"type": "string", "default": "multi-cloud"},
+        "primaryProvider": {"type": "string", "enum": ["aws", "azure"], "default": "aws"},
+        "secondaryProvider": {"type": "string", "enum": ["aws", "azure"], "default": "azure"},
+        "weighting": {"type": "integer", "minimum": 0, "maximum": 100, "default": 100,
+                      "description": "Share of traffic (0-100) the primary takes while healthy."},
+    }}
+    ref = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    schema = {"type": "object", "properties": {
+        "apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {"type": "object"},
+        "spec": {"type": "object", "required": ["parameters"], "properties": {
+            "parameters": parameters, "compositionRef": ref, "compositionSelector": ref,
+            "compositionRevisionRef": ref, "compositionUpdatePolicy": {"type": "string"},
+            "resourceRefs": {"type": "array", "items": ref}, "writeConnectionSecretToRef": ref}},
+        "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+    }}
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{XR_PLURAL}.{XR_GROUP}", "labels": {"crossplane.io/xrd": f"{XR_PLURAL}.{XR_GROUP}"}},
+        "spec": {"group": XR_GROUP, "scope": "Cluster",
+                 "names": {"plural": XR_PLURAL, "singular": "xglobaldatabase", "kind": XR_KIND,
+                           "listKind": f"{XR_KIND}List", "categories": ["composite"]},
+                 "versions": [{"name": XR_VERSION, "served": True, "storage": True,
+                               "subresources": {"status": {}}, "schema": {"openAPIV3Schema": schema},
+                               "additionalPrinterColumns": [
+                                   {"name": "SYNCED", "type": "string", "jsonPath": condition_column % "Synced"},
+                                   {"name": "READY", "type": "string", "jsonPath": condition_column % "Ready"},
+                                   {"name": "COMPOSITION", "type": "string", "jsonPath": ".spec.compositionRef.name"},
+                                   {"name": "AGE", "type": "date", "jsonPath": ".metadata.creationTimestamp"}]}]},
+    }
+
+
+def xrd() -> dict[str, Any]:
+    return {
+        "apiVersion": "apiextensions.crossplane.io/v1", "kind": "CompositeResourceDefinition",
+        "metadata": {"name": f"{XR_PLURAL}.{XR_GROUP}"},
+        "spec": {"group": XR_GROUP, "names": {"kind": XR_KIND, "plural": XR_PLURAL},
+                 "versions": [{"name": XR_VERSION, "served": True, "referenceable": True,
+                               "schema": {"openAPIV3Schema": xr_crd()["spec"]["versions"][0]["schema"][
+                                   "openAPIV3Schema"]}}]},
+    }
+
+
+def composition(profile: str) -> dict[str, Any]:
+    steps = [{"step": "patch-and-transform", "functionRef": {"name": "function-patch-and-transform"}}]
+    if profile == "blueprint":
+        steps.append({"step": "failover", "functionRef": {"name": "function-failover"}})
+    return {
+        "apiVersion": "apiextensions.crossplane.io/v1", "kind": "Composition",
+        "metadata": {"name": "global-database-aws-azure", "labels": {"environment": "production"}},
+        "spec": {"compositeTypeRef": {"apiVersion": f"{XR_GROUP}/{XR_VERSION}", "kind": XR_KIND},
+                 "mode": "Pipeline", "pipeline": steps},
+    }
+
+
+def sides() -> dict[str, Side]:
+    aws = Side(Cloud("aws", "203.0.113.10"), "aws-production", "aws.upbound.io", "aws-creds", address=PRIMARY_IP)
+    aws.providers = {
+        "provider-aws-rds": [
+            ManagedRef("rds.aws.upbound.io", "v1beta1", "clusters", "Cluster", "production-db-aurora")],
+        "provider-aws-route53": [
+            ManagedRef("route53.aws.upbound.io", "v1beta1", "records", "Record", "production-db-api-primary"),
+            ManagedRef("route53.aws.upbound.io", "v1beta1", "records", "Record", "production-db-api-secondary"),
+            ManagedRef("route53.aws.upbound.io", "v1beta1", "healthchecks", "HealthCheck", "production-db-aws-health"),
+        ],
+    }
+    azure = Side(Cloud("azure", "203.0.113.20"), "azure-production", "azure.upbound.io", "azure-creds",
+                 address=SECONDARY_IP)
+    azure.providers = {"provider-azure-sql": [
+        ManagedRef("sql.azure.upbound.io", "v1beta1", "mssqlservers", "MSSQLServer", "production-db-mssql")]}
+    return {"aws": aws, "azure": azure}
+
+
+def for_provider(ref: ManagedRef) -> dict[str, Any]:
+    if ref.kind == "Cluster":
+        return {"region": "us-east-1", "engine": "aurora-postgresql", "engineVersion": "16.4",
+                "masterUsername": "dbadmin", "databaseName": "app", "autoGeneratePassword": True,
+                "skipFinalSnapshot": True}
+    if ref.kind == "MSSQLServer":
+        return {"location": "East US", "version": "12.0", "administratorLogin": "dbadmin",
+                "resourceGroupName": "production-db-rg", "minimumTlsVersion": "1.2"}
+    if ref.kind == "HealthCheck":
+        return {"ipAddress": PRIMARY_IP, "port": 443, "type": "HTTPS", "resourcePath": "/healthz",
+                "requestInterval": 10, "failureThreshold": 3}
+    primary = ref.name.endswith("primary")
+    return {"zoneId": "Z0XPCHAOSTEST", "name": DNS_NAME.rstrip("."), "type": "A", "ttl": 5,
+            "records": [PRIMARY_IP if primary else SECONDARY_IP], "setIdentifier": "aws" if primary else "azure",
+            "failoverRoutingPolicy": [{"type": "PRIMARY" if primary else "SECONDARY"}],
+            **({"healthCheckId": "production-db-aws-health"} if primary else {})}
+
+
+def managed_resource(ref: ManagedRef, side: Side, xr: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": ref.api_version, "kind": ref.kind,
+        "metadata": {"name": ref.name,
+                     "labels": {"crossplane.io/composite": XR_NAME},
+                     "annotations": {"crossplane.io/external-name": ref.name,
+                                     "crossplane.io/composition-resource-name": ref.name.removeprefix(
+                                         "production-db-")},
+                     "ownerReferences": [{"apiVersion": xr["apiVersion"], "kind": XR_KIND, "name": XR_NAME,
+                                          "uid": xr["metadata"]["uid"], "controller": True,
+                                          "blockOwnerDeletion": True}]},
+        "spec": {"forProvider": for_provider(ref), "providerConfigRef": {"name": side.provider_config}},
+    }
+
+
+def provider_objects(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The Provider package object and its pod (labelled as Crossplane's package manager labels them)."""
+    family = name.split("-")[1]
+    revision = f"{name}-{secrets.token_hex(6)}"
+    provider = {"apiVersion": "pkg.crossplane.io/v1", "kind": "Provider", "metadata": {"name": name},
+                "spec": {"package": f"xpkg.upbound.io/upbound/{name}:v1.23.0"}}
+    pod = {"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": f"{revision}-{secrets.token_hex(2)}"[:63], "namespace": NAMESPACE,
+                        "labels": {"pkg.crossplane.io/provider": name, "pkg.crossplane.io/revision": revision,
+                                   "xpchaos.test/cloud": family}},
+           "spec": {"containers": [{"name": "package-runtime", "image": f"xpkg.upbound.io/upbound/{name}:v1.23.0",
+                                    "args": ["--poll=10m"]}], "serviceAccountName": revision}}
+    return provider, pod
+
+
+def provider_config(side: Side) -> dict[str, Any]:
+    return {"apiVersion": f"{side.pc_group}/v1beta1", "kind": "ProviderConfig",
+            "metadata": {"name": side.provider_config},
+            "spec": {"credentials": {"source": "Secret", "secretRef": {
+                "namespace": NAMESPACE, "name": side.secret, "key": "credentials"}}}}
+
+
+def credential_secret(side: Side) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": side.secret, "namespace": NAMESPACE},
+            "stringData": {"credentials": side.cloud.credential_text()}}
+
+
+def xr(profile: str) -> dict[str, Any]:
+    return {"apiVersion": f"{XR_GROUP}/{XR_VERSION}", "kind": XR_KIND, "metadata": {"name": XR_NAME},
+            "spec": {"parameters": {"storageGB": 100, "region": "multi-cloud", "primaryProvider": "aws",
+                                    "secondaryProvider": "azure", "weighting": 100},
+                     "compositionSelector": {"matchLabels": {"environment": "production"}},
+                     "compositionRef": {"name": "global-database-aws-azure"},
+                     "compositionUpdatePolicy": "Automatic"}}

@@ -1,0 +1,34 @@
+"""Every timing of the simulation, as parameters. ``fast`` is for tests, ``real`` for demos (within 90 s)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Timings:
+    mr_poll: float  # provider --poll: how often a healthy MR is observed (upjet default 10m)
+    backoff_min: float  # failure backoff of the managed reconciler (crossplane-runtime: 1 s ...
+    backoff_max: float  # ... to 60 s)
+    xr_poll: float  # how often the composite reconciler looks again (crossplane default 1m)
+    detection: float  # blueprint: primary unhealthy this long before the failover starts
+    promotion: float  # blueprint: time the promotion takes while the XR reports Ready=False
+    failback: float  # blueprint: original primary healthy this long before traffic returns
+    dns_ttl: int  # TTL of the failover record
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+SPEEDS = {
+    "fast": Timings(mr_poll=1.0, backoff_min=0.25, backoff_max=2.0, xr_poll=0.5, detection=2.0, promotion=1.0,
+                    failback=4.0, dns_ttl=2),
+    # shortened polls, as CROSSPLANE.md explains a 90 s failover needs; detection + promotion + TTL ~ 60 s
+    "real": Timings(mr_poll=10.0, backoff_min=1.0, backoff_max=60.0, xr_poll=5.0, detection=20.0, promotion=10.0,
+                    failback=60.0, dns_ttl=30),
+}
+
+
+def timings_for(speed: str, **overrides: Any) -> Timings:
+    return replace(SPEEDS[speed], **{k: v for k, v in overrides.items() if v is not None})

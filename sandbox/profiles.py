@@ -1,0 +1,112 @@
+"""What ``--profile stock|blueprint`` adds to the bare API server: the DNS server, the simulated Crossplane
+and the Target file. ``--profile none`` is the bare Kubernetes API (the project's API tests use it)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .cluster import Cluster
+from .crossplane import platform, runtime
+from .crossplane import target as target_file
+from .crossplane.failover import DnsTarget
+from .crossplane.timings import SPEEDS, Timings, timings_for
+
+log = logging.getLogger("sandbox")
+PROFILES = ("none", "stock", "blueprint")
+
+
+@dataclass
+class Running:
+    dns: str | None = None
+    target: str | None = None
+    closers: list[Any] = field(default_factory=list)
+
+    async def close(self) -> None:
+        for closer in reversed(self.closers):
+            result = closer()
+            if hasattr(result, "__await__"):
+                await result
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", choices=PROFILES, default="none",
+                        help="none: bare API; stock: plain Crossplane; blueprint: the seed's failover design")
+    parser.add_argument("--speed", choices=sorted(SPEEDS), default="fast", help="timing preset")
+    parser.add_argument("--timing", action="append", default=[], metavar="NAME=VALUE",
+                        help=f"override one timing ({', '.join(SPEEDS['fast'].as_dict())})")
+    parser.add_argument("--crossplane", choices=("v1", "v2"), default="v1", help="Crossplane API generation")
+    parser.add_argument("--dns-server", default=None, metavar="HOST:PORT",
+                        help="send the failover's RFC 2136 updates to this server (e.g. BIND9) instead")
+    parser.add_argument("--tsig-key", type=Path, default=None, help="BIND key file for --dns-server")
+
+
+def parse_timings(speed: str, overrides: list[str]) -> Timings:
+    values: dict[str, Any] = {}
+    known = SPEEDS[speed].as_dict()
+    for item in overrides:
+        name, _, value = item.partition("=")
+        if name not in known or not value:
+            raise ValueError(f"--timing {item!r}: expected NAME=VALUE with NAME one of {', '.join(known)}")
+        values[name] = type(known[name])(float(value))
+    return timings_for(speed, **values)
+
+
+def _split_hostport(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"--dns-server {text!r}: expected HOST:PORT")
+    return host, int(port)
+
+
+async def start(args: argparse.Namespace, cluster: Cluster, state_dir: Path) -> Running:
+    running = Running()
+    if args.profile == "none":
+        return running
+    if args.crossplane != "v1":
+        raise ValueError("--crossplane v2 (namespaced XRs and .m. groups) is not simulated yet; use v1")
+    timings = parse_timings(args.speed, args.timing)
+    dns_target, answer = await _start_dns(args, timings, state_dir, running)
+    simulation = runtime.start(cluster, args.profile, timings, dns_target, answer)
+    running.closers.append(simulation.stop)
+    doc = target_file.document(state_dir / "kubeconfig", args.profile, args.speed, timings, simulation.sides,
+                               running.dns or "")
+    path = state_dir / "target.yaml"
+    target_file.write(path, doc)
+    running.target = str(path.resolve())
+    return running
+
+
+async def _start_dns(args: argparse.Namespace, timings: Timings, state_dir: Path,
+                     running: Running) -> tuple[DnsTarget, str]:
+    from .dns import rfc2136
+
+    if args.dns_server:
+        if args.tsig_key is None:
+            raise ValueError("--dns-server needs --tsig-key (the BIND key file allowed to update the zone)")
+        server = _split_hostport(args.dns_server)
+        running.dns = args.dns_server
+        return DnsTarget(server, platform.DNS_ZONE, platform.DNS_NAME, timings.dns_ttl,
+                         rfc2136.load_tsig_key(args.tsig_key)), ""
+    from .dns import server as dns_server
+    from .dns import zone as dns_zone
+
+    key, key_text = rfc2136.generate_tsig_key("xpchaos-sandbox-key.")
+    _write_private(state_dir / "tsig.key", key_text)
+    zone = dns_zone.Zone.from_text(dns_zone.default_zone_text(platform.PRIMARY_IP, timings.dns_ttl))
+    served = await dns_server.start(zone, args.host, args.dns_port, {key.name: key})
+    running.closers.append(served.close)
+    host, port = served.address
+    running.dns = f"{host}:{port}"
+    return DnsTarget((host, port), platform.DNS_ZONE, platform.DNS_NAME, timings.dns_ttl, key), platform.PRIMARY_IP
+
+
+def _write_private(path: Path, text: str) -> None:
+    import os
+
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
