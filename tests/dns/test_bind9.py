@@ -29,6 +29,7 @@ class Named:
     port: int
     key: dns.tsig.Key
     log: Path
+    key_file: Path
 
     @property
     def address(self) -> tuple[str, int]:
@@ -103,7 +104,7 @@ def named(tmp_path: Path) -> Iterator[Named]:
                                    stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_until_answering(process, port, log)
-        yield Named(port, key, log)
+        yield Named(port, key, log, key_file)
     finally:
         process.terminate()
         try:

@@ -1,0 +1,59 @@
+"""The blueprint's failover lands in a real BIND9: ``sandbox up --dns-server HOST:PORT --tsig-key FILE``."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import dns.message
+import dns.query
+import dns.rdatatype
+import yaml
+from kubernetes import client, config
+
+from tests.conftest import Sandbox
+from tests.dns.conftest import dig
+from tests.dns.test_bind9 import Named, named  # noqa: F401 - the fixture that runs named
+from tests.sim.conftest import TEST_TIMINGS
+
+
+def bind_answer(port: int) -> list[str]:
+    response = dns.query.udp(dns.message.make_query("api.xpchaos.test", "A"), "127.0.0.1", port=port, timeout=2)
+    return sorted(r.address for rrset in response.answer for r in rrset if r.rdtype == dns.rdatatype.A)
+
+
+def wait_bind(port: int, expected: list[str], deadline: float = 20.0) -> None:
+    """BIND has no push: ask it every 50 ms until it answers ``expected``."""
+    end = time.monotonic() + deadline
+    while bind_answer(port) != expected:
+        assert time.monotonic() < end, f"BIND9 never answered {expected}"
+        time.sleep(0.05)
+
+
+def test_failover_updates_bind9_and_back(named: Named, own_sandbox: Callable[..., Sandbox]) -> None:  # noqa: F811
+    args = ["--profile", "blueprint", "--speed", "fast", "--dns-server", f"127.0.0.1:{named.port}",
+            "--tsig-key", str(named.key_file)]
+    for timing in TEST_TIMINGS:
+        args += ["--timing", timing]
+    sandbox = own_sandbox(*args)
+    state = json.loads((sandbox.state_dir / "state.json").read_text())
+    assert state["dns"] == f"127.0.0.1:{named.port}"
+    target = yaml.safe_load(Path(state["target"]).read_text())
+    assert target["dns"][0]["nameservers"] == [f"127.0.0.1:{named.port}"]
+    wait_bind(named.port, ["192.0.2.10"])
+
+    core = client.CoreV1Api(config.new_client_from_config(config_file=sandbox.kubeconfig))
+    ref = target["providers"]["aws"]["credentials"]["secret"]
+    original = core.read_namespaced_secret(ref["name"], ref["namespace"]).data[ref["key"]]
+    invalid = base64.b64encode(b"[default]\naws_access_key_id = AKIAREVOKED\naws_secret_access_key = x\n").decode()
+    core.patch_namespaced_secret(ref["name"], ref["namespace"], {"data": {ref["key"]: invalid}})
+    wait_bind(named.port, ["198.51.100.20"])
+    assert dig(named.port, "api.xpchaos.test", "A", "+short").split() == ["198.51.100.20"]
+
+    core.patch_namespaced_secret(ref["name"], ref["namespace"], {"data": {ref["key"]: original}})
+    wait_bind(named.port, ["192.0.2.10"])
+    assert dig(named.port, "api.xpchaos.test", "A", "+short", "+tcp").split() == ["192.0.2.10"]
+    assert "update" in named.log.read_text().lower()
