@@ -89,7 +89,8 @@ def _print_info(info: sp.SandboxInfo, output: str, headline: str) -> None:
               help="Override one timing: mr_poll, backoff_min, backoff_max, xr_poll, detection, promotion, "
                    "failback, dns_ttl. Repeatable.")
 @click.option("--crossplane", type=click.Choice(["v1", "v2"]), default="v1", show_default=True,
-              help="Crossplane API generation to simulate (v2 is not simulated yet).")
+              help="Crossplane generation: v1 (cluster-scoped XR and MRs, ProviderConfig) or v2 (namespaced XR "
+                   "and MRs in the .m. groups, ClusterProviderConfig).")
 @click.option("--dns-server", metavar="HOST:PORT", help="Send the failover's RFC 2136 updates to this server "
                                                          "(e.g. a BIND9) instead of the sandbox's own.")
 @click.option("--tsig-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -110,9 +111,6 @@ def sandbox_up(api_port: int, dns_port: int, state_dir: Path, profile: str, spee
                                    "use it, or stop it with `xpchaos sandbox down`")
         _print_info(running, output, "Sandbox already running (reused)")
         return
-    if crossplane == "v2":
-        raise click.BadParameter("Crossplane v2 (namespaced XRs, .m. groups) is not simulated yet; use v1",
-                                 param_hint="--crossplane")
     if bool(dns_server) != bool(tsig_key):
         raise click.UsageError("--dns-server and --tsig-key go together")
     extra = ["--profile", profile, "--speed", speed, "--crossplane", crossplane]

@@ -66,14 +66,12 @@ async def start(args: argparse.Namespace, cluster: Cluster, state_dir: Path) -> 
     running = Running()
     if args.profile == "none":
         return running
-    if args.crossplane != "v1":
-        raise ValueError("--crossplane v2 (namespaced XRs and .m. groups) is not simulated yet; use v1")
     timings = parse_timings(args.speed, args.timing)
     dns_target, answer = await _start_dns(args, timings, state_dir, running)
-    simulation = runtime.start(cluster, args.profile, timings, dns_target, answer)
+    simulation = runtime.start(cluster, args.profile, timings, dns_target, answer, args.crossplane)
     running.closers.append(simulation.stop)
     doc = target_file.document(state_dir / "kubeconfig", args.profile, args.speed, timings, simulation.sides,
-                               running.dns or "")
+                               running.dns or "", args.crossplane)
     path = state_dir / "target.yaml"
     target_file.write(path, doc)
     running.target = str(path.resolve())

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..cluster import Cluster
 from ..patching import MERGE_PATCH
-from . import conditions
+from . import conditions, platform
 from .failover import FailoverFunction
 from .platform import XR_GROUP, XR_PLURAL, XR_VERSION, Side
 from .recorder import Recorder
@@ -51,11 +51,12 @@ class CompositeReconciler:
 
     def composed(self, xr: dict[str, Any]) -> list[dict[str, Any]]:
         out = []
-        for ref in (xr.get("spec") or {}).get("resourceRefs") or []:
+        namespace = xr["metadata"].get("namespace", "")  # v2: composed resources live in the XR's namespace
+        for ref in platform.machinery(xr).get("resourceRefs") or []:
             group = ref["apiVersion"].rpartition("/")[0]
             plural = next((t.plural for t in self.cluster.registry.types.values()
                            if t.group == group and t.kind == ref["kind"]), None)
-            obj = self.cluster.store.get((group, plural), "", ref["name"]) if plural else None
+            obj = self.cluster.store.get((group, plural), namespace, ref["name"]) if plural else None
             if obj is not None:
                 out.append(obj)
         return out
@@ -63,7 +64,7 @@ class CompositeReconciler:
     async def reconcile(self, xr: dict[str, Any]) -> None:
         name = xr["metadata"]["name"]
         if name not in self.announced:
-            composition = ((xr.get("spec") or {}).get("compositionRef") or {}).get("name", "")
+            composition = (platform.machinery(xr).get("compositionRef") or {}).get("name", "")
             self.recorder.event(xr, "Normal", "SelectComposition",
                                 f"Successfully selected composition: {composition}", COMPONENT)
             self.recorder.event(xr, "Normal", "ComposeResources", "Successfully composed resources", COMPONENT)
@@ -89,5 +90,6 @@ class CompositeReconciler:
             if status.get(key) != value:
                 patch[key] = value
         if patch:
-            self.cluster.patch(self.xr_type, "", xr["metadata"]["name"], MERGE_PATCH, {"status": patch},
+            self.cluster.patch(self.xr_type, xr["metadata"].get("namespace", ""), xr["metadata"]["name"], MERGE_PATCH,
+                               {"status": patch},
                                subresource="status")

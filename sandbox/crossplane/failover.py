@@ -50,8 +50,8 @@ class FailoverFunction:
 
     def health(self, side_name: str, composed: list[dict[str, Any]]) -> tuple[bool, str]:
         side = self.sides[side_name]
-        if self.cluster.store.get((side.pc_group, "providerconfigs"), "", side.provider_config) is None:
-            return False, f"ProviderConfig {side.provider_config} not found"
+        if self.cluster.store.get(side.pc_key, "", side.provider_config) is None:
+            return False, f"{side.pc_kind} {side.provider_config} not found"
         names = {ref.name for ref in side.managed}
         for obj in composed:
             cond = conditions.get(obj, "Synced")
@@ -141,8 +141,8 @@ class FailoverFunction:
         for side_name, side in self.sides.items():
             role = "serving" if side_name == serving else "standby"
             for ref in side.managed:
-                obj = self.cluster.store.get((ref.group, ref.plural), "", ref.name)
+                obj = self.cluster.store.get((ref.group, ref.plural), ref.namespace, ref.name)
                 mr_type = rtype(self.cluster, ref.group, ref.version, ref.plural)
                 if obj is not None and (obj["metadata"].get("annotations") or {}).get(ROLE_ANNOTATION) != role:
-                    self.cluster.patch(mr_type, "", ref.name, MERGE_PATCH,
+                    self.cluster.patch(mr_type, ref.namespace, ref.name, MERGE_PATCH,
                                        {"metadata": {"annotations": {ROLE_ANNOTATION: role}}})

@@ -18,7 +18,8 @@ def _create(cluster: Cluster, obj: dict[str, Any]) -> dict[str, Any]:
     plural = {"Namespace": "namespaces", "Secret": "secrets", "Pod": "pods",
               "CustomResourceDefinition": "customresourcedefinitions"}.get(obj["kind"])
     if plural is None:
-        types = [t for t in cluster.registry.types.values() if t.group == group and t.kind == obj["kind"]]
+        types = [t for t in cluster.registry.types.values()
+                 if t.group == group and t.version == version and t.kind == obj["kind"]]
         plural = types[0].plural
     target = rtype(cluster, group, version, plural)
     return cluster.create(target, obj["metadata"].get("namespace", ""), obj)
@@ -32,18 +33,23 @@ def _set_status(cluster: Cluster, obj: dict[str, Any], status: dict[str, Any]) -
                   {"status": status}, subresource="status")
 
 
-def install_crds(cluster: Cluster) -> None:
+def install_crds(cluster: Cluster, crossplane: str) -> None:
     for filename in platform.UPSTREAM_CRDS:
         _create(cluster, platform.load_crd(filename))
     _create(cluster, platform.azure_usage_crd())
-    _create(cluster, platform.xr_crd())
+    if crossplane == "v2":
+        for crd in platform.v2_crds():
+            _create(cluster, crd)
+    _create(cluster, platform.xr_crd(crossplane))
 
 
-def install(cluster: Cluster, profile: str, sides: dict[str, Side]) -> dict[str, Any]:
+def install(cluster: Cluster, profile: str, sides: dict[str, Side], crossplane: str = "v1") -> dict[str, Any]:
     """Provision everything; returns the XR."""
-    install_crds(cluster)
+    install_crds(cluster, crossplane)
     _create(cluster, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": platform.NAMESPACE}})
-    xrd = _create(cluster, platform.xrd())
+    if crossplane == "v2":
+        _create(cluster, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": platform.V2_NAMESPACE}})
+    xrd = _create(cluster, platform.xrd(crossplane))
     _set_status(cluster, xrd, {"conditions": [condition("Established", "True", "WatchingCompositeResource"),
                                               condition("Offered", "True", "OfferedClaimAbsent")]})
     _create(cluster, platform.composition(profile))
@@ -64,7 +70,7 @@ def install(cluster: Cluster, profile: str, sides: dict[str, Side]) -> dict[str,
                  "containerID": "containerd://" + pod["metadata"]["labels"]["pkg.crossplane.io/revision"],
                  "state": {"running": {"startedAt": running["metadata"]["creationTimestamp"]}}}]})
         _create(cluster, platform.provider_config(side))
-    xr = _create(cluster, platform.xr(profile))
+    xr = _create(cluster, platform.xr(crossplane))
     refs = []
     for side in sides.values():
         for ref in side.managed:
@@ -72,4 +78,6 @@ def install(cluster: Cluster, profile: str, sides: dict[str, Side]) -> dict[str,
             _create(cluster, platform.managed_resource(ref, side, xr))
             refs.append({"apiVersion": ref.api_version, "kind": ref.kind, "name": ref.name})
     xr_type = rtype(cluster, platform.XR_GROUP, platform.XR_VERSION, platform.XR_PLURAL)
-    return cluster.patch(xr_type, "", platform.XR_NAME, MERGE_PATCH, {"spec": {"resourceRefs": refs}})
+    patch = {"resourceRefs": refs} if crossplane == "v1" else {"crossplane": {"resourceRefs": refs}}
+    return cluster.patch(xr_type, xr["metadata"].get("namespace", ""), platform.XR_NAME, MERGE_PATCH,
+                         {"spec": patch})

@@ -69,7 +69,7 @@ class ManagedReconciler:
     # one reconcile ----------------------------------------------------------------------------------------
     def reconcile(self, ref: ManagedRef) -> float:
         """Reconcile one MR; returns the delay until the next reconcile."""
-        mr = self.cluster.store.get((ref.group, ref.plural), "", ref.name)
+        mr = self.cluster.store.get((ref.group, ref.plural), ref.namespace, ref.name)
         if mr is None:
             return self.timings.mr_poll
         pod = self._pod()
@@ -104,8 +104,8 @@ class ManagedReconciler:
         new = conditions.merged(current, *updates)
         if new != current:
             ref = self.refs[mr["metadata"]["name"]]
-            self.cluster.patch(self._type(ref), "", ref.name, MERGE_PATCH, {"status": {"conditions": new}},
-                               subresource="status")
+            self.cluster.patch(self._type(ref), ref.namespace, ref.name, MERGE_PATCH,
+                               {"status": {"conditions": new}}, subresource="status")
 
     # connect and observe ----------------------------------------------------------------------------------
     def _pod(self) -> dict[str, Any] | None:
@@ -121,12 +121,15 @@ class ManagedReconciler:
         return netpol.egress_allowed(policies, pod["metadata"].get("labels") or {}, self.side.cloud.endpoint, 443)
 
     def _connect(self, mr: dict[str, Any], pod: dict[str, Any]) -> str:
-        pc_name = ((mr.get("spec") or {}).get("providerConfigRef") or {}).get("name", "default")
-        pc = self.cluster.store.get((self.side.pc_group, "providerconfigs"), "", pc_name)
+        config_ref = (mr.get("spec") or {}).get("providerConfigRef") or {}
+        pc_name = config_ref.get("name", "default")
+        kind = config_ref.get("kind", self.side.pc_kind)
+        namespace = mr["metadata"].get("namespace", "") if kind == "ProviderConfig" else ""
+        pc = self.cluster.store.get((self.side.pc_group, kind.lower() + "s"), namespace, pc_name)
         if pc is None:
-            raise ConnectError(f'{UPJET_PREFIX}cannot get referenced ProviderConfig: ProviderConfig.'
+            raise ConnectError(f'{UPJET_PREFIX}cannot get referenced ProviderConfig: {kind}.'
                                f'{self.side.pc_group} "{pc_name}" not found')
-        self._track_usage(mr, pc_name)
+        self._track_usage(mr, pc_name, kind)
         credential = self._credential(pc)
         digest = hashlib.sha256(credential).hexdigest()
         if self.side.cloud.name == "aws" and digest in self.identities:
@@ -156,23 +159,26 @@ class ManagedReconciler:
         except CloudError as err:
             raise ObserveError(f"cannot run refresh: refresh failed: {err}") from None
 
-    def _track_usage(self, mr: dict[str, Any], pc_name: str) -> None:
-        """crossplane-runtime's usage tracker: one ProviderConfigUsage per MR, named after its uid."""
+    def _track_usage(self, mr: dict[str, Any], pc_name: str, kind: str) -> None:
+        """crossplane-runtime's usage tracker: one ProviderConfigUsage per MR, named after its uid (in the MR's
+        namespace for v2's namespaced MRs)."""
         usage_type = rtype(self.cluster, self.side.pc_group, "v1beta1", "providerconfigusages")
         uid = mr["metadata"]["uid"]
-        existing = self.cluster.store.get((self.side.pc_group, "providerconfigusages"), "", uid)
+        namespace = mr["metadata"].get("namespace", "")
+        existing = self.cluster.store.get((self.side.pc_group, "providerconfigusages"), namespace, uid)
         if existing is not None and existing.get("providerConfigRef", {}).get("name") == pc_name:
             return
         body: dict[str, Any] = {
             "apiVersion": f"{self.side.pc_group}/v1beta1", "kind": "ProviderConfigUsage",
             "metadata": {"name": uid, "labels": {USAGE_LABEL: pc_name},
+                         **({"namespace": namespace} if namespace else {}),
                          "ownerReferences": [{"apiVersion": mr["apiVersion"], "kind": mr["kind"],
                                               "name": mr["metadata"]["name"], "uid": uid, "controller": True}]},
-            "providerConfigRef": {"name": pc_name},
+            "providerConfigRef": {"name": pc_name, **({"kind": kind} if namespace else {})},
             "resourceRef": {"apiVersion": mr["apiVersion"], "kind": mr["kind"], "name": mr["metadata"]["name"]},
         }
         if existing is None:
-            self.cluster.create(usage_type, "", body)
+            self.cluster.create(usage_type, namespace, body)
         else:
             body["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"]
-            self.cluster.update(usage_type, "", uid, body)
+            self.cluster.update(usage_type, namespace, uid, body)

@@ -21,9 +21,10 @@ BLOCKING = "Blocking deletion while usages still exist"
 
 
 class ProviderConfigReconciler:
-    def __init__(self, cluster: Cluster, recorder: Recorder, group: str, resync: float) -> None:
-        self.cluster, self.recorder, self.group, self.resync = cluster, recorder, group, resync
-        self.pc_key, self.usage_key = (group, "providerconfigs"), (group, "providerconfigusages")
+    def __init__(self, cluster: Cluster, recorder: Recorder, group: str, resync: float,
+                 kind: str = "ProviderConfig") -> None:
+        self.cluster, self.recorder, self.group, self.resync, self.kind = cluster, recorder, group, resync, kind
+        self.pc_key, self.usage_key = (group, kind.lower() + "s"), (group, "providerconfigusages")
 
     async def run(self) -> None:
         scheduler = Scheduler(self.cluster, [self.pc_key, self.usage_key])
@@ -40,7 +41,7 @@ class ProviderConfigReconciler:
             scheduler.close()
 
     def reconcile(self, pc: dict[str, Any]) -> None:
-        pc_type = rtype(self.cluster, self.group, "v1beta1", "providerconfigs")
+        pc_type = rtype(self.cluster, self.group, "v1beta1", self.pc_key[1])
         name = pc["metadata"]["name"]
         users = sum(1 for u in self.cluster.store.items(self.usage_key)
                     if (u["metadata"].get("labels") or {}).get(USAGE_LABEL) == name)

@@ -51,17 +51,18 @@ def _supervised(name: str, coro: Any) -> asyncio.Task[Any]:
 
 
 def start(cluster: Cluster, profile: str, timings: Timings, dns: DnsTarget | None,
-          dns_answer: str = "") -> Simulation:
+          dns_answer: str = "", crossplane: str = "v1") -> Simulation:
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
-    sides = platform.sides()
-    install.install(cluster, profile, sides)
+    sides = platform.sides(crossplane)
+    install.install(cluster, profile, sides, crossplane)
     recorder = Recorder(cluster)
     simulation = Simulation(profile, timings, sides)
     for side in sides.values():
         simulation.tasks.append(_supervised(
             f"providerconfig/{side.pc_group}",
-            ProviderConfigReconciler(cluster, recorder, side.pc_group, resync=timings.mr_poll).run()))
+            ProviderConfigReconciler(cluster, recorder, side.pc_group, resync=timings.mr_poll,
+                                     kind=side.pc_kind).run()))
         for provider, refs in side.providers.items():
             simulation.tasks.append(_supervised(
                 provider, ManagedReconciler(cluster, recorder, side, provider, refs, timings).run()))

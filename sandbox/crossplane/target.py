@@ -33,19 +33,19 @@ def _provider(side: Side, role: str) -> dict[str, Any]:
     names = ",".join(side.providers)
     return {
         "role": role,
-        "providerConfig": {"apiVersion": f"{side.pc_group}/v1beta1", "kind": "ProviderConfig",
-                           "plural": "providerconfigs", "name": side.provider_config},
+        "providerConfig": {"apiVersion": f"{side.pc_group}/v1beta1", "kind": side.pc_kind,
+                           "plural": side.pc_plural, "name": side.provider_config},
         "credentials": {"secret": {"namespace": platform.NAMESPACE, "name": side.secret, "key": "credentials"}},
         "pods": {"namespace": platform.NAMESPACE, "selector": f"pkg.crossplane.io/provider in ({names})"},
         "cloudEndpoints": [f"{side.cloud.endpoint}/32"],
-        "managedResources": [{"apiVersion": r.api_version, "kind": r.kind, "plural": r.plural, "name": r.name}
-                             for r in side.managed],
+        "managedResources": [{"apiVersion": r.api_version, "kind": r.kind, "plural": r.plural, "name": r.name,
+                              "namespace": r.namespace or None} for r in side.managed],
         "serviceAddress": side.address,
     }
 
 
 def document(kubeconfig: Path, profile: str, speed: str, timings: Timings, sides: dict[str, Side],
-             nameserver: str) -> dict[str, Any]:
+             nameserver: str, crossplane: str = "v1") -> dict[str, Any]:
     return {
         "apiVersion": "xpchaos.io/v1alpha1",
         "kind": "Target",
@@ -54,14 +54,15 @@ def document(kubeconfig: Path, profile: str, speed: str, timings: Timings, sides
         "context": CONTEXT,
         "allowedContexts": [CONTEXT],
         "composites": [{"apiVersion": f"{platform.XR_GROUP}/{platform.XR_VERSION}", "kind": platform.XR_KIND,
-                        "plural": platform.XR_PLURAL, "name": platform.XR_NAME, "namespace": None}],
+                        "plural": platform.XR_PLURAL, "name": platform.XR_NAME,
+                        "namespace": platform.V2_NAMESPACE if crossplane == "v2" else None}],
         "providers": {"aws": _provider(sides["aws"], "primary"), "azure": _provider(sides["azure"], "secondary")},
         "egressKeep": EGRESS_KEEP,
         "dns": [{"name": platform.DNS_NAME.rstrip("."), "type": "A", "nameservers": [nameserver],
                  "primary": [platform.PRIMARY_IP], "secondary": [platform.SECONDARY_IP], "ttl": timings.dns_ttl}],
         "slos": {"dns_convergence": "90s"},
         "signals": SIGNALS,
-        "sandbox": {"profile": profile, "speed": speed, "crossplane": "v1", "timings": timings.as_dict()},
+        "sandbox": {"profile": profile, "speed": speed, "crossplane": crossplane, "timings": timings.as_dict()},
     }
 
 

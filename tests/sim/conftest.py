@@ -46,6 +46,11 @@ class Platform:
     def managed(self, provider: str) -> list[dict[str, Any]]:
         return self.target["providers"][provider]["managedResources"]
 
+    def kubectl_ref(self, mr: dict[str, Any]) -> list[str]:
+        """``<plural>.<group>/<name>`` (and ``-n`` for a namespaced MR), as kubectl takes it."""
+        group = mr["apiVersion"].split("/")[0]
+        return [f"{mr['plural']}.{group}/{mr['name']}", *(["-n", mr["namespace"]] if mr.get("namespace") else [])]
+
     def dig(self, name: str = "api.xpchaos.test") -> tuple[list[str], int]:
         """Ask the sandbox's nameserver (UDP): the A answers and the SOA serial."""
         answer = dns.query.udp(dns.message.make_query(name, "A"), self.nameserver[0], port=self.nameserver[1],
@@ -64,8 +69,8 @@ class Platform:
 def platform_for(own_sandbox: Callable[..., Sandbox], tmp_path: Path) -> Iterator[Callable[[str], Platform]]:
     observers: list[Observer] = []
 
-    def start(profile: str) -> Platform:
-        args = ["--profile", profile, "--speed", "fast"]
+    def start(profile: str, crossplane: str = "v1") -> Platform:
+        args = ["--profile", profile, "--speed", "fast", "--crossplane", crossplane]
         for timing in TEST_TIMINGS:
             args += ["--timing", timing]
         sandbox = own_sandbox(*args)
@@ -79,7 +84,8 @@ def platform_for(own_sandbox: Callable[..., Sandbox], tmp_path: Path) -> Iterato
                 group, version = plural[0].split("/")
                 observer.watch_custom(group, version, plural[1])
         observer.watch_custom("database.example.org", "v1alpha1", "xglobaldatabases")
-        observer.watch_custom("aws.upbound.io", "v1beta1", "providerconfigs")
+        provider_config = target["providers"]["aws"]["providerConfig"]
+        observer.watch_custom(*provider_config["apiVersion"].split("/"), provider_config["plural"])
         observer.watch_events()
         host, port = state["dns"].rsplit(":", 1)
         env = dict(os.environ, KUBECONFIG=sandbox.kubeconfig, HOME=str(tmp_path))

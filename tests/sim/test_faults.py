@@ -20,7 +20,6 @@ from tests.sim.conftest import Platform
 from tests.sim.observer import Seen, condition_is
 
 PRIMARY, SECONDARY = ["192.0.2.10"], ["198.51.100.20"]
-PC = ("aws.upbound.io", "v1beta1", "providerconfigs", "aws-production")
 SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
                  "generation", "finalizers", "managedFields")
 DEADLINE = 20.0
@@ -56,11 +55,12 @@ def wait_dns(p: Platform, expected: list[str], what: str) -> float:
 # the faults: each returns its restore -----------------------------------------------------------------------
 def delete_providerconfig(p: Platform) -> Callable[[], None]:
     """Delete: blocked by in-use protection (checked here), then forced by stripping the finalizer."""
-    group, version, plural, name = PC
+    config = p.target["providers"]["aws"]["providerConfig"]
+    (group, version), plural, name = config["apiVersion"].split("/"), config["plural"], config["name"]
     snapshot = p.custom.get_cluster_custom_object(group, version, plural, name)
     started = time.monotonic()
     p.custom.delete_cluster_custom_object(group, version, plural, name)
-    blocked = p.observer.wait(lambda seen: p.observer.first("providerconfigs", name, condition_is(
+    blocked = p.observer.wait(lambda seen: p.observer.first(plural, name, condition_is(
         "Terminating", "True", "InUse"), started), DEADLINE, "ProviderConfig Terminating/InUse")
     assert blocked.obj["metadata"]["deletionTimestamp"] and blocked.obj["status"]["users"] == 4
     p.observer.wait(lambda seen: any(s.kind == "events" and s.obj["reason"] == "UsageAccounting" and
@@ -128,6 +128,11 @@ class Fault:
     reason: str
     message: str
 
+    def expected(self, crossplane: str) -> str:
+        if crossplane == "v2":  # v2 MRs reference a ClusterProviderConfig in the .m. group
+            return self.message.replace("ProviderConfig.aws.upbound.io", "ClusterProviderConfig.aws.m.upbound.io")
+        return self.message
+
 
 FAULTS = {
     "providerconfig-deleted": Fault(delete_providerconfig, "CannotConnectToProvider",
@@ -147,13 +152,18 @@ FAULTS = {
 
 @pytest.mark.parametrize("fault_name", list(FAULTS))
 @pytest.mark.parametrize("profile", ["stock", "blueprint"])
-def test_fault_sequence(platform_for: Callable[[str], Platform], profile: str, fault_name: str) -> None:
-    p, fault = platform_for(profile), FAULTS[fault_name]
+@pytest.mark.parametrize("crossplane", ["v1", "v2"])
+def test_fault_sequence(platform_for: Callable[..., Platform], crossplane: str, profile: str,
+                        fault_name: str) -> None:
+    p, fault = platform_for(profile, crossplane), FAULTS[fault_name]
+    message = fault.expected(crossplane)
     steady(p)
     serial_before = p.dig()[1]
     aws = [m["name"] for m in p.managed("aws")]
     azure = [m["name"] for m in p.managed("azure")]
-    waiter = p.kubectl("wait", "--for=condition=Synced=False", "clusters.rds.aws.upbound.io/production-db-aurora",
+    aurora = next(m for m in p.managed("aws") if m["name"] == "production-db-aurora")
+    events_namespace = aurora.get("namespace") or "default"  # events of cluster-scoped objects go to default
+    waiter = p.kubectl("wait", "--for=condition=Synced=False", *p.kubectl_ref(aurora),
                        "--timeout=1s")  # not yet: proves the check can fail
     assert waiter.returncode != 0
     started = time.monotonic()
@@ -161,21 +171,21 @@ def test_fault_sequence(platform_for: Callable[[str], Platform], profile: str, f
 
     # every AWS MR: Synced=False/ReconcileError with the provider's message, Ready untouched
     def aws_errored(seen: list[Seen]) -> bool:
-        return all(any(s.name == n and s.at >= started and _error(s, fault.message) for s in seen) for n in aws)
+        return all(any(s.name == n and s.at >= started and _error(s, message) for s in seen) for n in aws)
 
-    p.observer.wait(aws_errored, DEADLINE, f"every AWS MR Synced=False: {fault.message}")
+    p.observer.wait(aws_errored, DEADLINE, f"every AWS MR Synced=False: {message}")
     for name in aws:
         assert all(condition_is("Ready", "True", "Available")(s) for s in p.observer.seen
                    if s.name == name and s.at >= started), f"{name} left Ready"
         p.observer.wait(lambda seen, n=name: any(s.kind == "events" and s.obj["reason"] == fault.reason and
                                                  s.obj["type"] == "Warning" and
                                                  s.obj["involvedObject"]["name"] == n and
-                                                 s.obj["metadata"]["namespace"] == "default" for s in seen),
+                                                 s.obj["metadata"]["namespace"] == events_namespace
+                                                 for s in seen),
                         DEADLINE, f"Warning {fault.reason} for {name}")
-    kubectl_wait = p.kubectl("wait", "--for=condition=Synced=False",
-                             "clusters.rds.aws.upbound.io/production-db-aurora", "--timeout=10s")
+    kubectl_wait = p.kubectl("wait", "--for=condition=Synced=False", *p.kubectl_ref(aurora), "--timeout=10s")
     assert kubectl_wait.returncode == 0, kubectl_wait.stderr
-    events = p.kubectl("get", "events", "-n", "default", "--field-selector",
+    events = p.kubectl("get", "events", "-n", events_namespace, "--field-selector",
                        f"involvedObject.name=production-db-aurora,reason={fault.reason}", "-o", "name")
     assert events.returncode == 0 and events.stdout.strip(), events.stderr
     assert not any(s.name in azure and s.at >= started and condition_is("Synced", "False")(s)
@@ -228,12 +238,16 @@ def _assert_no_failover(p: Platform, since: float, serial_before: int) -> None:
     assert p.dig() == (PRIMARY, serial_before)
 
 
-def test_target_file_describes_the_sandbox(platform_for: Callable[[str], Platform]) -> None:
-    p = platform_for("stock")
+@pytest.mark.parametrize("crossplane", ["v1", "v2"])
+def test_target_file_describes_the_sandbox(platform_for: Callable[..., Platform], crossplane: str) -> None:
+    p = platform_for("stock", crossplane)
     target: dict[str, Any] = p.target
     assert target["kind"] == "Target" and target["context"] == "xpchaos-sandbox"
     assert target["dns"][0]["nameservers"] == [f"{p.nameserver[0]}:{p.nameserver[1]}"]
     assert target["providers"]["aws"]["providerConfig"]["name"] == "aws-production"
+    assert target["providers"]["aws"]["providerConfig"]["kind"] == (
+        "ProviderConfig" if crossplane == "v1" else "ClusterProviderConfig")
+    assert target["composites"][0]["namespace"] == (None if crossplane == "v1" else "production")
     listed = p.core.list_namespaced_pod("crossplane-system", label_selector=target["providers"]["aws"]["pods"][
         "selector"])
     assert sorted(pod.metadata.labels["pkg.crossplane.io/provider"] for pod in listed.items) == [
@@ -241,4 +255,9 @@ def test_target_file_describes_the_sandbox(platform_for: Callable[[str], Platfor
     for provider in target["providers"].values():
         for mr in provider["managedResources"]:
             group, version = mr["apiVersion"].split("/")
-            assert p.custom.get_cluster_custom_object(group, version, mr["plural"], mr["name"])
+            assert group.endswith(".m.upbound.io") == (crossplane == "v2")
+            if mr["namespace"]:
+                assert p.custom.get_namespaced_custom_object(group, version, mr["namespace"], mr["plural"],
+                                                             mr["name"])
+            else:
+                assert p.custom.get_cluster_custom_object(group, version, mr["plural"], mr["name"])
