@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sys
 from pathlib import Path
@@ -113,6 +114,9 @@ def sandbox_up(api_port: int, dns_port: int, state_dir: Path, profile: str, spee
         return
     if bool(dns_server) != bool(tsig_key):
         raise click.UsageError("--dns-server and --tsig-key go together")
+    _check_timings(timings)
+    if dns_server and not re.fullmatch(r"[^:\s]+:\d{1,5}", dns_server):
+        raise click.BadParameter(f"{dns_server!r} is not HOST:PORT", param_hint="--dns-server")
     extra = ["--profile", profile, "--speed", speed, "--crossplane", crossplane]
     for timing in timings:
         extra += ["--timing", timing]
@@ -122,7 +126,7 @@ def sandbox_up(api_port: int, dns_port: int, state_dir: Path, profile: str, spee
         info, child = sp.start(state_dir, api_port, dns_port, detach=detach, extra_args=extra)
     except sp.SandboxError as exc:
         console.print(f"[red]error:[/red] {exc}")
-        sys.exit(1)
+        sys.exit(exc.exit_code)
     if not detach:
         # installed before the ready line is printed, so a signal right after it still reaches the child
         def forward(signum: int, _frame: Any) -> None:
@@ -135,6 +139,22 @@ def sandbox_up(api_port: int, dns_port: int, state_dir: Path, profile: str, spee
         return
     console.print("\n  Running in the foreground; Ctrl-C stops it.")
     sys.exit(child.wait())
+
+
+TIMING_NAMES = ("mr_poll", "backoff_min", "backoff_max", "xr_poll", "detection", "promotion", "failback", "dns_ttl")
+
+
+def _check_timings(timings: tuple[str, ...]) -> None:
+    """Refuse a bad --timing before anything starts (the sandbox checks again; it owns the list)."""
+    for item in timings:
+        name, _, value = item.partition("=")
+        try:
+            ok = name in TIMING_NAMES and float(value) >= 0
+        except ValueError:
+            ok = False
+        if not ok:
+            raise click.BadParameter(f"{item!r}: expected NAME=SECONDS with NAME one of {', '.join(TIMING_NAMES)}",
+                                     param_hint="--timing")
 
 
 @sandbox.command("down")

@@ -6,6 +6,7 @@ announces readiness on a pipe once its port is bound, so starting waits on a con
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -24,6 +25,10 @@ LOG_FILE = "sandbox.log"
 
 class SandboxError(Exception):
     """The sandbox could not be started or stopped; the message says what to do next."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code  # 2 when the sandbox refused its arguments
 
 
 @dataclass(frozen=True)
@@ -100,29 +105,35 @@ def start(state_dir: Path, api_port: int = 0, dns_port: int = 0, detach: bool = 
     finally:
         os.close(read_fd)
     if line is None:
-        child.terminate()
-        raise SandboxError(f"the sandbox did not start within {timeout:.0f} s; see {state_dir / LOG_FILE}:\n"
-                           + _log_tail(state_dir))
+        if child.poll() is None:
+            child.terminate()
+            raise SandboxError(f"the sandbox did not start within {timeout:.0f} s; see {state_dir / LOG_FILE}:\n"
+                               + _log_tail(state_dir))
+        refused = _log_tail(state_dir, 1).removeprefix("sandbox: ")
+        raise SandboxError(refused if child.returncode == 2 else
+                           f"the sandbox exited with code {child.returncode}; see {state_dir / LOG_FILE}:\n"
+                           + _log_tail(state_dir), exit_code=2 if child.returncode == 2 else 1)
     doc = json.loads(line)
     return SandboxInfo(doc["api"], doc["kubeconfig"], doc.get("dns"), doc.get("target"), int(doc["pid"])), child
 
 
 def _read_ready_line(fd: int, child: subprocess.Popen[bytes], timeout: float) -> str | None:
+    """The child's ready line; None when the time runs out or the pipe closes without one (the child is exiting)."""
     deadline = time.monotonic() + timeout
     buffer = b""
     while time.monotonic() < deadline:
         ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
         if not ready:
-            break
+            return None
         chunk = os.read(fd, 4096)
-        if not chunk:  # the child closed the pipe: it either wrote its line or died
-            break
+        if not chunk:  # closed without a ready line: let the child finish so its exit code is known
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(timeout=5)
+            return None
         buffer += chunk
         if b"\n" in buffer:
             return buffer.split(b"\n", 1)[0].decode()
-    if child.poll() is not None or not buffer:
-        return None
-    return buffer.decode() or None
+    return None
 
 
 def _log_tail(state_dir: Path, lines: int = 15) -> str:

@@ -51,7 +51,10 @@ def parse_timings(speed: str, overrides: list[str]) -> Timings:
         name, _, value = item.partition("=")
         if name not in known or not value:
             raise ValueError(f"--timing {item!r}: expected NAME=VALUE with NAME one of {', '.join(known)}")
-        values[name] = type(known[name])(float(value))
+        try:
+            values[name] = type(known[name])(float(value))
+        except ValueError:
+            raise ValueError(f"--timing {item!r}: {value!r} is not a number of seconds") from None
     return timings_for(speed, **values)
 
 

@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
+import yaml
 
 from harness import sandbox_process as sp
 from tests.api.http import Http
@@ -84,6 +85,12 @@ def test_down_ends_open_watch_streams(tmp_path: Path) -> None:
 @pytest.mark.parametrize("args", [
     ["sandbox", "up", "--api-port", "70000"],
     ["sandbox", "up", "--output", "yaml"],
+    ["sandbox", "up", "--profile", "nope"],
+    ["sandbox", "up", "--timing", "detection=abc"],
+    ["sandbox", "up", "--timing", "nope=1"],
+    ["sandbox", "up", "--crossplane", "v3"],
+    ["sandbox", "up", "--dns-server", "x", "--tsig-key", "README.md"],
+    ["sandbox", "up", "--dns-server", "127.0.0.1:53"],
     ["sandbox", "nonsense"],
 ])
 def test_bad_arguments_exit_2_with_one_clear_line(args: list[str], tmp_path: Path) -> None:
@@ -93,12 +100,33 @@ def test_bad_arguments_exit_2_with_one_clear_line(args: list[str], tmp_path: Pat
     assert not (tmp_path / "never").exists()
 
 
+def test_a_sandbox_that_refuses_its_arguments_is_reported_at_once(tmp_path: Path) -> None:
+    """Past the CLI's own checks, the sandbox's refusal comes back as one line with exit code 2."""
+    with pytest.raises(sp.SandboxError) as refused:
+        sp.start(tmp_path / "sb", extra_args=["--profile", "stock", "--timing", "detection=abc"], timeout=30)
+    assert refused.value.exit_code == 2
+    assert str(refused.value) == "cannot start: --timing 'detection=abc': 'abc' is not a number of seconds"
+
+
+def test_the_cli_knows_the_sandboxs_timings(tmp_path: Path) -> None:
+    from harness.cli import TIMING_NAMES
+
+    info, _ = sp.start(tmp_path / "sb", extra_args=["--profile", "stock"])
+    try:
+        assert info.target is not None
+        target = yaml.safe_load(Path(info.target).read_text())
+    finally:
+        sp.stop(tmp_path / "sb")
+    assert tuple(target["sandbox"]["timings"]) == TIMING_NAMES
+
+
 def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
     info, _ = sp.start(tmp_path / "first")
     try:
         port = info.api.rsplit(":", 1)[1]
         result = xpchaos("sandbox", "up", "--detach", "--api-port", port, "--state-dir", str(tmp_path / "second"))
-        assert result.returncode == 1
+        assert result.returncode == 2  # the port asked for is taken: refused, like any bad argument
         assert "address already in use" in result.stderr.lower()
+        assert not (tmp_path / "second" / "state.json").exists()
     finally:
         sp.stop(tmp_path / "first")
