@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
-import re
 import signal
 import sys
 from pathlib import Path
@@ -15,7 +15,8 @@ from rich.console import Console
 from . import __version__
 from . import sandbox_process as sp
 
-console = Console(stderr=True)
+console = Console(soft_wrap=True)  # what the user asked for goes to stdout; no hard wraps
+errors = Console(stderr=True, soft_wrap=True)  # one line per error, however long
 STATE_DIR_OPTION = click.option(
     "--state-dir", type=click.Path(file_okay=False, path_type=Path), default=sp.DEFAULT_STATE_DIR,
     show_default=True, help="Where the sandbox keeps its kubeconfig, state and log.",
@@ -52,8 +53,8 @@ def demo(state_dir: Path, transcript: Path) -> None:
     try:
         sys.exit(demo_module.run(state_dir, transcript))
     except sp.SandboxError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        sys.exit(1)
+        errors.print(f"[red]error:[/red] {exc}")
+        sys.exit(exc.exit_code)
 
 
 @main.group()
@@ -70,6 +71,10 @@ def _print_info(info: sp.SandboxInfo, output: str, headline: str) -> None:
     console.print(f"  kubeconfig  {info.kubeconfig}")
     console.print(f"  DNS         {info.dns or '-'}")
     console.print(f"  target      {info.target or '-'}")
+    options = sp.running_options(info)
+    if options:
+        console.print(f"  profile     {options.get('profile')} (speed {options.get('speed')}, Crossplane "
+                      f"{options.get('crossplane')})")
     console.print(f"  pid         {info.pid}")
     console.print(f"\n  export KUBECONFIG={info.kubeconfig}")
 
@@ -78,8 +83,7 @@ def _print_info(info: sp.SandboxInfo, output: str, headline: str) -> None:
 @click.option("--api-port", type=click.IntRange(0, 65535), default=0, show_default=True,
               help="Port of the Kubernetes API (0 picks a free one).")
 @click.option("--dns-port", type=click.IntRange(0, 65535), default=0, show_default=True,
-              help="Port for the sandbox's DNS server (0 picks a free one). Reserved: the DNS server comes with the "
-                   "simulated Crossplane; until then `dns` is null.")
+              help="Port of the sandbox's DNS server, UDP and TCP (0 picks a free one).")
 @STATE_DIR_OPTION
 @click.option("--profile", type=click.Choice(["stock", "blueprint", "none"]), default="blueprint", show_default=True,
               help="stock: plain Crossplane, no failover logic; blueprint: the failover design of the seed; "
@@ -92,31 +96,34 @@ def _print_info(info: sp.SandboxInfo, output: str, headline: str) -> None:
 @click.option("--crossplane", type=click.Choice(["v1", "v2"]), default="v1", show_default=True,
               help="Crossplane generation: v1 (cluster-scoped XR and MRs, ProviderConfig) or v2 (namespaced XR "
                    "and MRs in the .m. groups, ClusterProviderConfig).")
-@click.option("--dns-server", metavar="HOST:PORT", help="Send the failover's RFC 2136 updates to this server "
-                                                         "(e.g. a BIND9) instead of the sandbox's own.")
+@click.option("--dns-server", metavar="IP:PORT", help="Send the failover's RFC 2136 updates to this server "
+                                                       "(e.g. a BIND9) instead of the sandbox's own.")
 @click.option("--tsig-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="BIND key file (tsig-keygen format) allowed to update the zone on --dns-server.")
 @click.option("--detach", "-d", is_flag=True, help="Return once the sandbox is ready and leave it running.")
 @OUTPUT_OPTION
-def sandbox_up(api_port: int, dns_port: int, state_dir: Path, profile: str, speed: str, timings: tuple[str, ...],
-               crossplane: str, dns_server: str | None, tsig_key: Path | None, detach: bool, output: str) -> None:
+@click.pass_context
+def sandbox_up(ctx: click.Context, api_port: int, dns_port: int, state_dir: Path, profile: str, speed: str,
+               timings: tuple[str, ...], crossplane: str, dns_server: str | None, tsig_key: Path | None,
+               detach: bool, output: str) -> None:
     """Start the sandbox and print where to reach it once it is ready.
 
     Without --detach it runs in the foreground until Ctrl-C. With --detach it keeps running in the background;
-    if one already runs in STATE_DIR, that one is reported and reused.
+    if one already runs in STATE_DIR with the options asked for, that one is reported and reused.
     """
+    if bool(dns_server) != bool(tsig_key):
+        raise click.UsageError("--dns-server and --tsig-key go together")
+    _check_timings(timings)
+    if dns_server:
+        _check_dns_server(dns_server)
     running = sp.read_state(state_dir)
     if running is not None:
         if not detach:
             raise click.UsageError(f"a sandbox already runs in {state_dir} (pid {running.pid}); "
                                    "use it, or stop it with `xpchaos sandbox down`")
+        _check_reuse(ctx, running, state_dir, {"profile": profile, "speed": speed, "crossplane": crossplane})
         _print_info(running, output, "Sandbox already running (reused)")
         return
-    if bool(dns_server) != bool(tsig_key):
-        raise click.UsageError("--dns-server and --tsig-key go together")
-    _check_timings(timings)
-    if dns_server and not re.fullmatch(r"[^:\s]+:\d{1,5}", dns_server):
-        raise click.BadParameter(f"{dns_server!r} is not HOST:PORT", param_hint="--dns-server")
     extra = ["--profile", profile, "--speed", speed, "--crossplane", crossplane]
     for timing in timings:
         extra += ["--timing", timing]
@@ -125,20 +132,46 @@ def sandbox_up(api_port: int, dns_port: int, state_dir: Path, profile: str, spee
     try:
         info, child = sp.start(state_dir, api_port, dns_port, detach=detach, extra_args=extra)
     except sp.SandboxError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        errors.print(f"[red]error:[/red] {exc}")
         sys.exit(exc.exit_code)
     if not detach:
         # installed before the ready line is printed, so a signal right after it still reaches the child
         def forward(signum: int, _frame: Any) -> None:
-            child.send_signal(signum)
+            child.send_signal(signal.SIGTERM if signum == signal.SIGHUP else signum)
 
-        signal.signal(signal.SIGINT, forward)
-        signal.signal(signal.SIGTERM, forward)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, forward)
     _print_info(info, output, "Sandbox ready")
     if detach:
         return
-    console.print("\n  Running in the foreground; Ctrl-C stops it.")
+    errors.print("\n  Running in the foreground; Ctrl-C stops it.")  # stderr: stdout may be JSON
     sys.exit(child.wait())
+
+
+def _check_dns_server(dns_server: str) -> None:
+    host, _, port = dns_server.rpartition(":")
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        valid = port.isdigit() and 0 < int(port) < 65536
+    except ValueError:
+        valid = False
+    if not valid:
+        raise click.BadParameter(f"{dns_server!r} is not IP:PORT (an address, not a name: 127.0.0.1:53, [::1]:53)",
+                                 param_hint="--dns-server")
+
+
+def _check_reuse(ctx: click.Context, running: sp.SandboxInfo, state_dir: Path, wanted: dict[str, str]) -> None:
+    """Reuse only what was asked for: an option given explicitly must match the running sandbox."""
+    have = sp.running_options(running)
+    for name, value in wanted.items():
+        given = ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+        if given and have.get(name, "none" if name == "profile" else None) not in (value, None):
+            raise click.UsageError(f"the sandbox running in {state_dir} has --{name} {have.get(name, 'none')}; "
+                                   f"stop it with `xpchaos sandbox down` to start one with --{name} {value}")
+    for name in ("timings", "dns_server", "tsig_key", "api_port", "dns_port"):
+        if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT:
+            raise click.UsageError(f"a sandbox already runs in {state_dir}; --{name.replace('_', '-')} applies only "
+                                   "when starting one (stop it first with `xpchaos sandbox down`)")
 
 
 TIMING_NAMES = ("mr_poll", "backoff_min", "backoff_max", "xr_poll", "detection", "promotion", "failback", "dns_ttl")
@@ -149,12 +182,12 @@ def _check_timings(timings: tuple[str, ...]) -> None:
     for item in timings:
         name, _, value = item.partition("=")
         try:
-            ok = name in TIMING_NAMES and float(value) >= 0
+            ok = name in TIMING_NAMES and float(value) >= 0 and (name != "dns_ttl" or float(value).is_integer())
         except ValueError:
             ok = False
         if not ok:
-            raise click.BadParameter(f"{item!r}: expected NAME=SECONDS with NAME one of {', '.join(TIMING_NAMES)}",
-                                     param_hint="--timing")
+            raise click.BadParameter(f"{item!r}: expected NAME=SECONDS (>= 0; whole seconds for dns_ttl) with NAME "
+                                     f"one of {', '.join(TIMING_NAMES)}", param_hint="--timing")
 
 
 @sandbox.command("down")

@@ -30,6 +30,7 @@ SHOWN = [
     ("clusters.rds.aws.upbound.io", "/apis/rds.aws.upbound.io/v1beta1/clusters"),
     ("mssqlservers.sql.azure.upbound.io", "/apis/sql.azure.upbound.io/v1beta1/mssqlservers"),
     ("records.route53.aws.upbound.io", "/apis/route53.aws.upbound.io/v1beta1/records"),
+    ("healthchecks.route53.aws.upbound.io", "/apis/route53.aws.upbound.io/v1beta1/healthchecks"),
     ("xglobaldatabases", "/apis/database.example.org/v1alpha1/xglobaldatabases"),
 ]
 
@@ -48,6 +49,12 @@ def render_table(console: Console, title: str, doc: dict[str, Any]) -> None:
 def _ensure_sandbox(state_dir: Path, console: Console) -> sp.SandboxInfo:
     info = sp.read_state(state_dir)
     if info is not None:
+        options = sp.running_options(info)
+        if options.get("profile") != "blueprint" or options.get("crossplane") != "v1":
+            raise sp.SandboxError(
+                f"the sandbox running in {state_dir} has --profile {options.get('profile', 'none')} "
+                f"--crossplane {options.get('crossplane', '-')}; the demo needs the blueprint profile on Crossplane "
+                "v1: stop it with `.venv/bin/xpchaos sandbox down` and run `make demo` again", exit_code=2)
         console.print(f"[green]Sandbox already running[/green] at {info.api} (reused)")
         return info
     with console.status("Starting the sandbox (blueprint profile, real timings)..."):
@@ -84,8 +91,33 @@ def _dig(nameserver: str, name: str) -> list[str]:
     return [r.address for rrset in answer.answer for r in rrset if r.rdtype == dns.rdatatype.A]
 
 
+def _walkthrough(console: Console, info: sp.SandboxInfo) -> None:
+    timings: dict[str, Any] = {}
+    dig = "dig @127.0.0.1 -p PORT api.xpchaos.test +short"
+    if info.target:
+        target = yaml.safe_load(Path(info.target).read_text())
+        timings = target["sandbox"]["timings"]
+        dig = f"dig @{target['dns'][0]['nameservers'][0].replace(':', ' -p ')} api.xpchaos.test +short"
+    failover = timings.get("mr_poll", 0) + timings.get("detection", 0) + timings.get("promotion", 0)
+    failback = failover + timings.get("failback", 0) - timings.get("detection", 0)
+    pc = "providerconfigs.aws.upbound.io aws-production"
+    console.print("\n[bold]The sandbox keeps running.[/bold] Explore it like any cluster; a fault by hand:")
+    console.print(f"  export KUBECONFIG={info.kubeconfig}")
+    console.print("  kubectl get managed                      # every managed resource, SYNCED and READY")
+    console.print(f"  kubectl get {pc} -o yaml > /tmp/aws-production.yaml")
+    console.print(f"  kubectl delete {pc} --wait=false")
+    console.print("  kubectl get events -n default           # UsageAccounting: blocked while in use, nothing fails")
+    console.print(f"  kubectl patch {pc} --type merge -p '{{\"metadata\":{{\"finalizers\":null}}}}'   # force it")
+    console.print("  kubectl get managed -w                   # AWS: SYNCED False, READY stays True")
+    console.print(f"  {dig}   # 198.51.100.20 (Azure) within about {failover:.0f} s")
+    console.print("  kubectl create -f /tmp/aws-production.yaml   # after deleting uid, resourceVersion and "
+                  "creationTimestamp from it")
+    console.print(f"  {dig}   # back to 192.0.2.10 about {failback:.0f} s later")
+    console.print("  .venv/bin/xpchaos sandbox down           # stop it")
+
+
 def run(state_dir: Path, transcript: Path) -> int:
-    console = Console(record=True, soft_wrap=True)
+    console = Console(record=True, width=200)  # wide enough that no column is cut
     info = _ensure_sandbox(state_dir, console)
     api = kube.api_client(info.kubeconfig)
     xr = _wait_ready(api)
@@ -101,12 +133,7 @@ def run(state_dir: Path, transcript: Path) -> int:
         console.print(f"\n$ dig @{record['nameservers'][0].replace(':', ' -p ')} {record['name']} +short")
         console.print("  " + "\n  ".join(answers))
         console.print(f"\nTarget for the harness: [bold]{info.target}[/bold]")
-    console.print("\n[bold]The sandbox keeps running.[/bold] Explore it like any cluster, e.g. a fault by hand:")
-    console.print(f"  export KUBECONFIG={info.kubeconfig}")
-    console.print("  kubectl get managed                      # every managed resource, SYNCED and READY")
-    console.print("  kubectl delete providerconfigs.aws.upbound.io aws-production --wait=false")
-    console.print("  kubectl get events -n default -w         # UsageAccounting: deletion blocked while in use")
-    console.print("  xpchaos sandbox down                     # stop it")
+    _walkthrough(console, info)
     transcript.parent.mkdir(parents=True, exist_ok=True)
     transcript.write_text(console.export_text())
     console.print(f"\nTranscript written to [bold]{transcript}[/bold]")

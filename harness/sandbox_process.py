@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 DEFAULT_STATE_DIR = Path(".xpchaos/sandbox")
 STATE_FILE = "state.json"
 LOG_FILE = "sandbox.log"
@@ -42,6 +44,18 @@ class SandboxInfo:
     def public(self) -> dict[str, Any]:
         """The JSON document ``sandbox up --output json`` prints."""
         return {"api": self.api, "kubeconfig": self.kubeconfig, "dns": self.dns, "target": self.target}
+
+
+def running_options(info: SandboxInfo) -> dict[str, str]:
+    """profile, speed and crossplane of a running sandbox, from its target file ({} for --profile none)."""
+    if not info.target:
+        return {}
+    try:
+        doc = yaml.safe_load(Path(info.target).read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return {}
+    sandbox = doc.get("sandbox") or {}
+    return {k: str(sandbox[k]) for k in ("profile", "speed", "crossplane") if k in sandbox}
 
 
 def _alive(pid: int) -> bool:

@@ -84,11 +84,10 @@ def openapi_v3_document(registry: Registry, group_name: str, version: str) -> di
               for n in ("dryRun", "fieldManager", "fieldValidation", "pretty")]
     for rtype in types:
         gvk = [{"group": group_name, "version": version, "kind": rtype.kind}]
-        schemas[f"{group_name or 'core'}.{version}.{rtype.kind}"] = {
-            "type": "object",
-            "x-kubernetes-preserve-unknown-fields": True,
-            "x-kubernetes-group-version-kind": gvk,
-        }
+        # a CRD's own schema, so `kubectl explain` can walk it; built-in kinds stay open
+        schema = dict(rtype.schema) if isinstance(rtype.schema, dict) else {
+            "type": "object", "x-kubernetes-preserve-unknown-fields": True}
+        schemas[f"{group_name or 'core'}.{version}.{rtype.kind}"] = {**schema, "x-kubernetes-group-version-kind": gvk}
         collection = f"{prefix}/namespaces/{{namespace}}/{rtype.plural}" if rtype.namespaced else \
             f"{prefix}/{rtype.plural}"
         for path, verb, action in ((collection, "post", "post"), (collection + "/{name}", "patch", "patch")):

@@ -227,4 +227,6 @@ def mark_deleting(obj: dict[str, Any]) -> dict[str, Any]:
     if not meta.get("deletionTimestamp"):
         meta["deletionTimestamp"] = now()
         meta["deletionGracePeriodSeconds"] = 0
+        if meta.get("generation"):  # as the API server's markAsDeleting does
+            meta["generation"] += 1
     return updated

@@ -52,9 +52,12 @@ def parse_timings(speed: str, overrides: list[str]) -> Timings:
         if name not in known or not value:
             raise ValueError(f"--timing {item!r}: expected NAME=VALUE with NAME one of {', '.join(known)}")
         try:
-            values[name] = type(known[name])(float(value))
+            number = float(value)
         except ValueError:
             raise ValueError(f"--timing {item!r}: {value!r} is not a number of seconds") from None
+        if isinstance(known[name], int) and not number.is_integer():
+            raise ValueError(f"--timing {item!r}: {name} is a whole number of seconds")
+        values[name] = type(known[name])(number)
     return timings_for(speed, **values)
 
 

@@ -87,8 +87,10 @@ class CompositeReconciler:
         if new_conditions != status.get("conditions"):
             patch["conditions"] = new_conditions
         for key, value in extra.items():
-            if status.get(key) != value:
-                patch[key] = value
+            current = status.get(key)
+            wanted = {k: v for k, v in value.items() if v is not None} if isinstance(value, dict) else value
+            if current != wanted:
+                patch[key] = value  # None values in a merge patch remove what is no longer true
         if patch:
             self.cluster.patch(self.xr_type, xr["metadata"].get("namespace", ""), xr["metadata"]["name"], MERGE_PATCH,
                                {"status": patch},

@@ -65,8 +65,16 @@ class FailoverFunction:
         primary, secondary = params.get("primaryProvider", "aws"), params.get("secondaryProvider", "azure")
         if not self.serving:
             self.serving = (xr.get("status") or {}).get("failover", {}).get("activeProvider") or primary
-            await self._point_dns(self.serving)
             self._mark_roles(self.serving)
+        if self.dns_answer != self.sides[self.serving].address and not self.promoting_to:
+            try:  # DNS must answer the serving side before anything else; until then the XR is not ready
+                await self._point_dns(self.serving)
+            except Exception as err:
+                note = f"cannot update DNS: {err}"
+                self.recorder.event(xr, "Warning", "ComposeResources", f'Pipeline step "failover": {note}',
+                                    COMPONENT)
+                return conditions.condition("Ready", "False", "Creating", note), self._status(
+                    primary, params, "Serving", note)
         if self.promoting_to:
             return await self._promote(xr, clock, primary, params)
         healthy, why = self.health(self.serving, composed)
@@ -91,8 +99,10 @@ class FailoverFunction:
                params: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
         self.promoting_to, self.promotion_started = target, clock
         self.unhealthy_since = self.recovered_since = None
-        message = f"Failing over from {self.serving} to {target}: {why}"
-        self.recorder.event(xr, "Warning", "ComposeResources", f'Pipeline step "failover": {message}', COMPONENT)
+        back = target == primary
+        message = f"Failing {'back' if back else 'over'} from {self.serving} to {target}: {why}"
+        self.recorder.event(xr, "Normal" if back else "Warning", "ComposeResources",
+                            f'Pipeline step "failover": {message}', COMPONENT)
         log.info("%s", message)
         return (conditions.condition("Ready", "False", "Creating", message),
                 self._status(primary, params, "Promoting", message))
@@ -100,7 +110,7 @@ class FailoverFunction:
     async def _promote(self, xr: dict[str, Any], clock: float, primary: str,
                        params: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
         target = self.promoting_to
-        message = f"Failing over from {self.serving} to {target}"
+        message = f"Failing {'back' if target == primary else 'over'} from {self.serving} to {target}"
         if clock - self.promotion_started < self.timings.promotion:
             return conditions.condition("Ready", "False", "Creating", message), self._status(
                 primary, params, "Promoting", message)
@@ -122,11 +132,9 @@ class FailoverFunction:
         weight = int(params.get("weighting", 100))
         serving_weight = weight if self.serving == primary else 100
         weights = {name: (serving_weight if name == self.serving else 100 - serving_weight) for name in self.sides}
-        failover: dict[str, Any] = {"activeProvider": self.serving, "phase": phase, "weights": weights,
-                                    "dnsAnswer": self.dns_answer}
-        if message:
-            failover["message"] = message
-        return {"failover": failover}
+        # message is None when there is nothing to say, so a merge patch removes an old one
+        return {"failover": {"activeProvider": self.serving, "phase": phase, "weights": weights,
+                             "dnsAnswer": self.dns_answer, "message": message or None}}
 
     async def _point_dns(self, side_name: str) -> None:
         address = self.sides[side_name].address

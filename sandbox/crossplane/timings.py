@@ -20,6 +20,18 @@ class Timings:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def check(self) -> Timings:
+        """Refuse timings no controller could run with (ValueError naming the first problem)."""
+        for name, value in self.as_dict().items():
+            if value < 0:
+                raise ValueError(f"timing {name} must not be negative, got {value}")
+        if self.mr_poll <= 0 or self.xr_poll <= 0:
+            raise ValueError("timings mr_poll and xr_poll must be greater than 0")
+        if self.backoff_min <= 0 or self.backoff_min > self.backoff_max:
+            raise ValueError(f"timing backoff_min ({self.backoff_min}) must be > 0 and <= backoff_max "
+                             f"({self.backoff_max})")
+        return self
+
 
 SPEEDS = {
     "fast": Timings(mr_poll=1.0, backoff_min=0.25, backoff_max=2.0, xr_poll=0.5, detection=2.0, promotion=1.0,
@@ -31,4 +43,4 @@ SPEEDS = {
 
 
 def timings_for(speed: str, **overrides: Any) -> Timings:
-    return replace(SPEEDS[speed], **{k: v for k, v in overrides.items() if v is not None})
+    return replace(SPEEDS[speed], **{k: v for k, v in overrides.items() if v is not None}).check()

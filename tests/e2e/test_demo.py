@@ -28,3 +28,16 @@ def test_demo_runs_twice_and_writes_its_transcript(tmp_path: Path) -> None:
     assert aurora.split()[1:4] == ["True", "True", "production-db-aurora"]  # SYNCED, READY, EXTERNAL-NAME
     assert "serving aws" in text and "192.0.2.10" in text
     assert f"Transcript written to {transcript}" in second.stdout
+
+
+def test_demo_refuses_a_sandbox_of_another_profile(tmp_path: Path) -> None:
+    state = tmp_path / "sb"
+    sp.start(state, extra_args=["--profile", "stock", "--speed", "fast"])
+    try:
+        result = subprocess.run([sys.executable, "-m", "harness", "demo", "--state-dir", str(state), "--transcript",
+                                 str(tmp_path / "t.txt")], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    finally:
+        sp.stop(state)
+    assert result.returncode == 2
+    assert "--profile stock" in result.stderr and "sandbox down" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "t.txt").exists()

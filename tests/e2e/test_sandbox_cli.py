@@ -39,10 +39,10 @@ def test_up_detach_json_status_reuse_and_down(tmp_path: Path) -> None:
         assert http.ok(http.get("/api/v1/namespaces/default"))["metadata"]["name"] == "default"
     finally:
         down = xpchaos("sandbox", "down", "--state-dir", state)
-    assert down.returncode == 0 and "stopped" in down.stderr
+    assert down.returncode == 0 and "stopped" in down.stdout
     assert xpchaos("sandbox", "status", "--state-dir", state).returncode == 3
     second_down = xpchaos("sandbox", "down", "--state-dir", state)
-    assert second_down.returncode == 0 and "No sandbox running" in second_down.stderr
+    assert second_down.returncode == 0 and "No sandbox running" in second_down.stdout
 
 
 def test_foreground_up_stops_on_sigint_and_cleans_its_state(tmp_path: Path) -> None:
@@ -59,6 +59,7 @@ def test_foreground_up_stops_on_sigint_and_cleans_its_state(tmp_path: Path) -> N
     finally:
         if process.poll() is None:
             process.kill()
+        sp.stop(state)  # whatever happened above, leave no server behind
     assert not (state / sp.STATE_FILE).exists()
     assert doc["kubeconfig"] == str((state / "kubeconfig").resolve())
 
@@ -91,6 +92,10 @@ def test_down_ends_open_watch_streams(tmp_path: Path) -> None:
     ["sandbox", "up", "--crossplane", "v3"],
     ["sandbox", "up", "--dns-server", "x", "--tsig-key", "README.md"],
     ["sandbox", "up", "--dns-server", "127.0.0.1:53"],
+    ["sandbox", "up", "--dns-server", "localhost:53", "--tsig-key", "README.md"],
+    ["sandbox", "up", "--dns-server", "127.0.0.1:99999", "--tsig-key", "README.md"],
+    ["sandbox", "up", "--timing", "detection=-5"],
+    ["sandbox", "up", "--timing", "dns_ttl=1.5"],
     ["sandbox", "nonsense"],
 ])
 def test_bad_arguments_exit_2_with_one_clear_line(args: list[str], tmp_path: Path) -> None:
@@ -98,6 +103,24 @@ def test_bad_arguments_exit_2_with_one_clear_line(args: list[str], tmp_path: Pat
     assert result.returncode == 2
     assert "Error:" in result.stderr
     assert not (tmp_path / "never").exists()
+
+
+def test_reuse_refuses_options_that_differ_from_the_running_sandbox(tmp_path: Path) -> None:
+    state = str(tmp_path / "sb")
+    up = xpchaos("sandbox", "up", "--detach", "--profile", "stock", "--speed", "fast", "--state-dir", state)
+    assert up.returncode == 0, up.stderr
+    try:
+        assert "profile     stock (speed fast, Crossplane v1)" in up.stdout
+        same = xpchaos("sandbox", "up", "--detach", "--profile", "stock", "--state-dir", state)
+        assert same.returncode == 0 and "reused" in same.stdout
+        for args, needle in ((["--profile", "blueprint"], "--profile stock"), (["--speed", "real"], "--speed fast"),
+                             (["--timing", "detection=5"], "--timings applies only when starting")):
+            other = xpchaos("sandbox", "up", "--detach", *args, "--state-dir", state)
+            assert other.returncode == 2 and needle in other.stderr, other.stderr
+        status = xpchaos("sandbox", "status", "--state-dir", state)
+        assert status.returncode == 0 and "stock (speed fast" in status.stdout
+    finally:
+        xpchaos("sandbox", "down", "--state-dir", state)
 
 
 def test_a_sandbox_that_refuses_its_arguments_is_reported_at_once(tmp_path: Path) -> None:

@@ -248,6 +248,8 @@ def test_target_file_describes_the_sandbox(platform_for: Callable[..., Platform]
     assert target["providers"]["aws"]["providerConfig"]["kind"] == (
         "ProviderConfig" if crossplane == "v1" else "ClusterProviderConfig")
     assert target["composites"][0]["namespace"] == (None if crossplane == "v1" else "production")
+    explained = p.kubectl("explain", "xglobaldatabases.spec.parameters")
+    assert explained.returncode == 0 and "storageGB" in explained.stdout and "weighting" in explained.stdout
     listed = p.core.list_namespaced_pod("crossplane-system", label_selector=target["providers"]["aws"]["pods"][
         "selector"])
     assert sorted(pod.metadata.labels["pkg.crossplane.io/provider"] for pod in listed.items) == [
@@ -261,3 +263,30 @@ def test_target_file_describes_the_sandbox(platform_for: Callable[..., Platform]
                                                              mr["name"])
             else:
                 assert p.custom.get_cluster_custom_object(group, version, mr["plural"], mr["name"])
+
+
+def test_unreachable_dns_keeps_the_xr_unready_and_recovers(own_sandbox: Callable[..., Any], tmp_path: Any) -> None:
+    """--dns-server pointing at nothing: the function reports it and retries; it never kills the controller."""
+    from kubernetes import config as kube_config
+
+    from sandbox.dns.rfc2136 import generate_tsig_key
+    from tests.dns.conftest import free_port
+
+    _, key_text = generate_tsig_key("nobody-key.")
+    key_file = tmp_path / "nobody.key"
+    key_file.write_text(key_text)
+    port = free_port()  # nothing listens there
+    sandbox = own_sandbox("--profile", "blueprint", "--speed", "fast", "--dns-server", f"127.0.0.1:{port}",
+                          "--tsig-key", str(key_file))
+    custom = client.CustomObjectsApi(kube_config.new_client_from_config(config_file=sandbox.kubeconfig))
+    deadline = time.monotonic() + DEADLINE
+    while True:  # the XR's first status appears after the first reconcile: read until it is there
+        xr = custom.get_cluster_custom_object("database.example.org", "v1alpha1", "xglobaldatabases", "production-db")
+        ready = next((c for c in (xr.get("status") or {}).get("conditions", []) if c["type"] == "Ready"), None)
+        if ready is not None:
+            break
+        assert time.monotonic() < deadline, "the XR never got a Ready condition"
+        time.sleep(0.05)
+    assert ready["status"] == "False" and "cannot update DNS" in ready["message"]
+    log = (sandbox.state_dir / "sandbox.log").read_text()
+    assert "controller composite stopped" not in log
