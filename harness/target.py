@@ -1,0 +1,218 @@
+"""The Target: the system under test, read from a YAML file (``--target``, default ``xpchaos.yaml``).
+
+``xpchaos sandbox up`` writes one for the sandbox (``DIR/target.yaml``); for a real cluster users write their
+own in the same shape. Problems are reported as one ``TargetError`` line naming the file and the field.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_PATH = Path("xpchaos.yaml")
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+class TargetError(ValueError):
+    """The target file is missing or wrong; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    api_version: str
+    kind: str
+    plural: str
+    name: str
+    namespace: str | None = None
+
+    @property
+    def group(self) -> str:
+        return self.api_version.rpartition("/")[0]
+
+    @property
+    def version(self) -> str:
+        return self.api_version.rpartition("/")[2]
+
+    def describe(self) -> str:
+        where = f" in namespace {self.namespace}" if self.namespace else ""
+        return f"{self.kind} {self.plural}.{self.group} {self.name!r}{where}"
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    namespace: str
+    name: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Provider:
+    name: str  # "aws", "azure", ...
+    role: str  # "primary" or "secondary"
+    provider_config: ObjectRef
+    credentials: SecretRef
+    pods_namespace: str
+    pods_selector: str  # a label selector string
+    cloud_endpoints: tuple[str, ...]  # CIDRs of the cloud's API
+    managed: tuple[ObjectRef, ...]
+    service_address: str = ""
+
+
+@dataclass(frozen=True)
+class Nameserver:
+    host: str
+    port: int = 53
+
+
+@dataclass(frozen=True)
+class DnsRecord:
+    name: str
+    type: str
+    nameservers: tuple[Nameserver, ...]
+    primary: tuple[str, ...]
+    secondary: tuple[str, ...]
+    ttl: int = 0
+
+
+@dataclass(frozen=True)
+class EgressRule:
+    cidr: str
+    port: int
+    protocol: str = "TCP"
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    path: Path
+    kubeconfig: str | None
+    context: str | None
+    allowed_contexts: tuple[str, ...]
+    composites: tuple[ObjectRef, ...]
+    providers: dict[str, Provider]
+    egress_keep: tuple[EgressRule, ...]
+    dns: tuple[DnsRecord, ...]
+    slos: dict[str, float]  # seconds
+    signals: dict[str, Any] = field(default_factory=dict)
+
+    def provider(self, name: str) -> Provider:
+        if name not in self.providers:
+            raise TargetError(f"{self.path}: providers: no provider {name!r} (the target has: "
+                              f"{', '.join(self.providers) or 'none'})")
+        return self.providers[name]
+
+    @property
+    def primary(self) -> Provider:
+        return next((p for p in self.providers.values() if p.role == "primary"), next(iter(self.providers.values())))
+
+
+def parse_duration(text: Any, where: str) -> float:
+    """``90s``, ``1.5m``, ``500ms`` or a plain number of seconds."""
+    match = _DURATION.match(str(text).strip())
+    if not match:
+        raise TargetError(f"{where}: {text!r} is not a duration (e.g. 90s, 1.5m, 500ms)")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+class _Reader:
+    """Typed access to the YAML document with errors that name the field."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, where: str, problem: str) -> TargetError:
+        return TargetError(f"{self.path}: {where}: {problem}")
+
+    def get(self, node: Any, key: str, where: str, kind: type | tuple[type, ...] = str, required: bool = True) -> Any:
+        if not isinstance(node, dict):
+            raise self.fail(where, "expected a mapping")
+        if key not in node or node[key] is None:
+            if required:
+                raise self.fail(f"{where}.{key}" if where else key, "is required")
+            return None
+        value = node[key]
+        if not isinstance(value, kind) or (kind is str and not value):
+            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            raise self.fail(f"{where}.{key}" if where else key, f"expected a non-empty {names}, got {value!r}")
+        return value
+
+    def ref(self, node: Any, where: str) -> ObjectRef:
+        return ObjectRef(self.get(node, "apiVersion", where), self.get(node, "kind", where),
+                         self.get(node, "plural", where), self.get(node, "name", where),
+                         self.get(node, "namespace", where, required=False))
+
+
+def _nameserver(text: str, where: str) -> Nameserver:
+    host, _, port = str(text).rpartition(":") if ":" in str(text) else (str(text), "", "53")
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return Nameserver(host.strip("[]"), int(port))
+    except ValueError:
+        raise TargetError(f"{where}: {text!r} is not IP[:PORT]") from None
+
+
+def load(path: str | Path | None = None) -> Target:
+    path = Path(path) if path else DEFAULT_PATH
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise TargetError(f"{path}: no such target file (start the sandbox with `xpchaos sandbox up` and use "
+                          "--target .xpchaos/sandbox/target.yaml, or write one for your cluster)") from None
+    except yaml.YAMLError as exc:
+        raise TargetError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+    return parse(doc, path)
+
+
+def parse(doc: Any, path: Path) -> Target:
+    r = _Reader(path)
+    if not isinstance(doc, dict) or doc.get("kind") != "Target":
+        raise r.fail("kind", "expected a document with kind: Target")
+    providers = {}
+    for name, node in r.get(doc, "providers", "", dict).items():
+        where = f"providers.{name}"
+        creds = r.get(r.get(node, "credentials", where, dict), "secret", f"{where}.credentials", dict)
+        pods = r.get(node, "pods", where, dict)
+        providers[name] = Provider(
+            name=name, role=r.get(node, "role", where),
+            provider_config=r.ref(r.get(node, "providerConfig", where, dict), f"{where}.providerConfig"),
+            credentials=SecretRef(r.get(creds, "namespace", f"{where}.credentials.secret"),
+                                  r.get(creds, "name", f"{where}.credentials.secret"),
+                                  r.get(creds, "key", f"{where}.credentials.secret")),
+            pods_namespace=r.get(pods, "namespace", f"{where}.pods"),
+            pods_selector=r.get(pods, "selector", f"{where}.pods"),
+            cloud_endpoints=tuple(r.get(node, "cloudEndpoints", where, list, required=False) or ()),
+            managed=tuple(r.ref(m, f"{where}.managedResources[{i}]")
+                          for i, m in enumerate(r.get(node, "managedResources", where, list))),
+            service_address=r.get(node, "serviceAddress", where, required=False) or "",
+        )
+    if not providers:
+        raise r.fail("providers", "at least one provider is required")
+    dns = tuple(
+        DnsRecord(r.get(d, "name", f"dns[{i}]"), r.get(d, "type", f"dns[{i}]", required=False) or "A",
+                  tuple(_nameserver(ns, f"{path}: dns[{i}].nameservers") for ns in r.get(d, "nameservers",
+                                                                                        f"dns[{i}]", list)),
+                  tuple(r.get(d, "primary", f"dns[{i}]", list)), tuple(r.get(d, "secondary", f"dns[{i}]", list)),
+                  int(r.get(d, "ttl", f"dns[{i}]", int, required=False) or 0))
+        for i, d in enumerate(r.get(doc, "dns", "", list, required=False) or []))
+    return Target(
+        name=str((doc.get("metadata") or {}).get("name") or path.stem), path=path,
+        kubeconfig=r.get(doc, "kubeconfig", "", required=False), context=r.get(doc, "context", "", required=False),
+        allowed_contexts=tuple(r.get(doc, "allowedContexts", "", list, required=False) or ()),
+        composites=tuple(r.ref(c, f"composites[{i}]")
+                         for i, c in enumerate(r.get(doc, "composites", "", list, required=False) or [])),
+        providers=providers,
+        egress_keep=tuple(EgressRule(r.get(e, "cidr", f"egressKeep[{i}]"), int(r.get(e, "port", f"egressKeep[{i}]",
+                                                                                     int)),
+                                     r.get(e, "protocol", f"egressKeep[{i}]", required=False) or "TCP")
+                          for i, e in enumerate(r.get(doc, "egressKeep", "", list, required=False) or [])),
+        dns=dns,
+        slos={k: parse_duration(v, f"{path}: slos.{k}") for k, v in (r.get(doc, "slos", "", dict,
+                                                                            required=False) or {}).items()},
+        signals=r.get(doc, "signals", "", dict, required=False) or {},
+    )
