@@ -217,3 +217,44 @@ def sandbox_status(state_dir: Path, output: str) -> None:
         click.echo(json.dumps({"running": True, "pid": info.pid, **info.public()}))
     else:
         _print_info(info, output, "Sandbox running")
+
+
+@main.command()
+@click.option("--target", "target_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Target file whose cluster to restore (default: the target each undo record names).")
+@click.option("--undo-log", "undo_log_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The undo log to replay (default: $XPCHAOS_UNDO_LOG or .xpchaos/undo.jsonl).")
+def restore(target_path: Path | None, undo_log_path: Path | None) -> None:
+    """Undo every fault still outstanding in the undo log (newest first), e.g. after a crashed run.
+
+    Prints one line per record. Running it again is harmless: nothing outstanding, nothing done.
+    """
+    from rich.markup import escape
+
+    from actions import restore as restore_module
+
+    from . import target as target_module
+    from .undo_log import UndoLog, UndoLogError
+
+    target = None
+    if target_path is not None:
+        try:
+            target = target_module.load(target_path)
+        except target_module.TargetError as exc:
+            errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+            sys.exit(2)
+    log = UndoLog(undo_log_path)
+    try:
+        if not log.outstanding():
+            console.print(f"Nothing to restore ({log.path} has no outstanding undo records).", highlight=False)
+            return
+        results = restore_module.restore_all(
+            log, target, on_record=lambda item: console.print(item.line(), markup=False, highlight=False))
+    except UndoLogError as exc:
+        errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        sys.exit(2)
+    failed = [r for r in results if r.error]
+    console.print(f"Restored {len(results) - len(failed)} of {len(results)} undo records from {log.path}.",
+                  highlight=False)
+    if failed:
+        sys.exit(1)

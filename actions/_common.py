@@ -1,0 +1,224 @@
+"""What the fault actions share: the Target from ``configuration``, the kube client, the undo log, waiting.
+
+Chaos Toolkit passes ``configuration`` to every activity: ``xpchaos_target`` (path of the target file; default
+``.xpchaos/sandbox/target.yaml`` when it exists, else ``xpchaos.yaml``) and optionally ``xpchaos_undo_log``
+(default ``$XPCHAOS_UNDO_LOG`` or ``.xpchaos/undo.jsonl``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chaoslib.exceptions import ActivityFailed
+from kubernetes import client, config, watch
+from kubernetes.client.rest import ApiException
+
+from harness import kube
+from harness import target as target_mod
+from harness.target import ObjectRef, Target, TargetError
+from harness.undo_log import UndoLog
+
+logger = logging.getLogger("xpchaos.actions")
+
+SANDBOX_TARGET = Path(".xpchaos/sandbox/target.yaml")
+SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
+                 "generation", "managedFields", "finalizers", "selfLink")
+APPLIED, NOT_APPLIED = "applied", "fault-not-applied"
+
+
+class FaultError(ActivityFailed):
+    """The fault could not be made or undone; the message never holds credential bytes."""
+
+
+class TargetObjectMissing(FaultError):
+    """What the fault would change does not exist: nothing was touched. Names what is missing and what exists."""
+
+
+def target_path(configuration: dict[str, Any] | None) -> Path:
+    configured = (configuration or {}).get("xpchaos_target")
+    if configured:
+        return Path(str(configured))
+    return SANDBOX_TARGET if SANDBOX_TARGET.exists() else target_mod.DEFAULT_PATH
+
+
+def load_target(configuration: dict[str, Any] | None) -> Target:
+    try:
+        return target_mod.load(target_path(configuration))
+    except TargetError as exc:
+        raise FaultError(str(exc)) from None
+
+
+def undo_log(configuration: dict[str, Any] | None) -> UndoLog:
+    return UndoLog((configuration or {}).get("xpchaos_undo_log"))
+
+
+def api_for(target: Target) -> client.ApiClient:
+    """The target's client; refused when the target names allowed contexts and this is not one of them."""
+    try:
+        context = target.context
+        if target.allowed_contexts and not context:
+            context = config.list_kube_config_contexts(config_file=target.kubeconfig)[1]["name"]
+        api = kube.api_client(target.kubeconfig, target.context)
+    except Exception as exc:  # config errors: name the file and context, nothing else
+        raise FaultError(f"{target.path}: cannot make a Kubernetes client (kubeconfig {target.kubeconfig or '-'}, "
+                         f"context {target.context or '-'}): {type(exc).__name__}") from None
+    if target.allowed_contexts and context not in target.allowed_contexts:
+        raise FaultError(f"{target.path}: kube context {context!r} is not in allowedContexts "
+                         f"({', '.join(target.allowed_contexts)}); nothing was changed")
+    return api
+
+
+def provider_of(target: Target, name: str) -> Any:
+    try:
+        return target.provider(name)
+    except TargetError as exc:
+        raise TargetObjectMissing(str(exc)) from None
+
+
+def target_summary(target: Target) -> dict[str, Any]:
+    """What an undo record keeps about the target: enough for ``xpchaos restore`` to find the cluster again."""
+    return {"path": str(Path(target.path).resolve()), "name": target.name, "context": target.context}
+
+
+def same_target(record: dict[str, Any], target: Target) -> bool:
+    return bool(record.get("target", {}).get("path") == str(Path(target.path).resolve()))
+
+
+@dataclass
+class Context:
+    """One activity's world: the target, its client and the undo log."""
+
+    target: Target
+    api: client.ApiClient
+    log: UndoLog
+
+    @classmethod
+    def make(cls, configuration: dict[str, Any] | None) -> Context:
+        target = load_target(configuration)
+        return cls(target, api_for(target), undo_log(configuration))
+
+    def record(self, fault: str, undo: dict[str, Any]) -> str:
+        """Write the undo record durably; the caller changes the cluster only after this returns."""
+        return self.log.record(fault, target_summary(self.target), undo)
+
+
+def core(api: client.ApiClient) -> Any:
+    """CoreV1Api, typed loosely: we read its answers as plain dicts (``plain``)."""
+    return client.CoreV1Api(api)
+
+
+def networking(api: client.ApiClient) -> Any:
+    return client.NetworkingV1Api(api)
+
+
+def plain(api: client.ApiClient, obj: Any) -> dict[str, Any]:
+    """A typed client object as the plain JSON dict the API sent."""
+    return dict(api.sanitize_for_serialization(obj))
+
+
+def api_error(exc: ApiException, doing: str) -> FaultError:
+    """An ApiException as one line without the response body (it may echo a Secret)."""
+    return FaultError(f"{doing}: the API answered {exc.status} {exc.reason}")
+
+
+# custom objects by reference ------------------------------------------------------------------------------
+def ref_dict(ref: ObjectRef) -> dict[str, Any]:
+    return {"apiVersion": ref.api_version, "kind": ref.kind, "plural": ref.plural, "name": ref.name,
+            "namespace": ref.namespace}
+
+
+def ref_from(doc: dict[str, Any]) -> ObjectRef:
+    return ObjectRef(doc["apiVersion"], doc["kind"], doc["plural"], doc["name"], doc.get("namespace"))
+
+
+def get_object(api: client.ApiClient, ref: ObjectRef) -> dict[str, Any] | None:
+    custom: Any = client.CustomObjectsApi(api)
+    try:
+        if ref.namespace:
+            obj = custom.get_namespaced_custom_object(ref.group, ref.version, ref.namespace, ref.plural, ref.name)
+        else:
+            obj = custom.get_cluster_custom_object(ref.group, ref.version, ref.plural, ref.name)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise api_error(exc, f"reading {ref.describe()}") from None
+    return dict(obj)
+
+
+def list_names(api: client.ApiClient, ref: ObjectRef) -> list[str]:
+    custom: Any = client.CustomObjectsApi(api)
+    try:
+        if ref.namespace:
+            listed = custom.list_namespaced_custom_object(ref.group, ref.version, ref.namespace, ref.plural)
+        else:
+            listed = custom.list_cluster_custom_object(ref.group, ref.version, ref.plural)
+    except ApiException:
+        return []
+    return sorted(item["metadata"]["name"] for item in listed.get("items", []))
+
+
+def _list_call(api: client.ApiClient, ref: ObjectRef) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+    custom = client.CustomObjectsApi(api)
+    if ref.namespace:
+        return custom.list_namespaced_custom_object, (ref.group, ref.version, ref.namespace, ref.plural)
+    return custom.list_cluster_custom_object, (ref.group, ref.version, ref.plural)
+
+
+def wait_object(api: client.ApiClient, ref: ObjectRef, done: Callable[[dict[str, Any] | None], bool],
+                timeout: float) -> tuple[bool, dict[str, Any] | None]:
+    """Wait (a watch, with a deadline) until ``done(obj)`` holds; ``obj`` is None when the object is gone.
+
+    Returns (held, last state seen).
+    """
+    deadline = time.monotonic() + timeout
+    current = get_object(api, ref)
+    if done(current):
+        return True, current
+    call, args = _list_call(api, ref)
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        rv = (current or {}).get("metadata", {}).get("resourceVersion")
+        stream = watch.Watch()
+        try:
+            for event in stream.stream(call, *args, field_selector=f"metadata.name={ref.name}",
+                                       resource_version=rv, timeout_seconds=max(1, int(remaining + 0.999)),
+                                       _request_timeout=remaining + 5):
+                kind, obj = event.get("type"), event.get("object")
+                if kind == "ERROR" or not isinstance(obj, dict):
+                    break  # e.g. 410 Gone: read again below and re-watch
+                current = None if kind == "DELETED" else obj
+                if done(current):
+                    return True, current
+                if time.monotonic() >= deadline:
+                    break
+        except (ApiException, OSError, ValueError) as exc:
+            logger.debug("watch on %s ended: %s", ref.describe(), type(exc).__name__)
+            time.sleep(0.1)
+        finally:
+            stream.stop()
+        current = get_object(api, ref)
+        if done(current):
+            return True, current
+    return False, current
+
+
+def strip(obj: dict[str, Any], extra: Iterable[str] = ()) -> dict[str, Any]:
+    """A copy without server-set fields and status: what to create it again from."""
+    body = {k: v for k, v in obj.items() if k != "status"}
+    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in SERVER_FIELDS and k not in extra}
+    body["metadata"] = meta
+    return body
+
+
+def condition(obj: dict[str, Any] | None, kind: str) -> dict[str, Any] | None:
+    for cond in ((obj or {}).get("status") or {}).get("conditions") or []:
+        if cond.get("type") == kind:
+            return dict(cond)
+    return None

@@ -1,0 +1,198 @@
+"""Fault: delete a provider's ProviderConfig (CROSSPLANE.md §3), and its rollback.
+
+Deleting a ProviderConfig that is in use is blocked by the ``in-use.crossplane.io`` finalizer: the object stays
+Terminating (condition ``Terminating``/``InUse``, Warning ``UsageAccounting``) and nothing fails. That is the
+outcome ``fault-not-applied``. With ``force=True`` the finalizer is stripped (recorded in the undo log too) and
+the object is really gone. Rollback lets a Terminating object go, re-creates it from the snapshot taken before
+the fault (without server-set fields) and waits until it exists and, when the target names the in-use finalizer,
+until it is used again.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from chaoslib.types import Configuration, Secrets
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+from ._common import (
+    APPLIED,
+    NOT_APPLIED,
+    Context,
+    FaultError,
+    TargetObjectMissing,
+    api_error,
+    condition,
+    get_object,
+    list_names,
+    logger,
+    provider_of,
+    ref_dict,
+    ref_from,
+    same_target,
+    strip,
+    wait_object,
+)
+
+__all__ = ["delete_provider_config", "restore_provider_config"]
+
+FAULT = "delete-provider-config"
+IN_USE = "in-use.crossplane.io"
+
+
+def _blocked_signals(ctx: Context) -> dict[str, Any]:
+    signals = ctx.target.signals.get("pc_deletion_blocked") or {}
+    cond = signals.get("condition") or {}
+    return {"finalizer": signals.get("finalizer", IN_USE), "condition": cond.get("type", "Terminating"),
+            "reason": cond.get("reason", "InUse"), "event": signals.get("event", "UsageAccounting")}
+
+
+def _delete(api: client.ApiClient, ref: Any) -> None:
+    custom = client.CustomObjectsApi(api)
+    try:
+        if ref.namespace:
+            custom.delete_namespaced_custom_object(ref.group, ref.version, ref.namespace, ref.plural, ref.name)
+        else:
+            custom.delete_cluster_custom_object(ref.group, ref.version, ref.plural, ref.name)
+    except ApiException as exc:
+        if exc.status != 404:
+            raise api_error(exc, f"deleting {ref.describe()}") from None
+
+
+def _strip_finalizers(api: client.ApiClient, ref: Any) -> None:
+    custom = client.CustomObjectsApi(api)
+    body = {"metadata": {"finalizers": None}}
+    try:
+        if ref.namespace:
+            custom.patch_namespaced_custom_object(ref.group, ref.version, ref.namespace, ref.plural, ref.name, body)
+        else:
+            custom.patch_cluster_custom_object(ref.group, ref.version, ref.plural, ref.name, body)
+    except ApiException as exc:
+        if exc.status != 404:
+            raise api_error(exc, f"removing the finalizers of {ref.describe()}") from None
+
+
+def _create(api: client.ApiClient, ref: Any, body: dict[str, Any]) -> None:
+    custom = client.CustomObjectsApi(api)
+    try:
+        if ref.namespace:
+            custom.create_namespaced_custom_object(ref.group, ref.version, ref.namespace, ref.plural, body)
+        else:
+            custom.create_cluster_custom_object(ref.group, ref.version, ref.plural, body)
+    except ApiException as exc:
+        if exc.status != 409:  # already there again: idempotent
+            raise api_error(exc, f"re-creating {ref.describe()}") from None
+
+
+def _usage_events(api: client.ApiClient, ref: Any, reason: str) -> int:
+    """How many ``reason`` events name the object (cluster-scoped objects' events live in ``default``)."""
+    try:
+        listed = client.CoreV1Api(api).list_namespaced_event(
+            ref.namespace or "default", field_selector=f"involvedObject.name={ref.name},reason={reason}")
+    except ApiException:
+        return 0
+    return len(listed.items)
+
+
+def delete_provider_config(provider: str, force: bool = False, dry_run: bool = False, timeout: float = 10.0,
+                           configuration: Configuration = None, secrets: Secrets = None) -> dict[str, Any]:
+    """Delete the ProviderConfig of ``provider``; verify it is gone or report that in-use protection blocked it.
+
+    Returns ``{"outcome": "applied" | "fault-not-applied" | "dry-run", ...}``. Rollback:
+    ``restore_provider_config``.
+    """
+    ctx = Context.make(configuration)
+    ref = provider_of(ctx.target, provider).provider_config
+    snapshot = get_object(ctx.api, ref)
+    if snapshot is None:
+        existing = list_names(ctx.api, ref)
+        raise TargetObjectMissing(f"{ref.describe()} does not exist (existing {ref.plural}.{ref.group}: "
+                                  f"{', '.join(existing) or 'none'}); nothing was changed")
+    result: dict[str, Any] = {"fault": FAULT, "provider": provider, "object": ref.describe(), "force": force}
+    if dry_run:
+        would = [f"delete {ref.describe()}"] + ([f"remove its finalizers if blocked: "
+                                                 f"{snapshot['metadata'].get('finalizers') or []}"] if force else [])
+        return {**result, "outcome": "dry-run", "would": would}
+    if snapshot["metadata"].get("deletionTimestamp"):
+        raise FaultError(f"{ref.describe()} is already Terminating (an earlier fault not rolled back? run "
+                         "`xpchaos restore`); nothing was changed")
+    signals = _blocked_signals(ctx)
+    record_id = ctx.record(FAULT, {"action": "recreate-provider-config", "provider": provider, "ref": ref_dict(ref),
+                                   "snapshot": snapshot, "used_finalizer": signals["finalizer"]})
+    result["undo_id"] = record_id
+    logger.info("deleting %s (undo record %s)", ref.describe(), record_id)
+    _delete(ctx.api, ref)
+
+    def settled(obj: dict[str, Any] | None) -> bool:
+        if obj is None:
+            return True
+        cond = condition(obj, signals["condition"])
+        return bool(obj["metadata"].get("deletionTimestamp") and cond and cond.get("status") == "True"
+                    and cond.get("reason") == signals["reason"])
+
+    _, obj = wait_object(ctx.api, ref, settled, timeout)
+    if obj is None:
+        return {**result, "outcome": APPLIED, "state": "gone"}
+    finalizers = list(obj["metadata"].get("finalizers") or [])
+    users = (obj.get("status") or {}).get("users")
+    blocked = {"state": "terminating", "finalizers": finalizers, "users": users,
+               "events": _usage_events(ctx.api, ref, signals["event"])}
+    if signals["finalizer"] in finalizers:
+        blocked["reason"] = f"blocked by {signals['finalizer']}"
+    else:
+        blocked["reason"] = f"still terminating with finalizers {finalizers}"
+    if not force:
+        return {**result, "outcome": NOT_APPLIED, **blocked}
+    ctx.record(FAULT, {"action": "finalizers-removed", "provider": provider, "ref": ref_dict(ref),
+                       "finalizers": finalizers, "parent": record_id})
+    logger.info("forcing: removing the finalizers %s of %s", finalizers, ref.describe())
+    _strip_finalizers(ctx.api, ref)
+    gone, _ = wait_object(ctx.api, ref, lambda o: o is None, timeout)
+    if not gone:
+        return {**result, "outcome": NOT_APPLIED, **blocked, "reason": "still present after removing finalizers"}
+    return {**result, "outcome": APPLIED, "state": "gone", "forced": True, "was": blocked}
+
+
+def undo(api: client.ApiClient, undo_doc: dict[str, Any], timeout: float = 10.0,
+         used_timeout: float = 10.0) -> dict[str, Any]:
+    """Replay one undo record of this fault (idempotent)."""
+    ref = ref_from(undo_doc["ref"])
+    if undo_doc["action"] == "finalizers-removed":
+        return {"action": "finalizers-removed", "object": ref.describe(),
+                "note": "covered by re-creating the object from its snapshot"}
+    current = get_object(api, ref)
+    if current is not None and current["metadata"].get("deletionTimestamp"):
+        _strip_finalizers(api, ref)  # a Terminating object cannot be un-deleted: let it go
+        gone, _ = wait_object(api, ref, lambda o: o is None, timeout)
+        if not gone:
+            raise FaultError(f"{ref.describe()} is still Terminating after removing its finalizers")
+        current = None
+    recreated = current is None
+    if recreated:
+        _create(api, ref, strip(copy.deepcopy(undo_doc["snapshot"])))
+    exists, _ = wait_object(api, ref, lambda o: o is not None, timeout)
+    if not exists:
+        raise FaultError(f"{ref.describe()} did not appear after re-creating it")
+    wanted = undo_doc.get("used_finalizer")
+    had = wanted in (undo_doc["snapshot"]["metadata"].get("finalizers") or [])
+    used = None
+    if wanted and had:
+        used, _ = wait_object(api, ref, lambda o: o is not None and wanted in (o["metadata"].get("finalizers") or []),
+                              used_timeout)
+    return {"action": "recreated" if recreated else "already-present", "object": ref.describe(), "used_again": used}
+
+
+def restore_provider_config(provider: str, timeout: float = 10.0, used_timeout: float = 10.0,
+                            configuration: Configuration = None, secrets: Secrets = None) -> dict[str, Any]:
+    """Rollback of ``delete_provider_config``: replay its outstanding undo records for this target and provider."""
+    ctx = Context.make(configuration)
+    done = []
+    for record in ctx.log.outstanding():
+        if record["fault"] != FAULT or record["undo"].get("provider") != provider or not same_target(record,
+                                                                                                     ctx.target):
+            continue
+        done.append(undo(ctx.api, record["undo"], timeout, used_timeout))
+        ctx.log.mark_done(record["id"])
+    return {"fault": FAULT, "provider": provider, "restored": done, "outcome": "restored" if done else "nothing-to-do"}
