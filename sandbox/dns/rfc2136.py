@@ -34,7 +34,8 @@ ALGORITHMS: dict[str, dns.name.Name] = {
     "hmac-sha384": dns.tsig.HMAC_SHA384,
     "hmac-sha512": dns.tsig.HMAC_SHA512,
 }
-_COMMENTS = re.compile(r"/\*.*?\*/|//[^\n]*|#[^\n]*", re.DOTALL)
+# quoted strings first, so a base64 secret holding "//" is kept and only real comments go
+_COMMENTS = re.compile(r'("[^"]*")|/\*.*?\*/|//[^\n]*|#[^\n]*', re.DOTALL)
 _KEY = re.compile(r'\bkey\s+("(?P<quoted>[^"]+)"|(?P<bare>[^\s{]+))\s*\{(?P<body>[^}]*)\}\s*;', re.DOTALL)
 _OPTION = re.compile(r'\b(?P<name>algorithm|secret)\s+("(?P<quoted>[^"]*)"|(?P<bare>[^\s;]+))\s*;')
 
@@ -58,7 +59,7 @@ def load_tsig_key(path: str | Path) -> dns.tsig.Key:
 
 
 def parse_tsig_key(text: str, source: str = "<text>") -> dns.tsig.Key:
-    keys = list(_KEY.finditer(_COMMENTS.sub("", text)))
+    keys = list(_KEY.finditer(_COMMENTS.sub(lambda m: m.group(1) or "", text)))
     if len(keys) != 1:
         raise ValueError(f"{source}: expected exactly one key statement, found {len(keys)}")
     match = keys[0]

@@ -85,7 +85,8 @@ def platform_for(own_sandbox: Callable[..., Sandbox], tmp_path: Path) -> Iterato
                 observer.watch_custom(group, version, plural[1])
         observer.watch_custom("database.example.org", "v1alpha1", "xglobaldatabases")
         provider_config = target["providers"]["aws"]["providerConfig"]
-        observer.watch_custom(*provider_config["apiVersion"].split("/"), provider_config["plural"])
+        pc_group, pc_version = provider_config["apiVersion"].split("/")
+        observer.watch_custom(pc_group, pc_version, provider_config["plural"])
         observer.watch_events()
         host, port = state["dns"].rsplit(":", 1)
         env = dict(os.environ, KUBECONFIG=sandbox.kubeconfig, HOME=str(tmp_path))

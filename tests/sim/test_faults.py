@@ -39,10 +39,6 @@ def steady(p: Platform) -> None:
     assert p.dig()[0] == PRIMARY
 
 
-def latest(p: Platform, name: str) -> Seen:
-    return [s for s in p.observer.seen if s.name == name and s.kind != "events"][-1]
-
-
 def wait_dns(p: Platform, expected: list[str], what: str) -> float:
     """DNS has no push: ask the nameserver every 50 ms until it answers ``expected`` (deadline 20 s)."""
     deadline = time.monotonic() + DEADLINE
@@ -224,9 +220,10 @@ def _assert_failover(p: Platform, since: float, to: str, answer: list[str]) -> N
     assert went_down.at < came_back.at and switched - since < 90
     failover = came_back.obj["status"]["failover"]
     assert failover["activeProvider"] == to and failover["weights"][to] == 100
-    for mr in p.managed(to):
-        obj = latest(p, mr["name"]).obj
-        assert obj["metadata"]["annotations"]["database.example.org/role"] == "serving"
+    for mr in p.managed(to):  # each watch has its own thread: the MR's event may trail the XR's, so wait for it
+        p.observer.wait(lambda seen, n=mr["name"]: any(
+            s.name == n and s.at >= since and (s.obj["metadata"].get("annotations") or {}).get(
+                "database.example.org/role") == "serving" for s in seen), DEADLINE, f"{mr['name']} serving")
 
 
 def _assert_no_failover(p: Platform, since: float, serial_before: int) -> None:

@@ -1,0 +1,78 @@
+"""A Chaos Toolkit control: plain ``chaos run`` records the timeline and stores it in the journal.
+
+```json
+"controls": [{"name": "xpchaos-timeline", "provider": {"type": "python", "module": "probes.control"}}]
+```
+
+The target file comes from the control's ``target`` argument, else ``configuration["xpchaos_target"]``, else
+``xpchaos.yaml``. Before the experiment it starts the process's recorder (``probes.recorder.active()``, used by
+the probes of ``probes.failover``); each *action* of the method puts a fault marker ``injected`` on the timeline
+just before it runs, each rollback action a ``rolled-back`` marker once it has run. After the experiment the
+recorder stops and the journal gets ``extensions: [{"name": "xpchaos-timeline", "timeline": [...]}]``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from harness import target as targets
+
+from . import recorder
+
+logger = logging.getLogger("chaostoolkit")
+SYNC_TIMEOUT = 15.0
+_phase: dict[str, str | None] = {"now": None}
+
+
+def _path(target: str | None, configuration: dict[str, Any] | None) -> str | None:
+    return target or (configuration or {}).get("xpchaos_target")
+
+
+def before_experiment_control(context: dict[str, Any], target: str | None = None,
+                              configuration: dict[str, Any] | None = None, secrets: dict[str, Any] | None = None,
+                              **kwargs: Any) -> None:
+    rec = recorder.start_recording(targets.load(_path(target, configuration)))
+    if not rec.wait_synced(SYNC_TIMEOUT):  # the probes will read "error"; the run itself goes on
+        logger.warning("xpchaos timeline: not every watch or nameserver answered within %.0f s: %s",
+                       SYNC_TIMEOUT, rec.errors or rec.unobservable())
+
+
+def before_method_control(context: dict[str, Any], **kwargs: Any) -> None:
+    _phase["now"] = "method"
+
+
+def after_method_control(context: dict[str, Any], **kwargs: Any) -> None:
+    _phase["now"] = None
+
+
+def before_rollback_control(context: dict[str, Any], **kwargs: Any) -> None:
+    _phase["now"] = "rollbacks"
+
+
+def after_rollback_control(context: dict[str, Any], **kwargs: Any) -> None:
+    _phase["now"] = None
+
+
+def before_activity_control(context: dict[str, Any], **kwargs: Any) -> None:
+    rec = recorder.active()
+    if rec is not None and _phase["now"] == "method" and context.get("type") == "action":
+        rec.timeline.mark_fault(str(context.get("name", "action")), "injected")
+
+
+def after_activity_control(context: dict[str, Any], state: Any = None, **kwargs: Any) -> None:
+    rec = recorder.active()
+    if rec is not None and _phase["now"] == "rollbacks" and context.get("type") == "action":
+        status = (state or {}).get("status", "") if isinstance(state, dict) else ""
+        rec.timeline.mark_fault(str(context.get("name", "rollback")), "rolled-back", message=str(status))
+
+
+def after_experiment_control(context: dict[str, Any], state: Any = None, **kwargs: Any) -> None:
+    rec = recorder.stop_recording()
+    _phase["now"] = None
+    if rec is not None and isinstance(state, dict):
+        state.setdefault("extensions", []).append({"name": "xpchaos-timeline", "timeline": rec.timeline.to_json()})
+
+
+def cleanup_control() -> None:
+    recorder.stop_recording()

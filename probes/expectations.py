@@ -1,0 +1,311 @@
+"""Expectations: ordered sequences of signals with deadlines relative to a fault, evaluated over a Timeline.
+
+A step is a predicate over the state folded from the timeline (latest conditions per object, latest DNS
+answer per nameserver, errors seen since the fault). Step *i* is met at the first instant, not before step
+*i-1* was met, where its predicate holds; ``since`` is when that state began (e.g. the instant DNS switched,
+which may precede the XR's return to Ready). Evaluation returns as soon as the answer is known:
+
+- ``passed``: every step met within its deadline;
+- ``failed``: a step missed its deadline (``late_by`` when it came later, ``None`` when not seen) — the system
+  is not resilient;
+- ``error``: the harness could not observe (API or DNS unreachable) — never read as a pass or a failure.
+
+Signal names come from ``target.signals`` with CROSSPLANE.md §6 defaults.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.target import Target
+
+from . import timeline as tl
+
+PASSED, FAILED, ERROR = "passed", "failed", "error"
+
+DEFAULT_SIGNALS: dict[str, Any] = {  # CROSSPLANE.md §6
+    "mr_error": {"condition": {"type": "Synced", "status": "False", "reason": "ReconcileError"},
+                 "events": ["CannotConnectToProvider", "CannotObserveExternalResource"]},
+    "mr_healthy": {"conditions": [{"type": "Synced", "status": "True", "reason": "ReconcileSuccess"},
+                                  {"type": "Ready", "status": "True", "reason": "Available"}]},
+    "xr_ready": {"condition": "Ready"},
+}
+
+ObjKey = tuple[str, str | None, str]  # plural, namespace, name
+# (what the step needs: "k8s" or "dns", the folded state, whether the step's deadline has passed) -> why the
+# harness cannot observe it, or None. Before the deadline only hard failures count; at the deadline any doubt.
+Unobservable = Callable[[str, "State", bool], "str | None"]
+
+
+def signals(target: Target) -> dict[str, Any]:
+    merged = {k: dict(v) for k, v in DEFAULT_SIGNALS.items()}
+    for name, value in (target.signals or {}).items():
+        merged[name] = {**merged.get(name, {}), **value} if isinstance(value, dict) else value
+    return merged
+
+
+@dataclass
+class State:
+    """What the timeline says at one instant."""
+
+    t0: float
+    conditions: dict[ObjKey, dict[str, tuple[str, str, str]]] = field(default_factory=dict)
+    dns: dict[tuple[str, str], tuple[str, ...] | None] = field(default_factory=dict)  # None: last query failed
+    dns_failing_since: dict[tuple[str, str], float] = field(default_factory=dict)  # nameservers failing now
+    errored: set[ObjKey] = field(default_factory=set)  # objects that showed the error signal since t0
+    went_down: set[ObjKey] = field(default_factory=set)  # XRs that left Ready since t0
+    came_back: set[ObjKey] = field(default_factory=set)  # ... and then returned to Ready
+    error_condition: dict[str, str] = field(default_factory=dict)
+    error_events: tuple[str, ...] = ()
+    ready_type: str = "Ready"
+
+    def apply(self, entry: tl.Entry) -> None:
+        after = entry.mono >= self.t0
+        if entry.what == tl.CONDITION:
+            key = (entry.kind, entry.namespace, entry.name)
+            self.conditions.setdefault(key, {})[entry.type] = (entry.status, entry.reason, entry.message)
+            want = self.error_condition
+            if after and entry.type == want.get("type") and entry.status == want.get("status") and \
+                    entry.reason == want.get("reason", entry.reason):
+                self.errored.add(key)
+            if after and entry.type == self.ready_type:
+                if entry.status != "True":
+                    self.went_down.add(key)
+                elif key in self.went_down:
+                    self.came_back.add(key)
+        elif entry.what == tl.EVENT and after and entry.reason in self.error_events and entry.type == "Warning":
+            involved = entry.involved
+            self.errored.update(k for k in self.conditions if k[2] == involved.get("name") and
+                                (k[1] or None) == (involved.get("namespace") or None))
+        elif entry.what in (tl.ANSWER, tl.DNS_ERROR):
+            where = (entry.name, entry.nameserver)
+            self.dns[where] = entry.answers if entry.what == tl.ANSWER else None
+            if entry.what == tl.ANSWER:
+                self.dns_failing_since.pop(where, None)
+            else:
+                self.dns_failing_since.setdefault(where, entry.mono)
+        elif entry.what == tl.GONE:
+            self.conditions.pop((entry.kind, entry.namespace, entry.name), None)
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    description: str
+    deadline: float  # seconds after the fault
+    check: Callable[[State], bool]
+    needs: str = "k8s"  # k8s or dns: what must be observable to tell
+    explain: Callable[[State], str] | None = None  # what was seen instead, when the step is missed
+
+
+@dataclass
+class StepResult:
+    step: Step
+    at: float | None = None
+    since: float | None = None
+
+    def as_dict(self, t0: float, now: float) -> dict[str, Any]:
+        doc: dict[str, Any] = {"name": self.step.name, "description": self.step.description,
+                               "deadline_s": self.step.deadline}
+        if self.at is not None:
+            doc["at_s"] = round(self.at - t0, 3)
+            doc["since_s"] = round(max(self.since if self.since is not None else self.at, t0) - t0, 3)
+            late = self.at - (t0 + self.step.deadline)
+            doc["status"] = "late" if late > 0 else "met"
+            if late > 0:
+                doc["late_by_s"] = round(late, 3)
+        else:
+            doc["status"] = "missed" if now > t0 + self.step.deadline else "pending"
+        return doc
+
+
+@dataclass(frozen=True)
+class Expectation:
+    name: str
+    steps: tuple[Step, ...]
+    error_condition: dict[str, str] = field(default_factory=dict)
+    error_events: tuple[str, ...] = ()
+    ready_type: str = "Ready"
+
+    def scan(self, entries: list[tl.Entry], t0: float) -> tuple[list[StepResult], State]:
+        """Fold the entries in order; each step met at the first instant (>= the previous one) it holds."""
+        scanner = Scanner(self, t0)
+        scanner.advance(entries)
+        return scanner.results, scanner.state
+
+    def evaluate(self, entries: list[tl.Entry], t0: float, now: float,
+                 unobservable: Unobservable,
+                 scanner: Scanner | None = None) -> dict[str, Any] | None:
+        """The verdict if it is known at ``now``, else None. A ``scanner`` kept between calls makes each call
+        fold only the entries added since the previous one."""
+        scanner = scanner or Scanner(self, t0)
+        scanner.advance(entries)
+        results, state = scanner.results, scanner.state
+        verdict: dict[str, Any] | None = None
+        for result in results:
+            step = result.step
+            if result.at is not None and result.at > t0 + step.deadline:
+                verdict = {"outcome": FAILED, "failed_step": step.name,
+                           "late_by_s": round(result.at - t0 - step.deadline, 3),
+                           "reason": f"{step.description}: {result.at - t0:.2f} s after the fault, "
+                                     f"deadline {step.deadline:g} s"}
+                break
+            if result.at is None:
+                why = unobservable(step.needs, state, now > t0 + step.deadline)
+                if why is not None:
+                    verdict = {"outcome": ERROR, "failed_step": step.name, "reason": f"could not observe: {why}"}
+                elif now > t0 + step.deadline:
+                    verdict = {"outcome": FAILED, "failed_step": step.name, "late_by_s": None,
+                               "reason": f"{step.description}: not seen within {step.deadline:g} s of the fault"}
+                    if step.explain is not None:
+                        verdict["observed"] = step.explain(state)
+                break
+        else:
+            verdict = {"outcome": PASSED, "reason": "every step within its deadline"}
+        if verdict is None:
+            return None
+        verdict["expectation"] = self.name
+        verdict["steps"] = [r.as_dict(t0, now) for r in results]
+        verdict["times"] = self.times(results, t0)
+        return verdict
+
+    def times(self, results: list[StepResult], t0: float) -> dict[str, float | None]:
+        by_name = {r.step.name: r for r in results}
+
+        def at(name: str, since: bool = False) -> float | None:
+            r = by_name.get(name)
+            if r is None or r.at is None:
+                return None
+            value = r.since if since and r.since is not None else r.at
+            return round(max(value, t0) - t0, 3)
+
+        failed_over = [v for v in (at("promote"), at("xr_recovers")) if v is not None]
+        return {"time_to_detect_s": at("detect"),
+                "time_to_failover_s": max(failed_over) if len(failed_over) == 2 else None,
+                "time_to_dns_convergence_s": at("dns_secondary", since=True)}
+
+    def wait(self, timeline: tl.Timeline, t0: float, unobservable: Unobservable,
+             poll_limit: float = 1.0) -> dict[str, Any]:
+        """Block until the verdict is known (at the latest just after the last deadline)."""
+        last_deadline = t0 + max((s.deadline for s in self.steps), default=0.0)
+        scanner = Scanner(self, t0)
+        while True:
+            verdict = timeline.wait_for(
+                lambda entries: self.evaluate(entries, t0, time.monotonic(), unobservable, scanner),
+                min(last_deadline + 0.01, time.monotonic() + poll_limit))  # wake for deadlines and recorder state
+            if verdict:
+                return verdict
+
+
+class Scanner:
+    """The incremental fold of a timeline for one expectation: ``advance`` applies only the new entries."""
+
+    def __init__(self, expectation: Expectation, t0: float) -> None:
+        self.steps = expectation.steps
+        self.t0 = t0
+        self.state = State(t0, error_condition=expectation.error_condition, error_events=expectation.error_events,
+                           ready_type=expectation.ready_type)
+        self.results = [StepResult(s) for s in self.steps]
+        self.holding: list[float | None] = [None] * len(self.steps)
+        self.current = 0
+        self.seen = 0
+        self.checked_t0 = False
+
+    def _hold(self, instant: float) -> None:
+        for i, step in enumerate(self.steps):
+            ok = step.check(self.state)
+            self.holding[i] = (self.holding[i] if self.holding[i] is not None else instant) if ok else None
+
+    def _check(self, instant: float) -> None:
+        self._hold(instant)
+        while self.current < len(self.steps) and self.holding[self.current] is not None:
+            self.results[self.current].at = instant
+            self.results[self.current].since = self.holding[self.current]
+            self.current += 1
+
+    def advance(self, entries: list[tl.Entry]) -> None:
+        for entry in entries[self.seen:]:
+            if entry.mono >= self.t0 and not self.checked_t0:
+                self.checked_t0 = True
+                self._check(self.t0)
+            self.state.apply(entry)
+            if entry.mono >= self.t0:
+                self._check(entry.mono)
+            else:
+                self._hold(entry.mono)  # keep "since" honest for states that began before t0
+        self.seen = len(entries)
+        if not self.checked_t0 and time.monotonic() >= self.t0:
+            self.checked_t0 = True
+            self._check(self.t0)
+
+
+# building expectations from a Target ---------------------------------------------------------------------------
+def _mr_keys(target: Target, provider: str) -> list[ObjKey]:
+    return [(m.plural, m.namespace, m.name) for m in target.provider(provider).managed]
+
+
+def _xr_keys(target: Target) -> list[ObjKey]:
+    return [(c.plural, c.namespace, c.name) for c in target.composites]
+
+
+def _matches(state: State, key: ObjKey, want: dict[str, str]) -> bool:
+    got = state.conditions.get(key, {}).get(want.get("type", ""))
+    return got is not None and got[0] == want.get("status", got[0]) and got[1] == want.get("reason", got[1])
+
+
+STEPS = ("detect", "promote", "xr_recovers", "dns_secondary")
+
+
+def failover(target: Target, deadlines: Mapping[str, float] | None = None, to: str | None = None,
+             only: list[str] | tuple[str, ...] | None = None) -> Expectation:
+    """The failover sequence of CROSSPLANE.md §6 for ``target``: primary MRs error (``detect``) → secondary MRs
+    healthy (``promote``) → every XR Ready False→True (``xr_recovers``) → every nameserver answers the
+    secondary (``dns_secondary``). ``deadlines`` (seconds after the fault, per step) default to the target's
+    ``dns_convergence`` SLO; ``only`` keeps a subset of the steps, in this order."""
+    unknown = sorted(set(only or ()) - set(STEPS)) + sorted(set(deadlines or {}) - set(STEPS))
+    if unknown:
+        raise ValueError(f"unknown failover step(s) {', '.join(unknown)}; the steps are {', '.join(STEPS)}")
+    sig = signals(target)
+    primary = target.primary.name
+    secondary = to or next((p.name for p in target.providers.values() if p.name != primary), primary)
+    slo = float(target.slos.get("dns_convergence", 90.0))
+    limit = {"detect": slo, "promote": slo, "xr_recovers": slo, "dns_secondary": slo, **(deadlines or {})}
+    error_cond = dict(sig["mr_error"].get("condition") or {})
+    healthy = [dict(c) for c in sig["mr_healthy"].get("conditions") or []]
+    ready = sig["xr_ready"].get("condition", "Ready") if isinstance(sig["xr_ready"], dict) else "Ready"
+    aws, azure, xrs = _mr_keys(target, primary), _mr_keys(target, secondary), _xr_keys(target)
+    records = [(r.name, n, tuple(sorted(r.secondary))) for r in target.dns for n in r.nameservers]
+
+    from .dns_sampler import label
+
+    def dns_secondary(state: State) -> bool:
+        return bool(records) and all(state.dns.get((name, label(ns))) == want for name, ns, want in records)
+
+    def xr_seen(state: State) -> str:
+        if not any(k in state.went_down for k in xrs):
+            return f"the XR never left {ready}: nothing in the composition reacted to the provider's health"
+        return f"the XR left {ready} and has not come back"
+
+    def dns_seen(state: State) -> str:
+        return "; ".join(f"{ns}: {', '.join(a) if a is not None else 'no answer (error)'}"
+                         for (_name, ns), a in sorted(state.dns.items(), key=lambda kv: kv[0]))
+
+    reason = error_cond.get("reason", "")
+    steps: tuple[Step, ...] = (
+        Step("detect", f"every {primary} MR {error_cond.get('type')}={error_cond.get('status')}/{reason}",
+             limit["detect"], lambda s: all(k in s.errored for k in aws)),
+        Step("promote", f"every {secondary} MR " + ", ".join(f"{c['type']}={c['status']}" for c in healthy),
+             limit["promote"], lambda s: all(_matches(s, k, c) for k in azure for c in healthy)),
+        Step("xr_recovers", f"every XR {ready} True→False→True", limit["xr_recovers"],
+             lambda s: all(k in s.came_back and _matches(s, k, {"type": ready, "status": "True"}) for k in xrs),
+             explain=xr_seen),
+        Step("dns_secondary", f"every nameserver answers {secondary} ({', '.join(r[2][0] for r in records[:1])})",
+             limit["dns_secondary"], dns_secondary, needs="dns", explain=dns_seen),
+    )
+    if only:
+        steps = tuple(s for s in steps if s.name in only)
+    return Expectation(f"failover {primary}→{secondary}", steps, error_cond,
+                       tuple(sig["mr_error"].get("events") or ()), ready)

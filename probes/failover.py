@@ -1,0 +1,117 @@
+"""Chaos Toolkit probes (python activities, chaosk8s style: JSON-able arguments, ``configuration`` and
+``secrets`` last).
+
+- ``failover_completes``: the failover expectation over the process's running timeline recorder, measured
+  from the last fault marker; returns the verdict dict (``outcome`` passed / failed / error, the step that
+  failed and how late, the measured times). Use a tolerance on ``outcome``.
+- Steady-state probes ``xr_is_ready`` and ``dns_answers_primary`` ask the cluster / nameservers directly;
+  they return a bool, and raise when they cannot observe (Chaos Toolkit reports that as an errored probe,
+  distinct from a false hypothesis).
+
+The target file comes from the ``target`` argument, else ``configuration["xpchaos_target"]``, else
+``xpchaos.yaml``.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from kubernetes import client
+
+from harness import kube
+from harness import target as targets
+
+from . import expectations, recorder
+from .dns_sampler import ask
+
+__all__ = ["dns_answers_primary", "failover_completes", "xr_is_ready"]
+
+DNS_GRACE = 2.0  # seconds a nameserver may fail (timeouts, refusals) before the DNS step reads "error"
+
+
+def _target(target: str | None, configuration: dict[str, Any] | None) -> targets.Target:
+    path = target or (configuration or {}).get("xpchaos_target")
+    return targets.load(path)
+
+
+def failover_completes(target: str | None = None, deadlines: dict[str, float] | None = None,
+                       to: str | None = None, only: list[str] | None = None, since: float | None = None,
+                       configuration: dict[str, Any] | None = None,
+                       secrets: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Wait for the failover sequence after the last fault marker (or the monotonic instant ``since``)."""
+    rec = recorder.active()
+    if rec is None:
+        return {"outcome": expectations.ERROR, "reason": "could not observe: no timeline recorder is running "
+                                                         "(start it with the xpchaos control)"}
+    tgt = rec.target if target is None and not (configuration or {}).get("xpchaos_target") else \
+        _target(target, configuration)
+    return evaluate(rec, expectations.failover(tgt, deadlines, to, only), since)
+
+
+def evaluate(rec: recorder.TimelineRecorder, expectation: expectations.Expectation,
+             since: float | None = None) -> dict[str, Any]:
+    """Run ``expectation`` over ``rec``'s timeline from the fault marker (or ``since``)."""
+    if since is None:
+        marker = rec.timeline.last_fault()
+        if marker is None:
+            return {"outcome": expectations.ERROR, "expectation": expectation.name,
+                    "reason": "could not tell: no fault marker on the timeline"}
+        since = marker.mono
+
+    def unobservable(needs: str, state: expectations.State, at_deadline: bool) -> str | None:
+        if needs == "dns":
+            if rec.dns is None:
+                return "no DNS sampler (the target has no dns records)"
+            now = time.monotonic()  # a nameserver failing for DNS_GRACE seconds (or at the deadline) is unobserved
+            down = sorted(ns for (_name, ns), failing in state.dns_failing_since.items()
+                          if at_deadline or now - failing >= DNS_GRACE)
+            if down:
+                return f"DNS unreachable: {', '.join(down)}"
+            if at_deadline and not rec.dns.synced:
+                return "DNS: not every nameserver has answered yet"
+            return None
+        return rec.unobservable(at_deadline)
+
+    verdict = expectation.wait(rec.timeline, since, unobservable)
+    verdict["fault_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - (time.monotonic() - since)))
+    return verdict
+
+
+# steady state --------------------------------------------------------------------------------------------------
+def xr_is_ready(target: str | None = None, configuration: dict[str, Any] | None = None,
+                secrets: dict[str, Any] | None = None) -> bool:
+    """Every XR of the target has its ready condition (default ``Ready``) True. Raises when unreachable."""
+    tgt = _target(target, configuration)
+    signal = expectations.signals(tgt)["xr_ready"]
+    ready = signal.get("condition", "Ready") if isinstance(signal, dict) else "Ready"
+    api = kube.api_client(tgt.kubeconfig, tgt.context)
+    custom = client.CustomObjectsApi(api)
+    try:
+        for ref in tgt.composites:
+            obj: Any
+            if ref.namespace:
+                obj = custom.get_namespaced_custom_object(ref.group, ref.version, ref.namespace, ref.plural,
+                                                          ref.name, _request_timeout=(5, 10))
+            else:
+                obj = custom.get_cluster_custom_object(ref.group, ref.version, ref.plural, ref.name,
+                                                       _request_timeout=(5, 10))
+            conds = (obj.get("status") or {}).get("conditions") or []
+            if not any(c.get("type") == ready and c.get("status") == "True" for c in conds):
+                return False
+        return True
+    finally:
+        api.close()
+
+
+def dns_answers_primary(target: str | None = None, configuration: dict[str, Any] | None = None,
+                        secrets: dict[str, Any] | None = None) -> bool:
+    """Every nameserver of every DNS record answers exactly the primary. Raises when one cannot be asked."""
+    tgt = _target(target, configuration)
+    pairs = [(r, ns) for r in tgt.dns for ns in r.nameservers]
+    if not pairs:
+        raise targets.TargetError(f"{tgt.path}: dns: no records to check")
+    with ThreadPoolExecutor(max_workers=len(pairs)) as pool:
+        answers = list(pool.map(lambda pair: ask(*pair), pairs))  # an unreachable nameserver raises here
+    return all(got == tuple(sorted(r.primary)) for (r, _ns), got in zip(pairs, answers, strict=True))

@@ -1,0 +1,336 @@
+"""The TimelineRecorder: watches (official ``kubernetes`` client) and a DNS sampler feeding one Timeline.
+
+One thread per watched resource: Events in all namespaces, and every XR and MR kind named by the Target
+(only the named objects are recorded). Each thread lists once, then watches from the list's resourceVersion
+with bookmarks; a stream that ends is resumed from the last resourceVersion seen (objects or bookmarks); a
+410 Gone re-lists and records only what really changed against what it knew; connection errors are retried
+with tenacity's exponential backoff and recorded as ``error`` entries. ``stop()`` closes the streams.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubernetes import client, watch
+from kubernetes.client.rest import ApiException
+from tenacity import Retrying, retry_if_exception
+
+from harness import kube
+from harness.target import Target
+
+from . import timeline as tl
+from .dns_sampler import DnsSampler
+
+WATCH_TIMEOUT = 240  # seconds a watch request lasts before it is resumed from its resourceVersion
+LIST_TIMEOUT = (5, 30)  # connect, read
+
+
+class _RawWatch(watch.Watch):
+    """A Watch that hands back the JSON dicts as they came (no model deserialisation)."""
+
+    def get_return_type(self, func: Callable[..., Any]) -> Any:
+        return None
+
+
+@dataclass
+class _Stream:
+    """One watched resource: how to list it, which objects to keep, and what is known about them."""
+
+    label: str  # "events" or the plural.group
+    kind: str  # "events" or the plural
+    lister: Callable[..., Any]
+    wanted: Callable[[dict[str, Any]], bool]
+    rv: str | None = None
+    known: dict[tuple[str | None, str], Any] = field(default_factory=dict)
+    synced: bool = False
+    failures: int = 0
+    last_error: str = ""
+    watch: _RawWatch | None = None
+    thread: threading.Thread | None = None
+
+
+class TimelineRecorder:
+    def __init__(self, target: Target, timeline: tl.Timeline | None = None, api: client.ApiClient | None = None,
+                 dns: bool = True, dns_interval: float = 0.1, watch_timeout: int = WATCH_TIMEOUT) -> None:
+        self.target = target
+        self.timeline = timeline or tl.Timeline()
+        self._api = api
+        self._stopping = threading.Event()
+        self._watch_timeout = watch_timeout
+        self._streams: list[_Stream] = []
+        self.dns = DnsSampler(target.dns, self.timeline, dns_interval) if dns and target.dns else None
+
+    # lifecycle --------------------------------------------------------------------------------------------
+    def start(self) -> TimelineRecorder:
+        if self._api is None:
+            try:
+                self._api = kube.api_client(self.target.kubeconfig, self.target.context)
+            except Exception as exc:  # a kubeconfig that cannot be used is "could not observe"
+                self.timeline.add(tl.RECORDER, tl.ERROR, kind="kubeconfig", message=f"{type(exc).__name__}: {exc}")
+                self._streams = []
+                if self.dns:
+                    self.dns.start()
+                return self
+        self._streams = self._build_streams(self._api)
+        for stream in self._streams:
+            stream.thread = threading.Thread(target=self._run, args=(stream,), name=f"xpchaos-watch-{stream.label}",
+                                             daemon=True)
+            stream.thread.start()
+        if self.dns:
+            self.dns.start()
+        return self
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop every watch and the DNS sampler; returns within about ``timeout`` seconds."""
+        self._stopping.set()
+        deadline = time.monotonic() + timeout
+        if self.dns:
+            self.dns.signal_stop()  # both wind down at once
+        for stream in self._streams:
+            while stream.thread is not None and stream.thread.is_alive() and time.monotonic() < deadline:
+                if stream.watch is not None:
+                    stream.watch.stop()  # shuts the socket down: the blocked read returns
+                stream.thread.join(0.05)
+        if self.dns:
+            self.dns.stop(max(0.0, deadline - time.monotonic()))
+
+    def __enter__(self) -> TimelineRecorder:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def wait_synced(self, timeout: float) -> bool:
+        """True once every watch has listed its objects (and the DNS sampler answered once per nameserver)."""
+        def ready(entries: list[tl.Entry]) -> bool:
+            return self.synced
+        return bool(self.timeline.wait_for(ready, time.monotonic() + timeout))
+
+    @property
+    def synced(self) -> bool:
+        k8s = bool(self._streams) and all(s.synced for s in self._streams)
+        return k8s and (self.dns is None or self.dns.synced)
+
+    @property
+    def errors(self) -> dict[str, str]:
+        """The current error of every watch that is not connected (empty when all are)."""
+        return {s.label: s.last_error for s in self._streams if s.last_error}
+
+    def unobservable(self, strict: bool = False) -> str | None:
+        """Why the cluster cannot be observed right now, or None: no watch at all (unusable kubeconfig), a watch
+        that never connected and has an error, or one failing repeatedly. ``strict`` (a deadline has passed):
+        also a watch not connected yet or currently disconnected."""
+        if not self._streams:
+            errors = [e for e in self.timeline.entries() if e.source == tl.RECORDER and e.what == tl.ERROR]
+            return errors[-1].message if errors else "the recorder has not been started"
+        for stream in self._streams:
+            if stream.last_error and (strict or not stream.synced or stream.failures >= 3):
+                return f"watch {stream.label}: {stream.last_error}"
+            if strict and not stream.synced:
+                return f"watch {stream.label}: not connected yet"
+        return None
+
+    # the watched resources ----------------------------------------------------------------------------------
+    def _build_streams(self, api: client.ApiClient) -> list[_Stream]:
+        core, custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
+        streams = [_Stream("events", "events", core.list_event_for_all_namespaces, lambda obj: True)]
+        refs = [*self.target.composites, *(m for p in self.target.providers.values() for m in p.managed)]
+        by_resource: dict[tuple[str, str, str], set[tuple[str | None, str]]] = {}
+        for ref in refs:
+            by_resource.setdefault((ref.group, ref.version, ref.plural), set()).add((ref.namespace, ref.name))
+        for (group, version, plural), names in sorted(by_resource.items(), key=lambda kv: kv[0]):
+            def lister(_g: str = group, _v: str = version, _p: str = plural, **kw: Any) -> Any:
+                return custom.list_cluster_custom_object(_g, _v, _p, **kw)
+
+            def wanted(obj: dict[str, Any], _names: set[tuple[str | None, str]] = names) -> bool:
+                meta = obj.get("metadata") or {}
+                return (meta.get("namespace") or None, meta.get("name", "")) in _names
+
+            streams.append(_Stream(f"{plural}.{group}", plural, lister, wanted))
+        return streams
+
+    # one thread per stream ----------------------------------------------------------------------------------
+    def _run(self, stream: _Stream) -> None:
+        def retryable(exc: BaseException) -> bool:
+            return not self._stopping.is_set()
+
+        def wait(state: Any) -> float:
+            return min(5.0, 0.1 * 2 ** max(stream.failures - 1, 0)) * random.uniform(0.8, 1.2)
+
+        def before_sleep(state: Any) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            self._failed(stream, exc)
+
+        def sleep(seconds: float) -> None:
+            self._stopping.wait(seconds)  # stop() interrupts the backoff
+
+        retrying = Retrying(retry=retry_if_exception(retryable), wait=wait, sleep=sleep, before_sleep=before_sleep,
+                            reraise=False, stop=lambda state: self._stopping.is_set())
+        try:
+            for attempt in retrying:
+                with attempt:
+                    self._session(stream)
+        except Exception:  # stopping (RetryError) or an error after stop: nothing left to report
+            pass
+
+    def _failed(self, stream: _Stream, exc: BaseException | None) -> None:
+        if self._stopping.is_set() or exc is None:
+            return
+        stream.failures += 1
+        text = _describe(exc)
+        if text != stream.last_error:  # errors are entries of their own, once per distinct error
+            stream.last_error = text
+            self.timeline.add(tl.RECORDER, tl.ERROR, kind=stream.kind, name=stream.label, message=text)
+        else:
+            self.timeline.notify()
+
+    def _session(self, stream: _Stream) -> None:
+        """List if needed, then watch until the stream ends; returns normally only when stopping."""
+        while not self._stopping.is_set():
+            if stream.rv is None:
+                self._list(stream)
+            try:
+                self._watch(stream)
+            except ApiException as exc:
+                if exc.status == 410:  # too old: re-list, record only the real differences
+                    self.timeline.add(tl.RECORDER, tl.RELIST, kind=stream.kind, name=stream.label,
+                                      message=f"resourceVersion {stream.rv} expired (410 Gone): re-listing")
+                    stream.rv = None
+                    continue
+                raise
+
+    def _list(self, stream: _Stream) -> None:
+        response = stream.lister(_preload_content=False, _request_timeout=LIST_TIMEOUT)
+        try:
+            doc = json.loads(response.data)
+        finally:
+            response.release_conn()
+        items = [o for o in doc.get("items") or [] if stream.wanted(o)]
+        initial = not stream.synced
+        present = set()
+        for obj in items:
+            present.add(_key(obj))
+            self._apply(stream, "ADDED", obj, initial=initial)
+        for key in [k for k in stream.known if k not in present]:
+            self._gone(stream, key)
+        stream.rv = (doc.get("metadata") or {}).get("resourceVersion") or None
+        self._connected(stream)
+
+    def _connected(self, stream: _Stream) -> None:
+        first = not stream.synced
+        stream.synced, stream.failures = True, 0
+        if stream.last_error or first:
+            stream.last_error = ""
+            self.timeline.add(tl.RECORDER, tl.SYNCED, kind=stream.kind, name=stream.label)
+
+    def _watch(self, stream: _Stream) -> None:
+        stream.watch = _RawWatch()
+        kwargs: dict[str, Any] = {"allow_watch_bookmarks": True, "timeout_seconds": self._watch_timeout}
+        if stream.rv:
+            kwargs["resource_version"] = stream.rv
+        def connect(**kw: Any) -> Any:
+            response = stream.lister(**kw)
+            if 200 <= int(getattr(response, "status", 200)) < 300 and stream.last_error:
+                self._connected(stream)  # reconnected, even if the resource stays quiet
+            return response
+
+        for event in stream.watch.stream(connect, **kwargs):
+            if self._stopping.is_set():
+                return
+            obj = event.get("raw_object") or event.get("object") or {}
+            rv = (obj.get("metadata") or {}).get("resourceVersion")
+            if event["type"] != "BOOKMARK" and stream.wanted(obj):
+                if event["type"] == "DELETED":
+                    self._gone(stream, _key(obj))
+                else:
+                    self._apply(stream, event["type"], obj)
+            if rv:
+                stream.rv = rv
+
+    # turning objects into entries -------------------------------------------------------------------------------
+    def _apply(self, stream: _Stream, etype: str, obj: dict[str, Any], initial: bool = False) -> None:
+        if stream.kind == "events":
+            self._event(stream, obj, initial)
+        else:
+            self._conditions(stream, obj, initial)
+
+    def _event(self, stream: _Stream, obj: dict[str, Any], initial: bool) -> None:
+        meta = obj.get("metadata") or {}
+        key = _key(obj)
+        count = int(obj.get("count") or (obj.get("series") or {}).get("count") or 1)
+        seen = (count, obj.get("message") or obj.get("note") or "", obj.get("reason") or "")
+        if stream.known.get(key) == seen:
+            return  # a re-list or a resend: nothing new
+        stream.known[key] = seen
+        involved = obj.get("involvedObject") or obj.get("regarding") or {}
+        self.timeline.add(tl.K8S, tl.EVENT, kind="events", name=meta.get("name", ""),
+                          namespace=meta.get("namespace"), initial=initial, type=obj.get("type") or "",
+                          reason=seen[2], message=seen[1], count=count,
+                          involved={k: str(involved[k]) for k in ("kind", "name", "namespace") if involved.get(k)})
+
+    def _conditions(self, stream: _Stream, obj: dict[str, Any], initial: bool) -> None:
+        meta = obj.get("metadata") or {}
+        key = _key(obj)
+        before: dict[str, tuple[str, str, str]] = stream.known.get(key) or {}
+        now: dict[str, tuple[str, str, str]] = {}
+        for cond in (obj.get("status") or {}).get("conditions") or []:
+            if cond.get("type"):
+                now[cond["type"]] = (str(cond.get("status", "")), cond.get("reason") or "", cond.get("message") or "")
+        stream.known[key] = now
+        for ctype, state in now.items():
+            if before.get(ctype) != state:
+                self.timeline.add(tl.K8S, tl.CONDITION, kind=stream.kind, name=meta.get("name", ""),
+                                  namespace=meta.get("namespace") or None, initial=initial, type=ctype,
+                                  status=state[0], reason=state[1], message=state[2],
+                                  previous=before[ctype][0] if ctype in before else None)
+
+    def _gone(self, stream: _Stream, key: tuple[str | None, str]) -> None:
+        known = stream.known.pop(key, None)
+        if known is not None and stream.kind != "events":  # an expired Event is no news; a deleted XR or MR is
+            self.timeline.add(tl.K8S, tl.GONE, kind=stream.kind, name=key[1], namespace=key[0])
+
+
+def _key(obj: dict[str, Any]) -> tuple[str | None, str]:
+    meta = obj.get("metadata") or {}
+    return meta.get("namespace") or None, meta.get("name", "")
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ApiException):
+        return f"API error {exc.status}: {exc.reason}"
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}"[:300]
+
+
+# the recorder of this process, for Chaos Toolkit controls and probes ---------------------------------------------
+_ACTIVE: TimelineRecorder | None = None
+_ACTIVE_LOCK = threading.Lock()
+
+
+def start_recording(target: Target, **options: Any) -> TimelineRecorder:
+    """Start the process's recorder (stopping a previous one)."""
+    global _ACTIVE
+    with _ACTIVE_LOCK:
+        if _ACTIVE is not None:
+            _ACTIVE.stop()
+        _ACTIVE = TimelineRecorder(target, **options).start()
+        return _ACTIVE
+
+
+def active() -> TimelineRecorder | None:
+    return _ACTIVE
+
+
+def stop_recording() -> TimelineRecorder | None:
+    global _ACTIVE
+    with _ACTIVE_LOCK:
+        recorder, _ACTIVE = _ACTIVE, None
+    if recorder is not None:
+        recorder.stop()
+    return recorder
