@@ -62,6 +62,12 @@ def before_activity_control(context: dict[str, Any], **kwargs: Any) -> None:
 
 def after_activity_control(context: dict[str, Any], state: Any = None, **kwargs: Any) -> None:
     rec = recorder.active()
+    output = state.get("output") if isinstance(state, dict) else None
+    if (rec is not None and _phase["now"] == "method" and context.get("type") == "action"
+            and isinstance(output, dict) and output.get("outcome") == "fault-not-applied"):
+        # the action says its fault did not take hold (e.g. deletion blocked by in-use protection)
+        rec.timeline.mark_fault(str(context.get("name", "action")), "fault-not-applied",
+                                message=str(output.get("reason", "")))
     if rec is not None and _phase["now"] == "rollbacks" and context.get("type") == "action":
         status = (state or {}).get("status", "") if isinstance(state, dict) else ""
         rec.timeline.mark_fault(str(context.get("name", "rollback")), "rolled-back", message=str(status))

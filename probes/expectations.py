@@ -25,6 +25,7 @@ from harness.target import Target
 from . import timeline as tl
 
 PASSED, FAILED, ERROR = "passed", "failed", "error"
+NOT_APPLIED = "fault-not-applied"  # the fault did not take hold: neither a pass nor a resilience failure
 
 DEFAULT_SIGNALS: dict[str, Any] = {  # CROSSPLANE.md §6
     "mr_error": {"condition": {"type": "Synced", "status": "False", "reason": "ReconcileError"},

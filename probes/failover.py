@@ -53,6 +53,10 @@ def failover_completes(target: str | None = None, deadlines: dict[str, float] | 
 def evaluate(rec: recorder.TimelineRecorder, expectation: expectations.Expectation,
              since: float | None = None) -> dict[str, Any]:
     """Run ``expectation`` over ``rec``'s timeline from the fault marker (or ``since``)."""
+    newest = rec.timeline.last_marker()
+    if since is None and newest is not None and newest.status == expectations.NOT_APPLIED:
+        return {"outcome": expectations.NOT_APPLIED, "expectation": expectation.name, "fault": newest.kind,
+                "reason": newest.message or "the fault did not take hold"}
     if since is None:
         marker = rec.timeline.last_fault()
         if marker is None:

@@ -70,8 +70,14 @@ class Timeline:
             return entry
 
     def mark_fault(self, fault: str, marker: str = "injected", message: str = "") -> Entry:
-        """A fault marker: ``injected`` or ``rolled-back``; expectations measure from the last ``injected``."""
+        """A fault marker: ``injected``, ``fault-not-applied`` or ``rolled-back``; expectations measure from the
+        last ``injected``, and read ``fault-not-applied`` when that is the newest marker."""
         return self.add(FAULT, MARK, kind=fault, status=marker, message=message)
+
+    def last_marker(self) -> Entry | None:
+        """The newest fault marker, whatever it says."""
+        with self._changed:
+            return next((e for e in reversed(self._entries) if e.what == MARK), None)
 
     def last_fault(self, marker: str = "injected") -> Entry | None:
         with self._changed:

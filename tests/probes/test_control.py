@@ -45,3 +45,32 @@ def test_chaos_run_records_the_timeline_into_the_journal(cluster_for: Callable[.
     assert any(e["what"] == "answer" and e["answers"] == ["198.51.100.20"] for e in timeline)
     assert recorder.active() is None
     assert journal["rollbacks"] and journal["rollbacks"][0]["status"] == "succeeded"
+
+
+def test_a_blocked_fault_reads_fault_not_applied(cluster_for: Callable[..., Cluster]) -> None:
+    """Deleting an in-use ProviderConfig is blocked: the verdict says so, it is neither a pass nor a failure."""
+    c = cluster_for("blueprint")
+    delete = {"type": "action", "name": "delete-aws-providerconfig", "provider": {
+        "type": "python", "module": "actions.providerconfig", "func": "delete_provider_config",
+        "arguments": {"provider": "aws", "timeout": 5}}}
+    experiment = {
+        "title": "deleting the AWS ProviderConfig", "description": "blocked by in-use protection",
+        "configuration": {"xpchaos_target": str(c.target.path), "xpchaos_undo_log": str(c.target.path.parent /
+                                                                                        "undo.jsonl")},
+        "controls": [{"name": "xpchaos-timeline", "provider": {"type": "python", "module": "probes.control"}}],
+        "method": [delete, {"type": "probe", "name": "failover-completes", "provider": {
+            "type": "python", "module": "probes.failover", "func": "failover_completes",
+            "arguments": {"deadlines": {"detect": 5, "promote": 5, "xr_recovers": 5, "dns_secondary": 5}}}}],
+        "rollbacks": [{"type": "action", "name": "restore-aws-providerconfig", "provider": {
+            "type": "python", "module": "actions.providerconfig", "func": "restore_provider_config",
+            "arguments": {"provider": "aws"}}}],
+    }
+    journal = run_experiment(experiment, settings={"runtime": {"rollbacks": {"strategy": "always"}}})
+    action = next(r for r in journal["run"] if r["activity"]["name"] == "delete-aws-providerconfig")
+    assert action["output"]["outcome"] == "fault-not-applied", action
+    probe = next(r for r in journal["run"] if r["activity"]["name"] == "failover-completes")
+    assert probe["output"]["outcome"] == "fault-not-applied", probe
+    assert "in-use" in probe["output"]["reason"]
+    timeline = next(e for e in journal["extensions"] if e["name"] == "xpchaos-timeline")["timeline"]
+    marks = [(e["kind"], e["status"]) for e in timeline if e["what"] == "mark"]
+    assert marks[:2] == [("delete-aws-providerconfig", "injected"), ("delete-aws-providerconfig", "fault-not-applied")]
