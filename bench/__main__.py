@@ -1,7 +1,8 @@
 """``python -m bench [NAME ...]``: run the benchmarks (all by default), print a table, write the JSON results.
 
-Names: watch, list, fanout, memory. Results go to ``bench/results/latest.json`` (git-ignored) unless
-``--output`` says otherwise; copy the figures of a full run into ``bench/README.md``.
+Names: watch, list, fanout, memory (the API server), detection, dns_convergence, recorder_memory (the probes).
+Results go to ``bench/results/latest.json`` (git-ignored) unless ``--output`` says otherwise;
+copy the figures of a full run into ``bench/README.md``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from . import fanout, list_latency, memory, watch_latency
+from . import detection, dns_convergence, fanout, list_latency, memory, recorder_memory, watch_latency
 from .common import machine
 
 BENCHMARKS: dict[str, ModuleType] = {
@@ -24,6 +25,9 @@ BENCHMARKS: dict[str, ModuleType] = {
     "list": list_latency,
     "fanout": fanout,
     "memory": memory,
+    "detection": detection,
+    "dns_convergence": dns_convergence,
+    "recorder_memory": recorder_memory,
 }
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "latest.json"
 
