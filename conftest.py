@@ -1,5 +1,116 @@
-"""pytest wiring for the Gherkin suites (features/ with steps/).
+"""pytest wiring for the Gherkin suites (features/ with the step library in steps/).
 
-The step library and the target/sandbox fixtures for scenarios arrive with the experiments; the project's own
-tests keep their fixtures in tests/conftest.py.
+- The step library is registered as plugins; ``world`` carries one scenario's state from step to step.
+- ``pytest features/`` runs against sandboxes it starts itself (fast timings, one per profile and primary, on
+  first use, stopped at the end), unless ``--target FILE`` points at a real platform: then the scenarios run
+  against it, and those needing something else (the stock profile, another primary) are skipped with the reason.
+- An unknown step fails its scenario naming the step and the closest known steps.
+- ``@slow`` scenarios run only when selected (``-m slow``, or ``-m "slow or ci"``).
+
+The project's own tests keep their fixtures in tests/conftest.py.
 """
+
+from __future__ import annotations
+
+import difflib
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness import sandbox_process
+from harness import target as targets
+from steps.world import World
+
+pytest_plugins = ["steps.given", "steps.when", "steps.then"]
+
+TAGS = {"ci": "the resilience gate's suite: quick scenarios on every change",
+        "gameday": "scenarios for scheduled game days",
+        "aws": "scenarios that take AWS away", "azure": "scenarios that take Azure away",
+        "slow": "longer than a few seconds; runs only when selected with -m"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("xpchaos")
+    group.addoption("--target", dest="xpchaos_target", default=None, metavar="FILE",
+                    help="run the Gherkin scenarios against this target file (a real platform) instead of "
+                         "sandboxes started for the session")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for tag, meaning in TAGS.items():
+        config.addinivalue_line("markers", f"{tag}: {meaning}")
+    path = config.getoption("xpchaos_target")
+    if path:
+        try:
+            targets.load(path)
+        except targets.TargetError as exc:
+            raise pytest.UsageError(f"--target: {exc}") from None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if "slow" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="@slow: select it with -m slow")
+    for item in items:
+        if item.get_closest_marker("slow"):
+            item.add_marker(skip)
+
+
+class SandboxPlatforms:
+    """Sandboxes for the session, one per (profile, primary, speed), started on first use."""
+
+    def __init__(self, root: Path, user_target: Path | None) -> None:
+        self.root = root
+        self.user_target = user_target
+        self.started: dict[tuple[str, str, str], Path] = {}
+
+    def target_for(self, profile: str, primary: str, speed: str = "fast") -> Path:
+        key = (profile, primary, speed)
+        if key not in self.started:
+            state_dir = self.root / "-".join(key)
+            try:
+                info, _child = sandbox_process.start(
+                    state_dir, extra_args=["--profile", profile, "--primary", primary, "--speed", speed])
+            except sandbox_process.SandboxError as exc:
+                pytest.fail(f"cannot start the {profile} sandbox serving from {primary}: {exc}", pytrace=False)
+            self.started[key] = Path(info.target or state_dir / "target.yaml")
+        return self.started[key]
+
+    def stop(self) -> None:
+        for key in list(self.started):
+            sandbox_process.stop(self.root / "-".join(key))
+        self.started.clear()
+
+
+@pytest.fixture(scope="session")
+def xpchaos_platforms(request: pytest.FixtureRequest) -> Iterator[SandboxPlatforms]:
+    user = request.config.getoption("xpchaos_target")
+    with tempfile.TemporaryDirectory(prefix="xpchaos-features-") as root:
+        platforms = SandboxPlatforms(Path(root), Path(user) if user else None)
+        try:
+            yield platforms
+        finally:
+            platforms.stop()
+
+
+@pytest.fixture
+def world(xpchaos_platforms: SandboxPlatforms) -> World:
+    return World(xpchaos_platforms)
+
+
+class UnknownStep(Exception):
+    """A step of a feature file that no step definition matches."""
+
+
+def pytest_bdd_step_func_lookup_error(request: pytest.FixtureRequest, feature: object, scenario: object,
+                                      step: object, exception: Exception) -> None:
+    from steps import catalogue
+
+    known = catalogue.patterns()
+    text = f"{step.type.capitalize()} {step.name}"  # type: ignore[attr-defined]
+    closest = difflib.get_close_matches(text, known, n=3, cutoff=0.3) or known[:3]
+    where = f"{scenario.feature.rel_filename}:{step.line_number}"  # type: ignore[attr-defined]
+    raise UnknownStep(f"unknown step {text!r} ({where}); closest known steps: " + "; ".join(closest)
+                      + " (all of them: `xpchaos steps`)")

@@ -1,7 +1,7 @@
 """What the fault actions share: the Target from ``configuration``, the kube client, the undo log, waiting.
 
 Chaos Toolkit passes ``configuration`` to every activity: ``xpchaos_target`` (path of the target file; default
-``.xpchaos/sandbox/target.yaml`` when it exists, else ``xpchaos.yaml``) and optionally ``xpchaos_undo_log``
+``xpchaos.yaml``, or ``.xpchaos/sandbox/target.yaml`` when only that one exists) and optionally ``xpchaos_undo_log``
 (default ``$XPCHAOS_UNDO_LOG`` or ``.xpchaos/undo.jsonl``).
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from chaoslib.exceptions import ActivityFailed
-from kubernetes import client, config, watch
+from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
 from harness import kube
@@ -25,7 +25,6 @@ from harness.undo_log import UndoLog
 
 logger = logging.getLogger("xpchaos.actions")
 
-SANDBOX_TARGET = Path(".xpchaos/sandbox/target.yaml")
 SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
                  "generation", "managedFields", "finalizers", "selfLink")
 APPLIED, NOT_APPLIED = "applied", "fault-not-applied"
@@ -43,7 +42,7 @@ def target_path(configuration: dict[str, Any] | None) -> Path:
     configured = (configuration or {}).get("xpchaos_target")
     if configured:
         return Path(str(configured))
-    return SANDBOX_TARGET if SANDBOX_TARGET.exists() else target_mod.DEFAULT_PATH
+    return target_mod.default_path()
 
 
 def load_target(configuration: dict[str, Any] | None) -> Target:
@@ -60,17 +59,12 @@ def undo_log(configuration: dict[str, Any] | None) -> UndoLog:
 def api_for(target: Target) -> client.ApiClient:
     """The target's client; refused when the target names allowed contexts and this is not one of them."""
     try:
-        context = target.context
-        if target.allowed_contexts and not context:
-            context = config.list_kube_config_contexts(config_file=target.kubeconfig)[1]["name"]
-        api = kube.api_client(target.kubeconfig, target.context)
+        return kube.client_for(target)
+    except kube.ContextNotAllowed as exc:
+        raise FaultError(str(exc)) from None
     except Exception as exc:  # config errors: name the file and context, nothing else
         raise FaultError(f"{target.path}: cannot make a Kubernetes client (kubeconfig {target.kubeconfig or '-'}, "
                          f"context {target.context or '-'}): {type(exc).__name__}") from None
-    if target.allowed_contexts and context not in target.allowed_contexts:
-        raise FaultError(f"{target.path}: kube context {context!r} is not in allowedContexts "
-                         f"({', '.join(target.allowed_contexts)}); nothing was changed")
-    return api
 
 
 def provider_of(target: Target, name: str) -> Any:
@@ -78,6 +72,15 @@ def provider_of(target: Target, name: str) -> Any:
         return target.provider(name)
     except TargetError as exc:
         raise TargetObjectMissing(str(exc)) from None
+
+
+def provider_name(target: Target, name: str) -> str:
+    """``name`` as the target's provider name (roles such as ``primary`` resolved); unknown names stay as given,
+    so a rollback for a provider the target no longer has finds nothing to do rather than failing."""
+    try:
+        return target.provider(name).name
+    except TargetError:
+        return name
 
 
 def target_summary(target: Target) -> dict[str, Any]:

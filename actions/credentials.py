@@ -31,6 +31,7 @@ from ._common import (
     TargetObjectMissing,
     api_error,
     logger,
+    provider_name,
     provider_of,
     same_target,
     strip,
@@ -114,6 +115,7 @@ def revoke_credentials(provider: str, mode: str = "secret", dry_run: bool = Fals
     if mode not in MODES:
         raise FaultError(f"mode {mode!r} is not one of {', '.join(MODES)}")
     ctx = Context.make(configuration)
+    provider = provider_name(ctx.target, provider)
     ref = provider_of(ctx.target, provider).credentials
     where = f"Secret {ref.namespace}/{ref.name}"
     secret = _read_secret(ctx, ref.namespace, ref.name)
@@ -202,6 +204,7 @@ def undo(api: client.ApiClient, undo_doc: dict[str, Any]) -> dict[str, Any]:
 def restore_credentials(provider: str, configuration: Configuration = None, secrets: Secrets = None) -> dict[str, Any]:
     """Rollback of ``revoke_credentials``: replay its outstanding undo records for this target and provider."""
     ctx = Context.make(configuration)
+    provider = provider_name(ctx.target, provider)
     done = []
     for record in ctx.log.outstanding():
         if record["fault"] != FAULT or record["undo"].get("provider") != provider or not same_target(record,

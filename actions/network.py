@@ -28,6 +28,7 @@ from ._common import (
     api_error,
     logger,
     networking,
+    provider_name,
     provider_of,
     same_target,
 )
@@ -112,6 +113,7 @@ def block_provider_api(provider: str, mode: str = "deny-all-except-keep", dry_ru
     if mode not in MODES:
         raise FaultError(f"mode {mode!r} is not one of {', '.join(MODES)}")
     ctx = Context.make(configuration)
+    provider = provider_name(ctx.target, provider)
     prov = provider_of(ctx.target, provider)
     core, net = core_api(ctx.api), networking(ctx.api)
     namespace, name = prov.pods_namespace, policy_name(provider)
@@ -190,6 +192,7 @@ def unblock_provider_api(provider: str, configuration: Configuration = None,
                          secrets: Secrets = None) -> dict[str, Any]:
     """Rollback of ``block_provider_api``: remove exactly the policies its outstanding undo records name."""
     ctx = Context.make(configuration)
+    provider = provider_name(ctx.target, provider)
     done = []
     for record in ctx.log.outstanding():
         if record["fault"] != FAULT or record["undo"].get("provider") != provider or not same_target(record,

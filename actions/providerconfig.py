@@ -28,6 +28,7 @@ from ._common import (
     get_object,
     list_names,
     logger,
+    provider_name,
     provider_of,
     ref_dict,
     ref_from,
@@ -104,6 +105,7 @@ def delete_provider_config(provider: str, force: bool = False, dry_run: bool = F
     ``restore_provider_config``.
     """
     ctx = Context.make(configuration)
+    provider = provider_name(ctx.target, provider)
     ref = provider_of(ctx.target, provider).provider_config
     snapshot = get_object(ctx.api, ref)
     if snapshot is None:
@@ -188,6 +190,7 @@ def restore_provider_config(provider: str, timeout: float = 10.0, used_timeout: 
                             configuration: Configuration = None, secrets: Secrets = None) -> dict[str, Any]:
     """Rollback of ``delete_provider_config``: replay its outstanding undo records for this target and provider."""
     ctx = Context.make(configuration)
+    provider = provider_name(ctx.target, provider)
     done = []
     for record in ctx.log.outstanding():
         if record["fault"] != FAULT or record["undo"].get("provider") != provider or not same_target(record,

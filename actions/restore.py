@@ -49,15 +49,16 @@ def replay_one(api: client.ApiClient, record: dict[str, Any]) -> dict[str, Any]:
     raise FaultError(f"unknown fault {record['fault']!r} in the undo log")
 
 
-def replay(log: UndoLog, target: Target | None = None) -> Iterator[Replayed]:
-    """Replay every outstanding record, newest first; a record that fails stays outstanding."""
+def replay(log: UndoLog, target: Target | None = None, only: set[str] | None = None) -> Iterator[Replayed]:
+    """Replay every outstanding record (or those whose id is in ``only``), newest first; a record that fails
+    stays outstanding."""
     clients: dict[str, client.ApiClient] = {}
     targets: dict[str, Target] = {}
 
     def api_of(record: dict[str, Any]) -> client.ApiClient:
         chosen = target
         if chosen is None:
-            path = str(record.get("target", {}).get("path") or target_mod.DEFAULT_PATH)
+            path = str(record.get("target", {}).get("path") or target_mod.default_path())
             if path not in targets:
                 targets[path] = target_mod.load(Path(path))
             chosen = targets[path]
@@ -67,6 +68,8 @@ def replay(log: UndoLog, target: Target | None = None) -> Iterator[Replayed]:
         return clients[key]
 
     for record in log.outstanding():
+        if only is not None and record["id"] not in only:
+            continue
         try:
             result = replay_one(api_of(record), record)
         except (FaultError, TargetError) as exc:

@@ -45,16 +45,29 @@ def main() -> None:
 @STATE_DIR_OPTION
 @click.option("--transcript", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("reports/demo/sandbox-demo.txt"), show_default=True,
-              help="Where to write what the demo printed.")
-def demo(state_dir: Path, transcript: Path) -> None:
-    """Run the main job on the sandbox and say where its output is (the sandbox keeps running)."""
+              help="Where to write what the demo printed (the run's journal.json and report.txt go beside it).")
+@click.option("--speed", type=click.Choice(["real", "fast"]), default="real", show_default=True,
+              help="Timings of the sandbox when the demo starts one: real (a failover in about 30 s) or fast.")
+def demo(state_dir: Path, transcript: Path, speed: str) -> None:
+    """Run the main job on the sandbox: show the platform, run the credential-revocation experiment against it
+    with its timeline live, and report the verdict and recovery times (the sandbox keeps running).
+
+    Exit code: the run's (0 resilient, 1 not resilient, 2 could not decide).
+    """
     from . import demo as demo_module
+    from . import runner
 
     try:
-        sys.exit(demo_module.run(state_dir, transcript))
+        sys.exit(demo_module.run(state_dir, transcript, speed))
     except sp.SandboxError as exc:
         errors.print(f"[red]error:[/red] {exc}")
         sys.exit(exc.exit_code)
+    except runner.ExperimentError as exc:
+        errors.print(f"[red]error:[/red] {exc}", markup=False, highlight=False)
+        sys.exit(2)
+    except runner.RunInterrupted:
+        errors.print("interrupted: the experiment's rollbacks ran", highlight=False)
+        sys.exit(130)
 
 
 @main.group()
@@ -96,6 +109,9 @@ def _print_info(info: sp.SandboxInfo, output: str, headline: str) -> None:
 @click.option("--crossplane", type=click.Choice(["v1", "v2"]), default="v1", show_default=True,
               help="Crossplane generation: v1 (cluster-scoped XR and MRs, ProviderConfig) or v2 (namespaced XR "
                    "and MRs in the .m. groups, ClusterProviderConfig).")
+@click.option("--primary", type=click.Choice(["aws", "azure"]), default="aws", show_default=True,
+              help="The cloud that serves first (the XR's primaryProvider); the other one takes over when it is "
+                   "lost. azure: fail over from Azure to AWS.")
 @click.option("--dns-server", metavar="IP:PORT", help="Send the failover's RFC 2136 updates to this server "
                                                        "(e.g. a BIND9) instead of the sandbox's own.")
 @click.option("--tsig-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -104,8 +120,8 @@ def _print_info(info: sp.SandboxInfo, output: str, headline: str) -> None:
 @OUTPUT_OPTION
 @click.pass_context
 def sandbox_up(ctx: click.Context, api_port: int, dns_port: int, state_dir: Path, profile: str, speed: str,
-               timings: tuple[str, ...], crossplane: str, dns_server: str | None, tsig_key: Path | None,
-               detach: bool, output: str) -> None:
+               timings: tuple[str, ...], crossplane: str, primary: str, dns_server: str | None,
+               tsig_key: Path | None, detach: bool, output: str) -> None:
     """Start the sandbox and print where to reach it once it is ready.
 
     Without --detach it runs in the foreground until Ctrl-C. With --detach it keeps running in the background;
@@ -121,10 +137,11 @@ def sandbox_up(ctx: click.Context, api_port: int, dns_port: int, state_dir: Path
         if not detach:
             raise click.UsageError(f"a sandbox already runs in {state_dir} (pid {running.pid}); "
                                    "use it, or stop it with `xpchaos sandbox down`")
-        _check_reuse(ctx, running, state_dir, {"profile": profile, "speed": speed, "crossplane": crossplane})
+        _check_reuse(ctx, running, state_dir,
+                     {"profile": profile, "speed": speed, "crossplane": crossplane, "primary": primary})
         _print_info(running, output, "Sandbox already running (reused)")
         return
-    extra = ["--profile", profile, "--speed", speed, "--crossplane", crossplane]
+    extra = ["--profile", profile, "--speed", speed, "--crossplane", crossplane, "--primary", primary]
     for timing in timings:
         extra += ["--timing", timing]
     if dns_server and tsig_key:
@@ -258,3 +275,31 @@ def restore(target_path: Path | None, undo_log_path: Path | None) -> None:
                   highlight=False)
     if failed:
         sys.exit(1)
+
+
+@main.command()
+@click.option("--markdown", is_flag=True, help="Print the catalogue as Markdown (what docs/steps.md holds).")
+@click.argument("search", required=False)
+def steps(markdown: bool, search: str | None) -> None:
+    """List the Gherkin step library: every step with what it does and an example.
+
+    SEARCH keeps the steps whose pattern contains it (case-insensitive), e.g. `xpchaos steps dns`.
+    """
+    from steps import catalogue
+
+    if markdown:
+        click.echo(catalogue.markdown(), nl=False)
+        return
+    found = [d for d in catalogue.definitions() if not search or search.lower() in d.text.lower()]
+    if not found:
+        errors.print(f"[red]error:[/red] no step contains {search!r}; `xpchaos steps` lists them all", highlight=False)
+        sys.exit(2)
+    for d in found:
+        console.print(f"[bold]{d.text}[/bold]", highlight=False)
+        console.print(f"    {d.summary}", markup=False, highlight=False)
+        example = "\n".join(f"    {line}" for line in f"e.g. {d.example}".splitlines())
+        console.print(example, markup=False, highlight=False, style="dim")
+
+
+from .run_cli import register  # noqa: E402, I001 - last: run_cli must not import cli
+register(main)

@@ -1,8 +1,10 @@
-"""``xpchaos demo``: the main job on the sandbox, as far as the harness has grown.
+"""``xpchaos demo``: the main job on the sandbox.
 
 Starts (or reuses) the sandbox with the blueprint profile: a simulated Crossplane management cluster with an
 XGlobalDatabase on AWS that fails over to Azure, and its DNS. Shows it through the official Kubernetes client
-and the DNS protocol exactly as kubectl and dig would, and writes everything to a transcript.
+and the DNS protocol exactly as kubectl and dig would, then runs the experiment revoke-credentials.json against
+it (what ``xpchaos run`` does: the timeline live, the verdict and the recovery times against the SLO), and
+writes everything to a transcript beside the run's journal and report.
 """
 
 from __future__ import annotations
@@ -46,19 +48,21 @@ def render_table(console: Console, title: str, doc: dict[str, Any]) -> None:
     console.print(table)
 
 
-def _ensure_sandbox(state_dir: Path, console: Console) -> sp.SandboxInfo:
+def _ensure_sandbox(state_dir: Path, console: Console, speed: str = "real") -> sp.SandboxInfo:
     info = sp.read_state(state_dir)
     if info is not None:
         options = sp.running_options(info)
-        if options.get("profile") != "blueprint" or options.get("crossplane") != "v1":
+        if options.get("profile") != "blueprint" or options.get("crossplane") != "v1" or \
+                options.get("primary", "aws") != "aws":
             raise sp.SandboxError(
                 f"the sandbox running in {state_dir} has --profile {options.get('profile', 'none')} "
-                f"--crossplane {options.get('crossplane', '-')}; the demo needs the blueprint profile on Crossplane "
-                "v1: stop it with `.venv/bin/xpchaos sandbox down` and run `make demo` again", exit_code=2)
+                f"--crossplane {options.get('crossplane', '-')} --primary {options.get('primary', 'aws')}; the demo "
+                "needs the blueprint profile on Crossplane v1 serving from aws: stop it with "
+                "`.venv/bin/xpchaos sandbox down` and run `make demo` again", exit_code=2)
         console.print(f"[green]Sandbox already running[/green] at {info.api} (reused)")
         return info
-    with console.status("Starting the sandbox (blueprint profile, real timings)..."):
-        info, _ = sp.start(state_dir, extra_args=["--profile", "blueprint", "--speed", "real"])
+    with console.status(f"Starting the sandbox (blueprint profile, {speed} timings)..."):
+        info, _ = sp.start(state_dir, extra_args=["--profile", "blueprint", "--speed", speed])
     console.print(f"[green]Sandbox started[/green] at {info.api}")
     return info
 
@@ -91,36 +95,68 @@ def _dig(nameserver: str, name: str) -> list[str]:
     return [r.address for rrset in answer.answer for r in rrset if r.rdtype == dns.rdatatype.A]
 
 
+EXPERIMENT = Path(__file__).resolve().parent.parent / "experiments" / "revoke-credentials.json"
+
+
+def _run_experiment(console: Console, info: sp.SandboxInfo, out_dir: Path) -> int:
+    """The main job: the experiment with the live timeline, then its report; returns the verdict's exit code."""
+    from probes import timeline as tl
+
+    from . import run_cli, runner, steady
+    from . import target as targets
+
+    assert info.target is not None
+    target = targets.load(info.target)
+    console.print(f"\n[bold]The main job[/bold]: $ xpchaos run experiments/{EXPERIMENT.name} --target {info.target}")
+    with console.status("Waiting for the steady state (XR Ready, DNS on the primary)..."):
+        state = steady.wait(target, 180)  # a reused sandbox may still be failing back from an earlier run
+    if not state.held:
+        console.print(f"[red]The platform is not healthy[/red]: {state.problem}; not injecting anything")
+        return 2
+    with run_cli.Progress(Console(soft_wrap=True), f"{EXPERIMENT.stem} against {target.name}"):
+        result = runner.run(EXPERIMENT, target.path, journal_path=out_dir / "journal.json")
+    entries = tl.entries_from_json(result.timeline)
+    marks = [e for e in entries if e.what == tl.MARK]
+    start = marks[0].mono if marks else (entries[0].mono if entries else 0.0)
+    console.print("\nTimeline (seconds from the fault):")
+    for entry in run_cli.visible(entries):
+        source, obj, change = run_cli.describe(entry)
+        console.print(f"  {entry.mono - start:7.2f}s  {source:<8} {obj:<48} {change}", markup=False,
+                      highlight=False)
+    console.print()
+    console.print(run_cli.render_report(result))
+    (out_dir / "report.txt").write_text(run_cli.report_text(result))
+    return result.verdict.exit_code
+
+
 def _walkthrough(console: Console, info: sp.SandboxInfo) -> None:
-    timings: dict[str, Any] = {}
     dig = "dig @127.0.0.1 -p PORT api.xpchaos.test +short"
     if info.target:
         target = yaml.safe_load(Path(info.target).read_text())
-        timings = target["sandbox"]["timings"]
         dig = f"dig @{target['dns'][0]['nameservers'][0].replace(':', ' -p ')} api.xpchaos.test +short"
-    failover = timings.get("mr_poll", 0) + timings.get("detection", 0) + timings.get("promotion", 0)
-    failback = failover + timings.get("failback", 0) - timings.get("detection", 0)
-    pc = "providerconfigs.aws.upbound.io aws-production"
-    console.print("\n[bold]The sandbox keeps running.[/bold] Explore it like any cluster; a fault by hand:")
+    console.print("\n[bold]The sandbox keeps running.[/bold] Explore it like any cluster, or run more:")
     console.print(f"  export KUBECONFIG={info.kubeconfig}")
     console.print("  kubectl get managed                      # every managed resource, SYNCED and READY")
-    console.print(f"  kubectl get {pc} -o yaml > /tmp/aws-production.yaml")
-    console.print(f"  kubectl delete {pc} --wait=false")
-    console.print("  kubectl get events -n default           # UsageAccounting: blocked while in use, nothing fails")
-    console.print(f"  kubectl patch {pc} --type merge -p '{{\"metadata\":{{\"finalizers\":null}}}}'   # force it")
-    console.print("  kubectl get managed -w                   # AWS: SYNCED False, READY stays True")
-    console.print(f"  {dig}   # 198.51.100.20 (Azure) within about {failover:.0f} s")
-    console.print("  kubectl create -f /tmp/aws-production.yaml   # after deleting uid, resourceVersion and "
-                  "creationTimestamp from it")
-    console.print(f"  {dig}   # back to 192.0.2.10 about {failback:.0f} s later")
+    console.print(f"  {dig}")
+    console.print(f"  .venv/bin/xpchaos plan experiments/block-provider-api.json --target {info.target}")
+    console.print(f"  .venv/bin/xpchaos run experiments/delete-providerconfig.json --target {info.target}")
+    console.print(f"  XPCHAOS_TARGET={info.target} .venv/bin/chaos run experiments/block-provider-api.json")
+    console.print("  .venv/bin/pytest features/                # the Gherkin scenarios (their own sandboxes)")
     console.print("  .venv/bin/xpchaos sandbox down           # stop it")
 
 
-def run(state_dir: Path, transcript: Path) -> int:
+def run(state_dir: Path, transcript: Path, speed: str = "real") -> int:
     console = Console(record=True, width=200)  # wide enough that no column is cut
-    info = _ensure_sandbox(state_dir, console)
+    info = _ensure_sandbox(state_dir, console, speed)
     api = kube.api_client(info.kubeconfig)
     xr = _wait_ready(api)
+    if info.target:  # a reused sandbox may still be failing back from an earlier run: show it once it is home
+        from . import steady
+        from . import target as targets
+
+        with console.status("Waiting for the steady state (XR Ready, DNS on the primary)..."):
+            steady.wait(targets.load(info.target), 180)
+        xr = _wait_ready(api)
     for title, path in SHOWN:
         render_table(console, f"\n$ kubectl get {title}", kube.get_table(api, path))
     failover = (xr.get("status") or {}).get("failover", {})
@@ -133,8 +169,9 @@ def run(state_dir: Path, transcript: Path) -> int:
         console.print(f"\n$ dig @{record['nameservers'][0].replace(':', ' -p ')} {record['name']} +short")
         console.print("  " + "\n  ".join(answers))
         console.print(f"\nTarget for the harness: [bold]{info.target}[/bold]")
-    _walkthrough(console, info)
     transcript.parent.mkdir(parents=True, exist_ok=True)
+    code = _run_experiment(console, info, transcript.parent)
+    _walkthrough(console, info)
     transcript.write_text(console.export_text())
-    console.print(f"\nTranscript written to [bold]{transcript}[/bold]")
-    return 0
+    console.print(f"\nTranscript written to [bold]{transcript}[/bold]; the run's journal and report are beside it")
+    return code

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubernetes import client, config
+
+if TYPE_CHECKING:
+    from .target import Target
 
 TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 
@@ -13,6 +16,34 @@ TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 def api_client(kubeconfig: str | None = None, context: str | None = None) -> client.ApiClient:
     """A client for ``context`` in ``kubeconfig`` (defaults as kubectl: $KUBECONFIG, current context)."""
     return config.new_client_from_config(config_file=kubeconfig, context=context)
+
+
+class ContextNotAllowed(ValueError):
+    """The kube context is not one the target allows: refused before any call to the cluster."""
+
+
+def current_context(target: Target) -> str | None:
+    """The context a client for ``target`` would use: its own, else the kubeconfig's current one."""
+    if target.context:
+        return target.context
+    _contexts, active = config.list_kube_config_contexts(config_file=target.kubeconfig)
+    return str(active["name"]) if active else None
+
+
+def check_context(target: Target) -> None:
+    """Refuse (``ContextNotAllowed``) a context outside the target's ``allowedContexts``, when it lists any."""
+    if not target.allowed_contexts:
+        return
+    context = current_context(target)
+    if context not in target.allowed_contexts:
+        raise ContextNotAllowed(f"{target.path}: kube context {context!r} is not in allowedContexts "
+                                f"({', '.join(target.allowed_contexts)}); nothing was changed")
+
+
+def client_for(target: Target) -> client.ApiClient:
+    """The target's client, after the allowed-contexts check."""
+    check_context(target)
+    return api_client(target.kubeconfig, target.context)
 
 
 def get_table(api: client.ApiClient, path: str) -> dict[str, Any]:

@@ -47,7 +47,7 @@ class SandboxInfo:
 
 
 def running_options(info: SandboxInfo) -> dict[str, str]:
-    """profile, speed and crossplane of a running sandbox, from its target file ({} for --profile none)."""
+    """profile, speed, crossplane and primary of a running sandbox, from its target file ({} for --profile none)."""
     if not info.target:
         return {}
     try:
@@ -55,7 +55,7 @@ def running_options(info: SandboxInfo) -> dict[str, str]:
     except (OSError, yaml.YAMLError):
         return {}
     sandbox = doc.get("sandbox") or {}
-    return {k: str(sandbox[k]) for k in ("profile", "speed", "crossplane") if k in sandbox}
+    return {k: str(sandbox[k]) for k in ("profile", "speed", "crossplane", "primary") if k in sandbox}
 
 
 def _alive(pid: int) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 DEFAULT_PATH = Path("xpchaos.yaml")
+SANDBOX_PATH = Path(".xpchaos/sandbox/target.yaml")  # what `xpchaos sandbox up` writes by default
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 
@@ -102,10 +103,22 @@ class Target:
     signals: dict[str, Any] = field(default_factory=dict)
 
     def provider(self, name: str) -> Provider:
-        if name not in self.providers:
-            raise TargetError(f"{self.path}: providers: no provider {name!r} (the target has: "
-                              f"{', '.join(self.providers) or 'none'})")
-        return self.providers[name]
+        """The provider called ``name``, or the one whose role is ``name`` (``primary``, ``secondary``)."""
+        if name in self.providers:
+            return self.providers[name]
+        by_role = [p for p in self.providers.values() if p.role == name]
+        if len(by_role) == 1:
+            return by_role[0]
+        raise TargetError(f"{self.path}: providers: no provider {name!r} (the target has: "
+                          f"{', '.join(f'{p.name} ({p.role})' for p in self.providers.values()) or 'none'})")
+
+    def other(self, name: str) -> Provider:
+        """The provider that takes over when ``name`` (a name or role) is lost."""
+        lost = self.provider(name)
+        others = [p for p in self.providers.values() if p.name != lost.name]
+        if not others:
+            raise TargetError(f"{self.path}: providers: {lost.name} has no other provider to fail over to")
+        return next((p for p in others if p.role == "secondary" or lost.role != "primary"), others[0])
 
     @property
     def primary(self) -> Provider:
@@ -157,8 +170,15 @@ def _nameserver(text: str, where: str) -> Nameserver:
         raise TargetError(f"{where}: {text!r} is not IP[:PORT]") from None
 
 
+def default_path() -> Path:
+    """``xpchaos.yaml`` in the working directory; else the running sandbox's target; else ``xpchaos.yaml``."""
+    if not DEFAULT_PATH.exists() and SANDBOX_PATH.exists():
+        return SANDBOX_PATH
+    return DEFAULT_PATH
+
+
 def load(path: str | Path | None = None) -> Target:
-    path = Path(path) if path else DEFAULT_PATH
+    path = Path(path) if path else default_path()
     try:
         doc = yaml.safe_load(path.read_text())
     except FileNotFoundError:

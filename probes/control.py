@@ -9,6 +9,11 @@ The target file comes from the control's ``target`` argument, else ``configurati
 the probes of ``probes.failover``); each *action* of the method puts a fault marker ``injected`` on the timeline
 just before it runs, each rollback action a ``rolled-back`` marker once it has run. After the experiment the
 recorder stops and the journal gets ``extensions: [{"name": "xpchaos-timeline", "timeline": [...]}]``.
+
+It also writes the verdict (``harness.verdict``) into the journal, as the extension ``xpchaos-verdict``, and makes
+the journal's status agree with it, so plain ``chaos run`` exits 0 only when the failover passed: a system that
+failed the expectation reads *deviated*; a baseline that did not hold before the fault, a fault not applied or a
+harness error read *failed* (plain Chaos Toolkit would call a failed baseline "completed" and exit 0).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import logging
 from typing import Any
 
 from harness import target as targets
+from harness import verdict
 
 from . import recorder
 
@@ -76,8 +82,14 @@ def after_activity_control(context: dict[str, Any], state: Any = None, **kwargs:
 def after_experiment_control(context: dict[str, Any], state: Any = None, **kwargs: Any) -> None:
     rec = recorder.stop_recording()
     _phase["now"] = None
-    if rec is not None and isinstance(state, dict):
+    if not isinstance(state, dict):
+        return
+    if rec is not None:
         state.setdefault("extensions", []).append({"name": "xpchaos-timeline", "timeline": rec.timeline.to_json()})
+    found = verdict.of_journal(state)
+    verdict.apply_to_journal(state, found)
+    log = logger.info if found.outcome == verdict.PASSED else logger.error
+    log("xpchaos verdict: %s", found.headline())
 
 
 def cleanup_control() -> None:

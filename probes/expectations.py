@@ -56,6 +56,7 @@ class State:
     conditions: dict[ObjKey, dict[str, tuple[str, str, str]]] = field(default_factory=dict)
     dns: dict[tuple[str, str], tuple[str, ...] | None] = field(default_factory=dict)  # None: last query failed
     dns_failing_since: dict[tuple[str, str], float] = field(default_factory=dict)  # nameservers failing now
+    dns_changed: set[tuple[str, str]] = field(default_factory=set)  # (record, nameserver) answering anew since t0
     errored: set[ObjKey] = field(default_factory=set)  # objects that showed the error signal since t0
     went_down: set[ObjKey] = field(default_factory=set)  # XRs that left Ready since t0
     came_back: set[ObjKey] = field(default_factory=set)  # ... and then returned to Ready
@@ -86,6 +87,8 @@ class State:
             self.dns[where] = entry.answers if entry.what == tl.ANSWER else None
             if entry.what == tl.ANSWER:
                 self.dns_failing_since.pop(where, None)
+                if after:
+                    self.dns_changed.add(where)
             else:
                 self.dns_failing_since.setdefault(where, entry.mono)
         elif entry.what == tl.GONE:
@@ -252,7 +255,7 @@ def _xr_keys(target: Target) -> list[ObjKey]:
     return [(c.plural, c.namespace, c.name) for c in target.composites]
 
 
-def _matches(state: State, key: ObjKey, want: dict[str, str]) -> bool:
+def matches(state: State, key: ObjKey, want: dict[str, str]) -> bool:
     got = state.conditions.get(key, {}).get(want.get("type", ""))
     return got is not None and got[0] == want.get("status", got[0]) and got[1] == want.get("reason", got[1])
 
@@ -261,29 +264,32 @@ STEPS = ("detect", "promote", "xr_recovers", "dns_secondary")
 
 
 def failover(target: Target, deadlines: Mapping[str, float] | None = None, to: str | None = None,
-             only: list[str] | tuple[str, ...] | None = None) -> Expectation:
+             only: list[str] | tuple[str, ...] | None = None, lost: str | None = None) -> Expectation:
     """The failover sequence of CROSSPLANE.md §6 for ``target``: primary MRs error (``detect``) → secondary MRs
     healthy (``promote``) → every XR Ready False→True (``xr_recovers``) → every nameserver answers the
     secondary (``dns_secondary``). ``deadlines`` (seconds after the fault, per step) default to the target's
-    ``dns_convergence`` SLO; ``only`` keeps a subset of the steps, in this order."""
+    ``dns_convergence`` SLO; ``only`` keeps a subset of the steps, in this order. ``lost`` names the provider
+    (or role) the fault hit, the target's primary by default; DNS must then answer the other side's addresses."""
     unknown = sorted(set(only or ()) - set(STEPS)) + sorted(set(deadlines or {}) - set(STEPS))
     if unknown:
         raise ValueError(f"unknown failover step(s) {', '.join(unknown)}; the steps are {', '.join(STEPS)}")
     sig = signals(target)
-    primary = target.primary.name
-    secondary = to or next((p.name for p in target.providers.values() if p.name != primary), primary)
+    primary = target.provider(lost).name if lost else target.primary.name
+    secondary = target.provider(to).name if to else target.other(primary).name
+    dns_side = "secondary" if primary == target.primary.name else "primary"
     slo = float(target.slos.get("dns_convergence", 90.0))
     limit = {"detect": slo, "promote": slo, "xr_recovers": slo, "dns_secondary": slo, **(deadlines or {})}
     error_cond = dict(sig["mr_error"].get("condition") or {})
     healthy = [dict(c) for c in sig["mr_healthy"].get("conditions") or []]
     ready = sig["xr_ready"].get("condition", "Ready") if isinstance(sig["xr_ready"], dict) else "Ready"
     aws, azure, xrs = _mr_keys(target, primary), _mr_keys(target, secondary), _xr_keys(target)
-    records = [(r.name, n, tuple(sorted(r.secondary))) for r in target.dns for n in r.nameservers]
+    records = [(r.name, n, tuple(sorted(getattr(r, dns_side)))) for r in target.dns for n in r.nameservers]
 
     from .dns_sampler import label
 
-    def dns_secondary(state: State) -> bool:
-        return bool(records) and all(state.dns.get((name, label(ns))) == want for name, ns, want in records)
+    def dns_secondary(state: State) -> bool:  # a switch after the fault: an answer that was already there is none
+        return bool(records) and all(state.dns.get((name, label(ns))) == want and (name, label(ns)) in
+                                     state.dns_changed for name, ns, want in records)
 
     def xr_seen(state: State) -> str:
         if not any(k in state.went_down for k in xrs):
@@ -299,9 +305,9 @@ def failover(target: Target, deadlines: Mapping[str, float] | None = None, to: s
         Step("detect", f"every {primary} MR {error_cond.get('type')}={error_cond.get('status')}/{reason}",
              limit["detect"], lambda s: all(k in s.errored for k in aws)),
         Step("promote", f"every {secondary} MR " + ", ".join(f"{c['type']}={c['status']}" for c in healthy),
-             limit["promote"], lambda s: all(_matches(s, k, c) for k in azure for c in healthy)),
+             limit["promote"], lambda s: all(matches(s, k, c) for k in azure for c in healthy)),
         Step("xr_recovers", f"every XR {ready} True→False→True", limit["xr_recovers"],
-             lambda s: all(k in s.came_back and _matches(s, k, {"type": ready, "status": "True"}) for k in xrs),
+             lambda s: all(k in s.came_back and matches(s, k, {"type": ready, "status": "True"}) for k in xrs),
              explain=xr_seen),
         Step("dns_secondary", f"every nameserver answers {secondary} ({', '.join(r[2][0] for r in records[:1])})",
              limit["dns_secondary"], dns_secondary, needs="dns", explain=dns_seen),

@@ -38,16 +38,24 @@ def _target(target: str | None, configuration: dict[str, Any] | None) -> targets
 
 def failover_completes(target: str | None = None, deadlines: dict[str, float] | None = None,
                        to: str | None = None, only: list[str] | None = None, since: float | None = None,
+                       provider: str | None = None, slo: float | str | None = None,
                        configuration: dict[str, Any] | None = None,
                        secrets: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Wait for the failover sequence after the last fault marker (or the monotonic instant ``since``)."""
+    """Wait for the failover sequence after the last fault marker (or the monotonic instant ``since``).
+
+    ``provider`` is the provider (or role) the fault hit, the target's primary by default. ``slo`` (seconds or a
+    duration such as ``90s``; empty for the target's ``dns_convergence``) is the default deadline of every step,
+    ``deadlines`` sets single steps."""
     rec = recorder.active()
     if rec is None:
         return {"outcome": expectations.ERROR, "reason": "could not observe: no timeline recorder is running "
                                                          "(start it with the xpchaos control)"}
     tgt = rec.target if target is None and not (configuration or {}).get("xpchaos_target") else \
         _target(target, configuration)
-    return evaluate(rec, expectations.failover(tgt, deadlines, to, only), since)
+    if slo not in (None, ""):
+        limit = targets.parse_duration(slo, "failover_completes: slo")
+        deadlines = {**{step: limit for step in expectations.STEPS}, **(deadlines or {})}
+    return evaluate(rec, expectations.failover(tgt, deadlines, to, only, lost=provider), since)
 
 
 def evaluate(rec: recorder.TimelineRecorder, expectation: expectations.Expectation,
@@ -90,7 +98,7 @@ def xr_is_ready(target: str | None = None, configuration: dict[str, Any] | None 
     tgt = _target(target, configuration)
     signal = expectations.signals(tgt)["xr_ready"]
     ready = signal.get("condition", "Ready") if isinstance(signal, dict) else "Ready"
-    api = kube.api_client(tgt.kubeconfig, tgt.context)
+    api = kube.client_for(tgt)  # refuses a context the target does not allow
     custom = client.CustomObjectsApi(api)
     try:
         for ref in tgt.composites:

@@ -127,3 +127,14 @@ class Timeline:
 
     def dumps(self) -> str:
         return json.dumps(self.to_json())
+
+
+def entries_from_json(docs: list[dict[str, Any]]) -> list[Entry]:
+    """Entries back from ``Timeline.to_json()`` (e.g. a journal's ``xpchaos-timeline``), in their order."""
+    names = set(Entry.__dataclass_fields__)
+    out = []
+    for doc in docs:
+        fields = {k: v for k, v in doc.items() if k in names}
+        fields["answers"] = tuple(fields.get("answers") or ())
+        out.append(Entry(**fields))
+    return out

@@ -39,6 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timing", action="append", default=[], metavar="NAME=VALUE",
                         help=f"override one timing ({', '.join(SPEEDS['fast'].as_dict())})")
     parser.add_argument("--crossplane", choices=("v1", "v2"), default="v1", help="Crossplane API generation")
+    parser.add_argument("--primary", choices=platform.CLOUDS, default="aws",
+                        help="the cloud that serves first (the XR's primaryProvider); the other one is the secondary")
     parser.add_argument("--dns-server", default=None, metavar="HOST:PORT",
                         help="send the failover's RFC 2136 updates to this server (e.g. BIND9) instead")
     parser.add_argument("--tsig-key", type=Path, default=None, help="BIND key file for --dns-server")
@@ -74,10 +76,10 @@ async def start(args: argparse.Namespace, cluster: Cluster, state_dir: Path) -> 
         return running
     timings = parse_timings(args.speed, args.timing)
     dns_target, answer = await _start_dns(args, timings, state_dir, running)
-    simulation = runtime.start(cluster, args.profile, timings, dns_target, answer, args.crossplane)
+    simulation = runtime.start(cluster, args.profile, timings, dns_target, answer, args.crossplane, args.primary)
     running.closers.append(simulation.stop)
     doc = target_file.document(state_dir / "kubeconfig", args.profile, args.speed, timings, simulation.sides,
-                               running.dns or "", args.crossplane)
+                               running.dns or "", args.crossplane, args.primary)
     path = state_dir / "target.yaml"
     target_file.write(path, doc)
     running.target = str(path.resolve())
@@ -100,12 +102,13 @@ async def _start_dns(args: argparse.Namespace, timings: Timings, state_dir: Path
 
     key, key_text = rfc2136.generate_tsig_key("xpchaos-sandbox-key.")
     _write_private(state_dir / "tsig.key", key_text)
-    zone = dns_zone.Zone.from_text(dns_zone.default_zone_text(platform.PRIMARY_IP, timings.dns_ttl))
+    serving = platform.ADDRESSES[args.primary]  # the zone starts out answering the primary side
+    zone = dns_zone.Zone.from_text(dns_zone.default_zone_text(serving, timings.dns_ttl))
     served = await dns_server.start(zone, args.host, args.dns_port, {key.name: key})
     running.closers.append(served.close)
     host, port = served.address
     running.dns = f"{host}:{port}"
-    return DnsTarget((host, port), platform.DNS_ZONE, platform.DNS_NAME, timings.dns_ttl, key), platform.PRIMARY_IP
+    return DnsTarget((host, port), platform.DNS_ZONE, platform.DNS_NAME, timings.dns_ttl, key), serving
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -43,8 +43,9 @@ def install_crds(cluster: Cluster, crossplane: str) -> None:
     _create(cluster, platform.xr_crd(crossplane))
 
 
-def install(cluster: Cluster, profile: str, sides: dict[str, Side], crossplane: str = "v1") -> dict[str, Any]:
-    """Provision everything; returns the XR."""
+def install(cluster: Cluster, profile: str, sides: dict[str, Side], crossplane: str = "v1",
+            primary: str = "aws") -> dict[str, Any]:
+    """Provision everything (``primary``: the cloud that serves first); returns the XR."""
     install_crds(cluster, crossplane)
     _create(cluster, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": platform.NAMESPACE}})
     if crossplane == "v2":
@@ -70,7 +71,7 @@ def install(cluster: Cluster, profile: str, sides: dict[str, Side], crossplane: 
                  "containerID": "containerd://" + pod["metadata"]["labels"]["pkg.crossplane.io/revision"],
                  "state": {"running": {"startedAt": running["metadata"]["creationTimestamp"]}}}]})
         _create(cluster, platform.provider_config(side))
-    xr = _create(cluster, platform.xr(crossplane))
+    xr = _create(cluster, platform.xr(crossplane, primary))
     refs = []
     for side in sides.values():
         for ref in side.managed:

@@ -26,7 +26,9 @@ NAMESPACE = "crossplane-system"
 XR_GROUP, XR_VERSION, XR_PLURAL, XR_KIND = "database.example.org", "v1alpha1", "xglobaldatabases", "XGlobalDatabase"
 XR_NAME = "production-db"
 DNS_ZONE, DNS_NAME = "xpchaos.test.", "api.xpchaos.test."
-PRIMARY_IP, SECONDARY_IP = "192.0.2.10", "198.51.100.20"
+PRIMARY_IP, SECONDARY_IP = "192.0.2.10", "198.51.100.20"  # the AWS and the Azure side's service address
+CLOUDS = ("aws", "azure")  # ``--primary`` picks which one serves first; the other is the secondary
+ADDRESSES = {"aws": PRIMARY_IP, "azure": SECONDARY_IP}  # what DNS answers while that side serves
 UPSTREAM_CRDS = (
     "apiextensions.crossplane.io_compositeresourcedefinitions.yaml", "apiextensions.crossplane.io_compositions.yaml",
     "pkg.crossplane.io_providers.yaml", "aws.upbound.io_providerconfigs.yaml",
@@ -215,7 +217,8 @@ def sides(crossplane: str = "v1") -> dict[str, Side]:
 
 
 def _v1_sides() -> dict[str, Side]:
-    aws = Side(Cloud("aws", "203.0.113.10"), "aws-production", "aws.upbound.io", "aws-creds", address=PRIMARY_IP)
+    aws = Side(Cloud("aws", "203.0.113.10"), "aws-production", "aws.upbound.io", "aws-creds",
+               address=ADDRESSES["aws"])
     aws.providers = {
         "provider-aws-rds": [
             ManagedRef("rds.aws.upbound.io", "v1beta1", "clusters", "Cluster", "production-db-aurora")],
@@ -226,7 +229,7 @@ def _v1_sides() -> dict[str, Side]:
         ],
     }
     azure = Side(Cloud("azure", "203.0.113.20"), "azure-production", "azure.upbound.io", "azure-creds",
-                 address=SECONDARY_IP)
+                 address=ADDRESSES["azure"])
     azure.providers = {"provider-azure-sql": [
         ManagedRef("sql.azure.upbound.io", "v1beta1", "mssqlservers", "MSSQLServer", "production-db-mssql")]}
     return {"aws": aws, "azure": azure}
@@ -296,11 +299,18 @@ def credential_secret(side: Side) -> dict[str, Any]:
             "stringData": {"credentials": side.cloud.credential_text()}}
 
 
-def xr(crossplane: str = "v1") -> dict[str, Any]:
+def secondary_of(primary: str) -> str:
+    """The other cloud: the one that takes over when ``primary`` is lost."""
+    if primary not in CLOUDS:
+        raise ValueError(f"--primary {primary!r}: choose one of {', '.join(CLOUDS)}")
+    return next(cloud for cloud in CLOUDS if cloud != primary)
+
+
+def xr(crossplane: str = "v1", primary: str = "aws") -> dict[str, Any]:
     machinery = {"compositionSelector": {"matchLabels": {"environment": "production"}},
                  "compositionRef": {"name": "global-database-aws-azure"}, "compositionUpdatePolicy": "Automatic"}
-    spec: dict[str, Any] = {"parameters": {"storageGB": 100, "region": "multi-cloud", "primaryProvider": "aws",
-                                           "secondaryProvider": "azure", "weighting": 100}}
+    spec: dict[str, Any] = {"parameters": {"storageGB": 100, "region": "multi-cloud", "primaryProvider": primary,
+                                           "secondaryProvider": secondary_of(primary), "weighting": 100}}
     metadata = {"name": XR_NAME}
     if crossplane == "v1":
         spec.update(machinery)

@@ -51,11 +51,11 @@ def _supervised(name: str, coro: Any) -> asyncio.Task[Any]:
 
 
 def start(cluster: Cluster, profile: str, timings: Timings, dns: DnsTarget | None,
-          dns_answer: str = "", crossplane: str = "v1") -> Simulation:
+          dns_answer: str = "", crossplane: str = "v1", primary: str = "aws") -> Simulation:
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     sides = platform.sides(crossplane)
-    install.install(cluster, profile, sides, crossplane)
+    install.install(cluster, profile, sides, crossplane, primary)
     recorder = Recorder(cluster)
     simulation = Simulation(profile, timings, sides)
     for side in sides.values():
@@ -74,5 +74,6 @@ def start(cluster: Cluster, profile: str, timings: Timings, dns: DnsTarget | Non
         function.dns_answer = dns_answer
     simulation.tasks.append(_supervised("composite", CompositeReconciler(cluster, recorder, sides, timings,
                                                                          function).run()))
-    log.info("simulated Crossplane started: profile %s, timings %s", profile, timings.as_dict())
+    log.info("simulated Crossplane started: profile %s, primary %s, timings %s", profile, primary,
+             timings.as_dict())
     return simulation

@@ -45,7 +45,10 @@ def _provider(side: Side, role: str) -> dict[str, Any]:
 
 
 def document(kubeconfig: Path, profile: str, speed: str, timings: Timings, sides: dict[str, Side],
-             nameserver: str, crossplane: str = "v1") -> dict[str, Any]:
+             nameserver: str, crossplane: str = "v1", primary: str = "aws") -> dict[str, Any]:
+    """The Target of this sandbox; ``primary`` is the cloud that serves first (``--primary``), the other one is
+    the secondary, and DNS answers the primary's service address until it fails over."""
+    secondary = platform.secondary_of(primary)
     return {
         "apiVersion": "xpchaos.io/v1alpha1",
         "kind": "Target",
@@ -56,13 +59,16 @@ def document(kubeconfig: Path, profile: str, speed: str, timings: Timings, sides
         "composites": [{"apiVersion": f"{platform.XR_GROUP}/{platform.XR_VERSION}", "kind": platform.XR_KIND,
                         "plural": platform.XR_PLURAL, "name": platform.XR_NAME,
                         "namespace": platform.V2_NAMESPACE if crossplane == "v2" else None}],
-        "providers": {"aws": _provider(sides["aws"], "primary"), "azure": _provider(sides["azure"], "secondary")},
+        "providers": {name: _provider(side, "primary" if name == primary else "secondary")
+                      for name, side in sides.items()},
         "egressKeep": EGRESS_KEEP,
         "dns": [{"name": platform.DNS_NAME.rstrip("."), "type": "A", "nameservers": [nameserver],
-                 "primary": [platform.PRIMARY_IP], "secondary": [platform.SECONDARY_IP], "ttl": timings.dns_ttl}],
+                 "primary": [sides[primary].address], "secondary": [sides[secondary].address],
+                 "ttl": timings.dns_ttl}],
         "slos": {"dns_convergence": "90s"},
         "signals": SIGNALS,
-        "sandbox": {"profile": profile, "speed": speed, "crossplane": crossplane, "timings": timings.as_dict()},
+        "sandbox": {"profile": profile, "speed": speed, "crossplane": crossplane, "primary": primary,
+                    "timings": timings.as_dict()},
     }
 
 

@@ -173,7 +173,8 @@ def test_missing_targets_are_refused_before_anything_changes(cluster: Cluster, t
     c = cluster
     before = c.state()
     for fault in (providerconfig.delete_provider_config, network.block_provider_api, credentials.revoke_credentials):
-        with pytest.raises(TargetObjectMissing, match=r"no provider 'gcp' \(the target has: aws, azure\)"):
+        with pytest.raises(TargetObjectMissing,
+                           match=r"no provider 'gcp' \(the target has: aws \(primary\), azure \(secondary\)\)"):
             fault("gcp", configuration=c.configuration)
 
     def rename_pc(doc: dict[str, Any]) -> None:

@@ -1,0 +1,156 @@
+"""The verdict of one experiment run, read from its Chaos Toolkit journal.
+
+Four outcomes, never collapsed (ARCHITECTURE.md): ``passed``; ``failed`` (the system is not resilient: which
+step, how late); ``fault-not-applied`` (the fault did not take hold, e.g. a blocked ProviderConfig deletion);
+``error`` (the harness could not decide: the baseline did not hold before the fault, a fault or probe raised,
+the run was interrupted, the cluster or DNS could not be observed).
+
+The rules, in order: an interrupted or aborted run is ``error`` (also one where SIGTERM surfaced as an
+activity's failure); a steady state that did not hold before the
+method is ``error`` (no fault was injected); a fault action that answered ``fault-not-applied`` gives that; a
+fault action that raised is ``error``; then the failover probe's own verdict; without one, a deviated run is
+``failed`` and a completed one ``passed``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+PASSED, FAILED, NOT_APPLIED, ERROR = "passed", "failed", "fault-not-applied", "error"
+EXIT_CODES = {PASSED: 0, FAILED: 1, NOT_APPLIED: 2, ERROR: 2}
+EXTENSION = "xpchaos-verdict"
+FAILOVER_FUNCS = ("failover_completes",)
+SIGNAL_EXCEPTION = "chaoslib.exceptions.InterruptExecution"  # how SIGTERM shows in an activity's exception
+
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: str
+    reason: str
+    experiment: str = ""
+    fault: str | None = None  # the method's fault action
+    provider: str | None = None
+    failed_step: str | None = None
+    late_by_s: float | None = None
+    observed: str | None = None  # what was seen instead of the missed step
+    times: dict[str, float | None] = field(default_factory=dict)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    slo_s: float | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """0 passed, 1 not resilient, 2 the harness could not decide (error, fault not applied)."""
+        return EXIT_CODES.get(self.outcome, 2)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v not in (None, {}, [])}
+
+    def headline(self) -> str:
+        words = {PASSED: "resilient", FAILED: "NOT resilient", NOT_APPLIED: "fault not applied",
+                 ERROR: "could not decide"}
+        return f"{words.get(self.outcome, self.outcome)}: {self.reason}"
+
+
+def _activity_runs(journal: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [r for r in journal.get("run") or [] if (r.get("activity") or {}).get("type") == kind]
+
+
+def _output(run: dict[str, Any]) -> dict[str, Any]:
+    out = run.get("output")
+    return out if isinstance(out, dict) else {}
+
+
+def _exception_line(run: dict[str, Any]) -> str:
+    lines = [line.strip() for line in "".join(run.get("exception") or []).splitlines() if line.strip()]
+    return lines[-1] if lines else "no detail"
+
+
+def _baseline_failure(journal: dict[str, Any]) -> str | None:
+    before = (journal.get("steady_states") or {}).get("before")
+    if not before or before.get("steady_state_met", True):
+        return None
+    for probe in before.get("probes") or []:
+        name = (probe.get("activity") or {}).get("name", "probe")
+        if probe.get("status") != "succeeded":
+            return f"probe {name!r} could not observe: {_exception_line(probe)}"
+        if not probe.get("tolerance_met", True):
+            return f"probe {name!r} answered {probe.get('output')!r}"
+    return "a steady-state probe was not within tolerance"
+
+
+def _signalled(journal: dict[str, Any]) -> bool:
+    """chaoslib turns SIGTERM into ``InterruptExecution``, an Exception, which a python activity that was running
+    reports as its own failure; the journal then reads "completed" although the run was interrupted."""
+    before = (journal.get("steady_states") or {}).get("before") or {}
+    runs = [*(journal.get("run") or []), *(journal.get("rollbacks") or []), *(before.get("probes") or [])]
+    return any(SIGNAL_EXCEPTION in "".join(r.get("exception") or []) for r in runs if isinstance(r, dict))
+
+
+def _slo(run: dict[str, Any]) -> float | None:
+    steps = (run.get("output") or {}).get("steps") or []
+    deadlines = [s.get("deadline_s") for s in steps if isinstance(s.get("deadline_s"), (int, float))]
+    return max(deadlines) if deadlines else None
+
+
+def of_journal(journal: dict[str, Any]) -> Verdict:
+    """The verdict of a finished run (see the module docstring for the rules)."""
+    title = str((journal.get("experiment") or {}).get("title", ""))
+    actions = _activity_runs(journal, "action")
+    fault = actions[0] if actions else None
+    base: dict[str, Any] = {"experiment": title}
+    if fault is not None:
+        base["fault"] = fault["activity"].get("name")
+        output = _output(fault)
+        base["provider"] = output.get("provider") or \
+            ((fault["activity"].get("provider") or {}).get("arguments") or {}).get("provider")
+    status = "interrupted" if _signalled(journal) else journal.get("status")
+    if status in ("interrupted", "aborted"):
+        return Verdict(ERROR, f"the run was {status} before a verdict; rollbacks ran", **base)
+    baseline = _baseline_failure(journal)
+    if baseline is not None:
+        return Verdict(ERROR, f"the steady state did not hold before the fault ({baseline}); no fault was "
+                              "injected", **base)
+    for run in actions:
+        output = _output(run)
+        name = run["activity"].get("name")
+        if output.get("outcome") == NOT_APPLIED:
+            return Verdict(NOT_APPLIED, f"{name}: {output.get('reason') or 'the fault did not take hold'}", **base)
+        if run.get("status") != "succeeded":
+            return Verdict(ERROR, f"fault {name!r} failed: {_exception_line(run)}", **base)
+    probes = [r for r in _activity_runs(journal, "probe")
+              if ((r.get("activity") or {}).get("provider") or {}).get("func") in FAILOVER_FUNCS]
+    if probes:
+        run = probes[-1]
+        if run.get("status") != "succeeded" or not isinstance(run.get("output"), dict):
+            return Verdict(ERROR, f"probe {run['activity'].get('name')!r} could not observe: {_exception_line(run)}",
+                           **base)
+        out = run["output"]
+        return Verdict(out.get("outcome", ERROR), str(out.get("reason", "")), failed_step=out.get("failed_step"),
+                       late_by_s=out.get("late_by_s"), observed=out.get("observed"), times=dict(out.get("times") or {}),
+                       steps=list(out.get("steps") or []), slo_s=_slo(run), **base)
+    if journal.get("deviated"):
+        return Verdict(FAILED, "the steady state deviated after the method", **base)
+    return Verdict(PASSED, "the run completed and the steady state held", **base)
+
+
+def apply_to_journal(journal: dict[str, Any], verdict: Verdict) -> None:
+    """Make the journal's status say what the verdict says, so plain ``chaos run`` exits non-zero unless the
+    failover passed: ``failed`` → deviated; ``error`` / ``fault-not-applied`` → status ``failed``; SIGTERM seen as
+    an activity's failure → status ``interrupted``."""
+    journal.setdefault("extensions", []).append({"name": EXTENSION, **verdict.as_dict()})
+    if _signalled(journal):
+        journal["status"] = "interrupted"
+    elif verdict.outcome == FAILED:
+        journal["deviated"] = True
+    elif verdict.outcome in (ERROR, NOT_APPLIED) and journal.get("status") == "completed":
+        journal["status"] = "failed"
+
+
+def from_extensions(journal: dict[str, Any]) -> Verdict | None:
+    """The verdict the control stored in the journal, if any."""
+    for ext in journal.get("extensions") or []:
+        if ext.get("name") == EXTENSION:
+            doc = {k: v for k, v in ext.items() if k != "name"}
+            return Verdict(**doc)
+    return None

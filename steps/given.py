@@ -1,0 +1,79 @@
+"""Given: which platform, and that it is healthy before anything is done to it.
+
+Each step's docstring ends with ``Example:`` (the catalogue, ``xpchaos steps``, shows it).
+"""
+
+from __future__ import annotations
+
+from pytest_bdd import given, parsers
+
+from harness import steady
+
+from .world import NAME, WAIT_STEADY, World
+
+PROFILES = ("blueprint", "stock")
+SPEEDS = ("fast", "real")
+
+
+def _check(profile: str, speed: str) -> None:
+    if profile not in PROFILES:
+        raise ValueError(f"unknown platform profile {profile!r}; say one of: {', '.join(PROFILES)}")
+    if speed not in SPEEDS:
+        raise ValueError(f"unknown speed {speed!r}; say one of: {', '.join(SPEEDS)}")
+
+
+@given(parsers.parse("the {profile:Name} platform serving from {provider:Name}", extra_types=NAME))
+def platform_serving_from(world: World, profile: str, provider: str) -> None:
+    """Use a platform of this profile (blueprint: the seed's failover design; stock: plain Crossplane) whose
+    primary is ``provider``. The sandbox is started on first use; with ``--target`` the scenario is skipped when
+    the target cannot be that platform.
+
+    Example: Given the blueprint platform serving from azure
+    """
+    _check(profile, "fast")
+    world.use(profile, provider)
+
+
+@given(parsers.parse("the {profile:Name} platform serving from {provider:Name} at {speed:Name} speed",
+                     extra_types=NAME))
+def platform_at_speed(world: World, profile: str, provider: str, speed: str) -> None:
+    """As above, with the sandbox's timings: ``fast`` (seconds, the default) or ``real`` (a 10 s provider poll, a
+    failover in about 30 s).
+
+    Example: Given the blueprint platform serving from aws at real speed
+    """
+    _check(profile, speed)
+    world.use(profile, provider, speed)
+
+
+@given("the target is healthy")
+def target_is_healthy(world: World) -> None:
+    """Wait (up to 60 s) until every XR is Ready and every nameserver answers the primary.
+
+    Example: Given the target is healthy
+    """
+    state = steady.wait(world.target, WAIT_STEADY)
+    assert state.held, f"the target {world.target.name} is not healthy after {WAIT_STEADY:.0f} s: {state.problem}"
+
+
+@given(parsers.parse('the {kind:Name} "{name}" is Ready', extra_types=NAME))
+def composite_is_ready(world: World, kind: str, name: str) -> None:
+    """The target watches this composite, and it is Ready (waiting up to 60 s).
+
+    Example: Given the XGlobalDatabase "production-db" is Ready
+    """
+    known = [(c.kind, c.name) for c in world.target.composites]
+    assert (kind, name) in known, f"the target has no {kind} {name!r} (it watches: " \
+                                  f"{', '.join(f'{k} {n!r}' for k, n in known) or 'none'})"
+    state = steady.wait(world.target, WAIT_STEADY, what=("xr",))
+    assert state.xr_ready, f"{kind} {name!r} is not Ready after {WAIT_STEADY:.0f} s: {state.problem}"
+
+
+@given("DNS answers the primary on every nameserver")
+def dns_answers_primary(world: World) -> None:
+    """Every nameserver of every DNS record answers the primary's addresses (waiting up to 60 s).
+
+    Example: Given DNS answers the primary on every nameserver
+    """
+    state = steady.wait(world.target, WAIT_STEADY, what=("dns",))
+    assert state.dns_primary, f"DNS does not answer the primary after {WAIT_STEADY:.0f} s: {state.problem}"

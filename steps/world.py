@@ -1,0 +1,75 @@
+"""What one scenario carries from step to step: which target, the run's result, the snapshot taken before it.
+
+The target comes from the ``xpchaos_platforms`` fixture (conftest.py): the sandbox platforms the session starts
+on demand, or the user's ``--target FILE``. A Given may pick the platform; otherwise the first step that needs a
+target gets the default one (blueprint, serving from aws; or the user's target).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import pytest
+from parse import with_pattern
+
+from harness import snapshot
+from harness import target as targets
+from harness.runner import RunResult
+from harness.undo_log import UndoLog
+
+DEFAULT_PROFILE, DEFAULT_PRIMARY = "blueprint", "aws"
+
+
+@with_pattern(r"[\w.-]+")
+def _name(text: str) -> str:
+    return text
+
+
+NAME = {"Name": _name}  # a provider or object name in a step: no spaces
+WAIT_STEADY = 60.0  # seconds a Given waits for the platform to be healthy (the previous scenario's failback)
+
+
+class Platforms(Protocol):
+    user_target: Path | None
+
+    def target_for(self, profile: str, primary: str, speed: str = "fast") -> Path:
+        """The target file of a sandbox with this profile, primary and speed (started on first use)."""
+        ...
+
+
+@dataclass
+class World:
+    platforms: Platforms
+    target_path: Path | None = None
+    result: RunResult | None = None
+    before: snapshot.Snapshot | None = None
+    started_at: float = 0.0  # wall clock when the When step began (undo records newer than this are the run's)
+    undo_log: UndoLog = field(default_factory=UndoLog)
+
+    def use(self, profile: str, primary: str, speed: str = "fast") -> None:
+        """Pick the platform; against a user's target, a scenario that needs another kind of platform is skipped."""
+        user = self.platforms.user_target
+        if user is None:
+            self.target_path = self.platforms.target_for(profile, primary, speed)
+            return
+        if profile != DEFAULT_PROFILE:
+            pytest.skip(f"needs the sandbox's {profile} profile; --target {user} is a real platform")
+        self.target_path = user
+        serving = self.target.primary.name
+        if serving != primary:
+            pytest.skip(f"needs a platform serving from {primary}; {user} serves from {serving}")
+
+    @property
+    def target(self) -> targets.Target:
+        if self.target_path is None:
+            self.use(DEFAULT_PROFILE, DEFAULT_PRIMARY)
+        assert self.target_path is not None
+        return targets.load(self.target_path)
+
+    @property
+    def run(self) -> RunResult:
+        if self.result is None:
+            raise AssertionError("no experiment has run in this scenario: a Then step needs a When step before it")
+        return self.result
