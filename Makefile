@@ -24,18 +24,21 @@ $(COMPAT)/.installed: | $(INSTALLED)
 demo: $(INSTALLED)
 	$(VENV)/bin/xpchaos demo
 
-# The DNS tests drive the real BIND9 tools (named, dig). Installed with apt-get when missing, as root; otherwise one
-# line says what to install. Silent when both are present.
+# The DNS tests drive the real BIND9 tools (named, dig); the report's browser test a real headless Chromium
+# (/usr/bin/chromium). Installed with apt-get when missing, as root; otherwise one line says what to install.
+# Silent when all are present.
 system-packages:
-	@missing=""; for tool in named dig; do \
+	@missing=""; packages=""; for tool in named dig; do \
 	  command -v $$tool >/dev/null 2>&1 || [ -x /usr/sbin/$$tool ] || missing="$$missing $$tool"; done; \
+	[ -z "$$missing" ] || packages=" bind9 bind9-dnsutils"; \
+	[ -x /usr/bin/chromium ] || { missing="$$missing chromium"; packages="$$packages chromium fonts-liberation"; }; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing bind9 bind9-dnsutils (missing:$$missing)"; \
+	    echo "installing$$packages (missing:$$missing)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	      bind9 bind9-dnsutils >/dev/null || exit 1; \
+	      $$packages >/dev/null || exit 1; \
 	  else \
-	    echo "missing$$missing: install the Debian packages bind9 and bind9-dnsutils (apt-get install bind9 bind9-dnsutils, as root)" >&2; \
+	    echo "missing$$missing: install the Debian packages$$packages (apt-get install$$packages, as root)" >&2; \
 	    exit 1; \
 	  fi; \
 	fi

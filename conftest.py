@@ -6,6 +6,8 @@
   against it, and those needing something else (the stock profile, another primary) are skipped with the reason.
 - An unknown step fails its scenario naming the step and the closest known steps.
 - ``@slow`` scenarios run only when selected (``-m slow``, or ``-m "slow or ci"``).
+- With ``XPCHAOS_REPORT_DIR`` set (``xpchaos gate`` sets it) each scenario's steps, outcome and journal are
+  recorded there (``steps.recording``).
 
 The project's own tests keep their fixtures in tests/conftest.py.
 """
@@ -23,7 +25,7 @@ from harness import sandbox_process
 from harness import target as targets
 from steps.world import World
 
-pytest_plugins = ["steps.given", "steps.when", "steps.then"]
+pytest_plugins = ["steps.given", "steps.when", "steps.then", "steps.recording"]
 
 TAGS = {"ci": "the resilience gate's suite: quick scenarios on every change",
         "gameday": "scenarios for scheduled game days",
@@ -96,8 +98,10 @@ def xpchaos_platforms(request: pytest.FixtureRequest) -> Iterator[SandboxPlatfor
 
 
 @pytest.fixture
-def world(xpchaos_platforms: SandboxPlatforms) -> World:
-    return World(xpchaos_platforms)
+def world(xpchaos_platforms: SandboxPlatforms, request: pytest.FixtureRequest) -> World:
+    from steps import recording  # a plugin (pytest_plugins): imported by pytest first, so it is assert-rewritten
+
+    return World(xpchaos_platforms, journal_path=recording.journal_path(request.node.nodeid))
 
 
 class UnknownStep(Exception):

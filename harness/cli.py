@@ -301,5 +301,11 @@ def steps(markdown: bool, search: str | None) -> None:
         console.print(example, markup=False, highlight=False, style="dim")
 
 
-from .run_cli import register  # noqa: E402, I001 - last: run_cli must not import cli
-register(main)
+# the commands that live in modules of their own; last, because they must not import this module
+from .gate_cli import register as register_gate  # noqa: E402
+from .report_cli import register as register_report  # noqa: E402
+from .run_cli import register as register_run  # noqa: E402
+
+register_run(main)
+register_gate(main)
+register_report(main)

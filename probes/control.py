@@ -86,10 +86,28 @@ def after_experiment_control(context: dict[str, Any], state: Any = None, **kwarg
         return
     if rec is not None:
         state.setdefault("extensions", []).append({"name": "xpchaos-timeline", "timeline": rec.timeline.to_json()})
+        state["extensions"].append({"name": "xpchaos-target", "target": describe_target(rec.target)})
     found = verdict.of_journal(state)
     verdict.apply_to_journal(state, found)
     log = logger.info if found.outcome == verdict.PASSED else logger.error
     log("xpchaos verdict: %s", found.headline())
+
+
+def describe_target(target: targets.Target) -> dict[str, Any]:
+    """What a report needs to read the timeline (which objects belong to which provider, the expected DNS
+    answers, the SLOs); names and addresses only, never a credential."""
+    def ref(r: targets.ObjectRef) -> dict[str, Any]:
+        return {"kind": r.kind, "plural": r.plural, "name": r.name, "namespace": r.namespace}
+
+    return {
+        "name": target.name, "context": target.context,
+        "composites": [ref(c) for c in target.composites],
+        "providers": {p.name: {"role": p.role, "providerConfig": ref(p.provider_config),
+                               "managed": [ref(m) for m in p.managed]} for p in target.providers.values()},
+        "dns": [{"name": r.name, "type": r.type, "primary": list(r.primary), "secondary": list(r.secondary),
+                 "nameservers": [f"{n.host}:{n.port}" for n in r.nameservers]} for r in target.dns],
+        "slos": dict(target.slos),
+    }
 
 
 def cleanup_control() -> None:

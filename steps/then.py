@@ -6,6 +6,7 @@ every signal with its instant. Deadlines are checked against the fault marker's 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pytest_bdd import parsers, then
@@ -169,5 +170,7 @@ def rolled_back(world: World) -> None:
     assert world.before is not None, "no snapshot was taken before the run"
     changes = snapshot.diff(world.before, snapshot.take(world.target))
     assert not changes, "left behind: " + "; ".join(changes)
-    left = [r for r in world.undo_log.outstanding() if r.get("created", 0) >= world.started_at]
+    mine = str(Path(world.target.path).resolve())  # other runs may share the undo log: count this target's only
+    left = [r for r in world.undo_log.outstanding()
+            if r.get("created", 0) >= world.started_at and r.get("target", {}).get("path") == mine]
     assert not left, f"{len(left)} undo record(s) still outstanding: run `xpchaos restore`"

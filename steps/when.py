@@ -38,7 +38,8 @@ def _run(world: World, experiment: Path | dict[str, Any], provider: str,
         pytest.fail(f"nothing was run: {exc}", pytrace=False)
     world.before = snapshot.take(world.target)
     world.started_at = time.time()
-    world.result = runner.run(experiment, world.target.path, overrides, undo_log=world.undo_log.path)
+    world.result = runner.run(experiment, world.target.path, overrides, journal_path=world.journal_path,
+                              undo_log=world.undo_log.path)
 
 
 @when(parsers.parse('the experiment "{name}" runs against {provider:Name} with an SLO of {seconds:g} seconds',

@@ -47,6 +47,7 @@ class World:
     before: snapshot.Snapshot | None = None
     started_at: float = 0.0  # wall clock when the When step began (undo records newer than this are the run's)
     undo_log: UndoLog = field(default_factory=UndoLog)
+    journal_path: Path | None = None  # where the run's journal goes (set when the gate records the scenario)
 
     def use(self, profile: str, primary: str, speed: str = "fast") -> None:
         """Pick the platform; against a user's target, a scenario that needs another kind of platform is skipped."""
