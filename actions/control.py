@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from harness import interrupts
 from harness.undo_log import UndoLog
 
 from . import restore
@@ -29,21 +30,42 @@ from ._common import load_target, same_target, undo_log
 logger = logging.getLogger("chaostoolkit")
 EXTENSION = "xpchaos-safety"
 _started: dict[str, float] = {}
-
-
-def _terminate(signum: int, _frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+_phase: dict[str, str | None] = {"now": None}
+_handlers: dict[int, Any] = {}
 
 
 def before_experiment_control(context: dict[str, Any], configuration: dict[str, Any] | None = None,
                               secrets: dict[str, Any] | None = None, **kwargs: Any) -> None:
     _started["at"] = time.time()
-    if threading.current_thread() is threading.main_thread():
-        # chaoslib turns SIGTERM into InterruptExecution, an Exception the running activity records as its own
-        # failure, and the method goes on (a probe may wait out its whole SLO before the rollbacks). As a
-        # KeyboardInterrupt it stops the method at once, like Ctrl-C, and the rollbacks run. chaoslib puts its
-        # previous handler back when the run ends.
-        signal.signal(signal.SIGTERM, _terminate)
+    # chaoslib turns SIGTERM into InterruptExecution, an Exception the running activity records as its own failure,
+    # and the method goes on (a probe may wait out its whole SLO before the rollbacks). As a KeyboardInterrupt it
+    # stops the method at once, like Ctrl-C, and the rollbacks run; and an interrupt swallowed by a finalizer is
+    # raised again at the next safe point (harness.interrupts).
+    _handlers.update(interrupts.install())
+
+
+def before_activity_control(context: dict[str, Any], **kwargs: Any) -> None:
+    if _phase.get("now") == "method":
+        interrupts.check()
+
+
+def after_activity_control(context: dict[str, Any], **kwargs: Any) -> None:
+    if _phase.get("now") == "method":
+        interrupts.check()
+
+
+def before_method_control(context: dict[str, Any], **kwargs: Any) -> None:
+    _phase["now"] = "method"
+    interrupts.check()
+
+
+def after_method_control(context: dict[str, Any], **kwargs: Any) -> None:
+    _phase["now"] = None
+
+
+def before_rollback_control(context: dict[str, Any], **kwargs: Any) -> None:
+    _phase["now"] = "rollbacks"
+    interrupts.clear()  # the interrupt has done its work: nothing may stop the rollbacks
 
 
 @contextlib.contextmanager
@@ -71,6 +93,9 @@ def after_experiment_control(context: dict[str, Any], state: Any = None,
                              configuration: dict[str, Any] | None = None, secrets: dict[str, Any] | None = None,
                              **kwargs: Any) -> None:
     since = _started.pop("at", None)
+    _phase["now"] = None
+    interrupts.restore(_handlers)
+    _handlers.clear()
     if since is None:
         return
     report: dict[str, Any] = {"name": EXTENSION, "replayed": [], "outstanding": []}

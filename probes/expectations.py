@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness import interrupts
 from harness.target import Target
 
 from . import timeline as tl
@@ -197,6 +198,7 @@ class Expectation:
         last_deadline = t0 + max((s.deadline for s in self.steps), default=0.0)
         scanner = Scanner(self, t0)
         while True:
+            interrupts.check()  # an interrupt swallowed on its way is raised here, within poll_limit
             verdict = timeline.wait_for(
                 lambda entries: self.evaluate(entries, t0, time.monotonic(), unobservable, scanner),
                 min(last_deadline + 0.01, time.monotonic() + poll_limit))  # wake for deadlines and recorder state
