@@ -302,10 +302,16 @@ def steps(markdown: bool, search: str | None) -> None:
 
 
 # the commands that live in modules of their own; last, because they must not import this module
+from .gameday_cli import register as register_gameday  # noqa: E402
 from .gate_cli import register as register_gate  # noqa: E402
+from .history_cli import register as register_history  # noqa: E402
+from .preflight_cli import register as register_preflight  # noqa: E402
 from .report_cli import register as register_report  # noqa: E402
 from .run_cli import register as register_run  # noqa: E402
 
 register_run(main)
 register_gate(main)
 register_report(main)
+register_gameday(main)
+register_history(main)
+register_preflight(main)

@@ -41,6 +41,25 @@ def summary_table(scenarios: list[rm.ScenarioReport]) -> Table:
     return table
 
 
+HISTORY_OPTION = click.option("--history", "history_path", type=click.Path(dir_okay=False, path_type=Path),
+                              default=None, help="The history database the figures are appended to (default: "
+                                                 "$XPCHAOS_HISTORY, else reports/history.sqlite).")
+
+
+def record_history(kind: str, name: str, result: rm.GateReport, index: Path, path: Path | None = None) -> None:
+    """Append the run's figures to the history (``path``, else $XPCHAOS_HISTORY, else reports/history.sqlite); a
+    history that cannot be written is a warning, never the run's failure."""
+    import sqlite3
+
+    from . import history
+
+    try:
+        history.record(path, kind, name, result.started_at, result.finished_at, result.target,
+                       result.exit_code if result.exit_code is not None else 2, str(index), result.scenarios)
+    except (history.HistoryError, OSError, sqlite3.Error) as exc:
+        errors.print(f"[yellow]warning:[/yellow] history not recorded: {escape(str(exc))}", highlight=False)
+
+
 def _check_target(target_path: Path | None) -> None:
     if target_path is None:
         return
@@ -61,7 +80,9 @@ def _check_target(target_path: Path | None) -> None:
               help="Where the report goes (default reports/<UTC time>/, with reports/latest pointing at it).")
 @click.option("--features", type=click.Path(exists=True, file_okay=False, path_type=Path), default=gates.FEATURES,
               show_default=False, help="The feature files to run (default: the project's features/).")
-def gate(target_path: Path | None, markexpr: str, report_dir: Path | None, features: Path) -> None:
+@HISTORY_OPTION
+def gate(target_path: Path | None, markexpr: str, report_dir: Path | None, features: Path,
+         history_path: Path | None) -> None:
     """Run the Gherkin scenarios as a CI resilience gate and write index.html, junit.xml, cucumber.json and every
     experiment's journal into the report directory.
 
@@ -72,7 +93,7 @@ def gate(target_path: Path | None, markexpr: str, report_dir: Path | None, featu
       2  the gate could not decide: a harness error, a fault not applied, invalid input, nothing selected
       130  interrupted (the running scenario's rollbacks ran)
     """
-    from . import report
+    from . import notify, report
 
     _check_target(target_path)
     directory = (report_dir or gates.new_report_dir()).resolve()  # pytest runs from the project's root
@@ -92,6 +113,9 @@ def gate(target_path: Path | None, markexpr: str, report_dir: Path | None, featu
                            str(target_path) if target_path else "sandboxes started by the scenarios",
                            markexpr, exit_code, meaning, files)
     index = report.write(report.render_gate(result), directory / "index.html")
+    if exit_code != 130:  # an interrupted gate's figures are partial
+        record_history("gate", f"gate -m {markexpr}", result, index, history_path)
+    notify.notify_gate(notify.webhook_url(), result, index)
     console.print(summary_table(scenarios))
     style = "green" if exit_code == 0 else "bold red"
     console.print(f"[{style}]exit {exit_code}[/]: {escape(meaning)}", highlight=False)

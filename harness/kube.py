@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kubernetes import client, config
@@ -13,8 +15,23 @@ if TYPE_CHECKING:
 TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 
 
+IN_CLUSTER = "in-cluster"  # the context name of a pod's own ServiceAccount, for allowedContexts
+
+
+def in_cluster(kubeconfig: str | None = None) -> bool:
+    """No kubeconfig anywhere, inside a pod: use its ServiceAccount, as kubectl does."""
+    return (not kubeconfig and not os.environ.get("KUBECONFIG")
+            and not Path(config.kube_config.KUBE_CONFIG_DEFAULT_LOCATION).expanduser().exists()
+            and bool(os.environ.get("KUBERNETES_SERVICE_HOST")))
+
+
 def api_client(kubeconfig: str | None = None, context: str | None = None) -> client.ApiClient:
-    """A client for ``context`` in ``kubeconfig`` (defaults as kubectl: $KUBECONFIG, current context)."""
+    """A client for ``context`` in ``kubeconfig`` (defaults as kubectl: $KUBECONFIG, current context; in a pod
+    without a kubeconfig, its ServiceAccount)."""
+    if in_cluster(kubeconfig):
+        configuration = client.Configuration()
+        config.load_incluster_config(client_configuration=configuration)
+        return client.ApiClient(configuration)
     return config.new_client_from_config(config_file=kubeconfig, context=context)
 
 
@@ -26,6 +43,8 @@ def current_context(target: Target) -> str | None:
     """The context a client for ``target`` would use: its own, else the kubeconfig's current one."""
     if target.context:
         return target.context
+    if in_cluster(target.kubeconfig):
+        return IN_CLUSTER
     _contexts, active = config.list_kube_config_contexts(config_file=target.kubeconfig)
     return str(active["name"]) if active else None
 

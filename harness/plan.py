@@ -32,6 +32,7 @@ CONTROLS = {
     "probes.control": "records the timeline (watches and DNS queries, read-only) and writes the verdict into the "
                       "journal",
     "actions.control": "after the rollbacks, undoes any fault of this run still outstanding in the undo log",
+    "harness.notify": "at the end, posts a summary to $XPCHAOS_WEBHOOK_URL when it is set (no cluster change)",
 }
 
 

@@ -89,6 +89,18 @@ class EgressRule:
 
 
 @dataclass(frozen=True)
+class Safety:
+    """Safety levers of game days: an emergency-stop ConfigMap whose presence stops everything, how many XRs
+    outside the blast radius may be not Ready, and the Lease that keeps runs from overlapping."""
+
+    emergency_stop_namespace: str = "default"
+    emergency_stop_name: str = "xpchaos-emergency-stop"
+    max_unhealthy_xrs: int = 0
+    lease_namespace: str = "default"
+    lease_name: str = ""  # default: xpchaos-<target name>
+
+
+@dataclass(frozen=True)
 class Target:
     name: str
     path: Path
@@ -101,6 +113,7 @@ class Target:
     dns: tuple[DnsRecord, ...]
     slos: dict[str, float]  # seconds
     signals: dict[str, Any] = field(default_factory=dict)
+    safety: Safety = field(default_factory=Safety)
 
     def provider(self, name: str) -> Provider:
         """The provider called ``name``, or the one whose role is ``name`` (``primary``, ``secondary``)."""
@@ -235,4 +248,20 @@ def parse(doc: Any, path: Path) -> Target:
         slos={k: parse_duration(v, f"{path}: slos.{k}") for k, v in (r.get(doc, "slos", "", dict,
                                                                             required=False) or {}).items()},
         signals=r.get(doc, "signals", "", dict, required=False) or {},
+        safety=_safety(r, doc),
     )
+
+
+def _safety(r: _Reader, doc: dict[str, Any]) -> Safety:
+    node = r.get(doc, "safety", "", dict, required=False) or {}
+    stop = r.get(node, "emergencyStop", "safety", dict, required=False) or {}
+    lease = r.get(node, "lease", "safety", dict, required=False) or {}
+    maximum = r.get(node, "maxUnhealthyXRs", "safety", int, required=False)
+    if maximum is not None and maximum < 0:
+        raise r.fail("safety.maxUnhealthyXRs", f"must be 0 or more, got {maximum}")
+    return Safety(
+        emergency_stop_namespace=r.get(stop, "namespace", "safety.emergencyStop", required=False) or "default",
+        emergency_stop_name=r.get(stop, "name", "safety.emergencyStop", required=False) or "xpchaos-emergency-stop",
+        max_unhealthy_xrs=maximum or 0,
+        lease_namespace=r.get(lease, "namespace", "safety.lease", required=False) or "default",
+        lease_name=r.get(lease, "name", "safety.lease", required=False) or "")

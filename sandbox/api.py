@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from . import discovery, protobuf, tables
+from . import discovery, protobuf, reviews, tables
 from .cluster import Cluster, Filter, view
 from .errors import ApiError
 from .patching import APPLY_PATCH, JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH
@@ -27,7 +27,9 @@ PATCH_TYPES = (MERGE_PATCH, JSON_PATCH, STRATEGIC_PATCH, APPLY_PATCH)
 # built-ins whose DELETE answers a Status instead of the deleted object (genericregistry ReturnDeletedObject=false)
 _STATUS_ON_DELETE = {("", "secrets"), ("", "configmaps"), ("", "events"), ("events.k8s.io", "events"),
                      ("", "serviceaccounts"), ("networking.k8s.io", "networkpolicies"),
-                     ("coordination.k8s.io", "leases")}
+                     ("coordination.k8s.io", "leases"), ("rbac.authorization.k8s.io", "roles"),
+                     ("rbac.authorization.k8s.io", "rolebindings"), ("rbac.authorization.k8s.io", "clusterroles"),
+                     ("rbac.authorization.k8s.io", "clusterrolebindings")}
 _BODY_TYPES = ("application/json", "application/yaml", "", "application/octet-stream", *PATCH_TYPES)
 _PUBLIC_PATHS = ("/version", "/healthz", "/readyz", "/livez")
 
@@ -116,8 +118,10 @@ class Api:
             return status_response(ApiError(500, "Internal error occurred: see the sandbox log"))
 
     def _authenticate(self, request: web.Request) -> None:
-        header = request.headers.get("Authorization", "")
-        given = header[7:] if header.startswith("Bearer ") else ""
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer":  # the scheme is case-insensitive (RFC 7235); in-cluster clients send "bearer"
+            given = ""
+        given = given.strip()
         if not (self.settings.token and hmac.compare_digest(given.encode(), self.settings.token.encode())):
             raise ApiError(401, "Unauthorized")
 
@@ -203,13 +207,17 @@ class Api:
         if _first_query(request, "dryRun"):
             raise ApiError(400, "dryRun is not supported by the sandbox; nothing was changed")
         method = request.method
+        if not target.rtype.stored:  # review kinds: create on the collection, nothing else (405, as real)
+            if method != "POST" or target.name is not None:
+                raise ApiError(405, "the server does not allow this method on the requested resource")
+            return web.json_response(reviews.answer(target.rtype, await self._body(request, target.rtype)), status=201)
         if target.name is None:
             if method == "GET":
                 if _truthy(_first_query(request, "watch")):
                     return await self._watch(request, target)
                 return self._list(request, target)
             if method == "POST":
-                return self._create(target, await self._body(request))
+                return self._create(target, await self._body(request, target.rtype))
             if method == "DELETE":
                 return self._delete_collection(request, target)
             raise ApiError(405, f"the server does not allow this method on the requested resource ({method})")
@@ -220,7 +228,7 @@ class Api:
             return self._object_response(request, target.rtype, self.cluster.get(target.rtype, namespace,
                                                                                   target.name))
         if method == "PUT":
-            obj = self.cluster.update(target.rtype, namespace, target.name, await self._body(request),
+            obj = self.cluster.update(target.rtype, namespace, target.name, await self._body(request, target.rtype),
                                       target.subresource)
             return web.json_response(obj)
         if method == "PATCH":
@@ -228,15 +236,15 @@ class Api:
             if content_type not in PATCH_TYPES:
                 raise ApiError(415, f"the body of the request was in an unknown format ({content_type})")
             obj = self.cluster.patch(target.rtype, namespace, target.name, content_type,
-                                     await self._body(request), target.subresource)
+                                     await self._body(request, target.rtype), target.subresource)
             return web.json_response(obj)
         if method == "DELETE":
             return await self._delete(request, target, namespace)
         raise ApiError(405, f"the server does not allow this method on the requested resource ({method})")
 
-    async def _body(self, request: web.Request) -> Any:
+    async def _body(self, request: web.Request, rtype: ResourceType | None = None) -> Any:
         if request.content_type == protobuf.PROTOBUF:
-            return protobuf.decode(await request.read())
+            return protobuf.decode(await request.read(), rtype.qualified() if rtype else "")
         if request.content_type not in _BODY_TYPES:
             # clients such as kubectl fall back to JSON on 415, as with a server that lacks protobuf
             raise ApiError(415, f"the body of the request was in an unknown format ({request.content_type}) - "

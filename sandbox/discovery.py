@@ -90,7 +90,10 @@ def openapi_v3_document(registry: Registry, group_name: str, version: str) -> di
         schemas[f"{group_name or 'core'}.{version}.{rtype.kind}"] = {**schema, "x-kubernetes-group-version-kind": gvk}
         collection = f"{prefix}/namespaces/{{namespace}}/{rtype.plural}" if rtype.namespaced else \
             f"{prefix}/{rtype.plural}"
-        for path, verb, action in ((collection, "post", "post"), (collection + "/{name}", "patch", "patch")):
+        operations = [(collection, "post", "post")]
+        if "patch" in rtype.verbs:
+            operations.append((collection + "/{name}", "patch", "patch"))
+        for path, verb, action in operations:
             paths.setdefault(path, {})[verb] = {
                 "operationId": f"{action}{rtype.kind}", "parameters": params, "x-kubernetes-action": action,
                 "x-kubernetes-group-version-kind": gvk[0], "responses": {"200": {"description": "OK"}},

@@ -46,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tsig-key", type=Path, default=None, help="BIND key file for --dns-server")
 
 
-def parse_timings(speed: str, overrides: list[str]) -> Timings:
+def parse_timings(speed: str, overrides: list[str], profile: str = "") -> Timings:
     values: dict[str, Any] = {}
     known = SPEEDS[speed].as_dict()
     for item in overrides:
@@ -60,7 +60,7 @@ def parse_timings(speed: str, overrides: list[str]) -> Timings:
         if isinstance(known[name], int) and not number.is_integer():
             raise ValueError(f"--timing {item!r}: {name} is a whole number of seconds")
         values[name] = type(known[name])(number)
-    return timings_for(speed, **values)
+    return timings_for(speed, profile, **values)
 
 
 def _split_hostport(text: str) -> tuple[str, int]:
@@ -74,7 +74,7 @@ async def start(args: argparse.Namespace, cluster: Cluster, state_dir: Path) -> 
     running = Running()
     if args.profile == "none":
         return running
-    timings = parse_timings(args.speed, args.timing)
+    timings = parse_timings(args.speed, args.timing, args.profile)
     dns_target, answer = await _start_dns(args, timings, state_dir, running)
     simulation = runtime.start(cluster, args.profile, timings, dns_target, answer, args.crossplane, args.primary)
     running.closers.append(simulation.stop)

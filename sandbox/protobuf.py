@@ -1,4 +1,5 @@
-"""Decode the protobuf bodies kubectl's typed generators send (``kubectl create namespace|secret|configmap|sa``).
+"""Decode the protobuf bodies kubectl's typed clients send (``kubectl create namespace|secret|configmap|sa``,
+``kubectl auth can-i``).
 
 The envelope is ``k8s\\0`` + runtime.Unknown{typeMeta{apiVersion, kind}, raw}; ``raw`` is the object's message
 from k8s.io/api/core/v1/generated.proto. Only these kinds and only the fields a create sends are mapped
@@ -121,13 +122,42 @@ def _namespace(data: bytes) -> dict[str, Any]:
     return obj
 
 
+def _strings(data: bytes, names: dict[int, str]) -> dict[str, Any]:
+    """The string fields of a message that are set (gogo-protobuf writes unset ones as empty strings)."""
+    return {names[n]: raw.decode() for n, raw in fields(data) if n in names and isinstance(raw, bytes) and raw}
+
+
+_RESOURCE_ATTRIBUTES = {1: "namespace", 2: "verb", 3: "group", 4: "version", 5: "resource", 6: "subresource",
+                        7: "name"}  # 8/9 (field and label selector requirements) are not decoded
+
+
+def _self_subject_access_review(data: bytes) -> dict[str, Any]:
+    """k8s.io/api/authorization/v1: what ``kubectl auth can-i`` sends."""
+    obj: dict[str, Any] = {"spec": {}}
+    for number, raw in fields(data):
+        if number == 1 and isinstance(raw, bytes):
+            obj["metadata"] = _object_meta(raw)
+        elif number == 2 and isinstance(raw, bytes):
+            for sub, attrs in fields(raw):
+                if sub == 1 and isinstance(attrs, bytes):
+                    obj["spec"]["resourceAttributes"] = _strings(attrs, _RESOURCE_ATTRIBUTES)
+                elif sub == 2 and isinstance(attrs, bytes):
+                    obj["spec"]["nonResourceAttributes"] = _strings(attrs, {1: "path", 2: "verb"})
+    return obj
+
+
 _DECODERS = {("v1", "Secret"): _secret, ("v1", "ConfigMap"): _configmap, ("v1", "Namespace"): _namespace,
-             ("v1", "ServiceAccount"): _namespace}  # a created ServiceAccount carries only metadata
+             ("v1", "ServiceAccount"): _namespace,  # a created ServiceAccount carries only metadata
+             ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): _self_subject_access_review}
 
 
-def decode(body: bytes) -> dict[str, Any]:
-    unsupported = ApiError(415, f"the body of the request was in an unknown format ({PROTOBUF}): the sandbox "
-                                "decodes protobuf only for v1 Namespace, Secret, ConfigMap and ServiceAccount; "
+def decode(body: bytes, resource: str = "") -> dict[str, Any]:
+    """The object in a protobuf request body; ``resource`` (e.g. ``deployments.apps``) names the URL's resource in
+    the 415 a body of any other kind gets."""
+    where = f" for {resource}" if resource else ""
+    unsupported = ApiError(415, f"the body of the request was in an unknown format ({PROTOBUF}){where}: the sandbox "
+                                "decodes protobuf only for v1 Namespace, Secret, ConfigMap and ServiceAccount and "
+                                "authorization.k8s.io/v1 SelfSubjectAccessReview; "
                                 "send JSON or YAML (e.g. kubectl apply -f)")
     if not body.startswith(MAGIC):
         raise unsupported

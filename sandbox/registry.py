@@ -35,6 +35,9 @@ class ResourceType:
     printer_columns: tuple[PrinterColumn, ...] = ()
     # fields a field selector may use, besides metadata.name and metadata.namespace
     selectable_fields: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = tuple(VERBS)
+    # False for review kinds (SelfSubjectAccessReview): create-only, answered and never stored
+    stored: bool = True
     # a CRD version's openAPIV3Schema (sandbox/schema.py applies it); not part of the type's identity
     schema: Any = field(default=None, compare=False, hash=False, repr=False)
 
@@ -56,7 +59,7 @@ class ResourceType:
             "singularName": self.singular or self.kind.lower(),
             "namespaced": self.namespaced,
             "kind": self.kind,
-            "verbs": VERBS,
+            "verbs": list(self.verbs),
         }
         if self.short_names:
             entry["shortNames"] = list(self.short_names)
@@ -103,6 +106,19 @@ BUILTINS: tuple[ResourceType, ...] = (
     ResourceType("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", True, "networkpolicy",
                  ("netpol",)),
     ResourceType("coordination.k8s.io", "v1", "leases", "Lease", True, "lease"),
+    ResourceType("apps", "v1", "deployments", "Deployment", True, "deployment", ("deploy",), ("all",),
+                 has_status=True),
+    ResourceType("batch", "v1", "cronjobs", "CronJob", True, "cronjob", ("cj",), ("all",), has_status=True),
+    ResourceType("batch", "v1", "jobs", "Job", True, "job", categories=("all",), has_status=True,
+                 selectable_fields=("status.successful",)),
+    ResourceType("rbac.authorization.k8s.io", "v1", "roles", "Role", True, "role"),
+    ResourceType("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True, "rolebinding"),
+    ResourceType("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False, "clusterrole"),
+    ResourceType("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False,
+                 "clusterrolebinding"),
+    # answered at once and not stored, as the real review APIs are; the sandbox does not enforce RBAC
+    ResourceType("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", False,
+                 "selfsubjectaccessreview", verbs=("create",), stored=False),
     ResourceType("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", False,
                  "customresourcedefinition", ("crd", "crds"), has_status=True),
 )

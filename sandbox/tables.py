@@ -98,6 +98,45 @@ def _pod_ready(obj: dict[str, Any]) -> str:
     return f"{sum(1 for s in statuses if s.get('ready'))}/{len(containers)}"
 
 
+def _spec(obj: dict[str, Any]) -> dict[str, Any]:
+    return obj.get("spec") or {}
+
+
+def _status(obj: dict[str, Any]) -> dict[str, Any]:
+    return obj.get("status") or {}
+
+
+def _binding_role(obj: dict[str, Any]) -> str:
+    ref = obj.get("roleRef") or {}
+    return f'{ref.get("kind", "")}/{ref.get("name", "")}'
+
+
+def _subjects(kind: str) -> Cell:
+    def cell(obj: dict[str, Any]) -> str:
+        names = [(f'{s.get("namespace")}/' if kind == "ServiceAccount" else "") + str(s.get("name", ""))
+                 for s in obj.get("subjects") or [] if isinstance(s, dict) and s.get("kind") == kind]
+        return ", ".join(names)
+
+    return cell
+
+
+def _job_status(obj: dict[str, Any]) -> str:
+    for condition in _status(obj).get("conditions") or []:
+        if condition.get("status") == "True" and condition.get("type") in ("Complete", "Failed", "Suspended"):
+            return str(condition["type"])
+    return "Running"
+
+
+def _pod_template_cell(field: str) -> Cell:
+    def cell(obj: dict[str, Any]) -> str:
+        spec = _spec(obj)
+        template = (spec.get("jobTemplate") or {}).get("spec", spec).get("template") or {}
+        containers = (template.get("spec") or {}).get("containers") or []
+        return ",".join(str(c.get(field, "")) for c in containers)
+
+    return cell
+
+
 NAME_COLUMN: tuple[dict[str, Any], Cell] = (
     _col("Name", fmt="name", description="Name must be unique within a namespace."), _name)
 AGE_COLUMN: tuple[dict[str, Any], Cell] = (
@@ -127,10 +166,43 @@ BUILTIN_COLUMNS: dict[tuple[str, str], list[tuple[dict[str, Any], Cell]]] = {
         AGE_COLUMN],
     ("coordination.k8s.io", "leases"): [NAME_COLUMN, (_col("Holder"), lambda o: (o.get("spec") or {}).get(
         "holderIdentity", "")), AGE_COLUMN],
+    ("apps", "deployments"): [
+        NAME_COLUMN,
+        (_col("Ready"), lambda o: f'{_status(o).get("readyReplicas", 0)}/{_spec(o).get("replicas", 1)}'),
+        (_col("Up-to-date", "integer"), lambda o: _status(o).get("updatedReplicas", 0)),
+        (_col("Available", "integer"), lambda o: _status(o).get("availableReplicas", 0)),
+        AGE_COLUMN,
+        (_col("Containers", priority=1), _pod_template_cell("name")),
+        (_col("Images", priority=1), _pod_template_cell("image"))],
+    ("batch", "cronjobs"): [
+        NAME_COLUMN, (_col("Schedule"), lambda o: _spec(o).get("schedule", "")),
+        (_col("Timezone"), lambda o: _spec(o).get("timeZone") or "<none>"),
+        (_col("Suspend", "boolean"), lambda o: bool(_spec(o).get("suspend", False))),
+        (_col("Active", "integer"), lambda o: len(_status(o).get("active") or [])),
+        (_col("Last Schedule"), lambda o: human_age(_status(o).get("lastScheduleTime"))
+         if _status(o).get("lastScheduleTime") else "<none>"),
+        AGE_COLUMN,
+        (_col("Containers", priority=1), _pod_template_cell("name")),
+        (_col("Images", priority=1), _pod_template_cell("image"))],
+    ("batch", "jobs"): [
+        NAME_COLUMN, (_col("Status"), _job_status),
+        (_col("Completions"), lambda o: f'{_status(o).get("succeeded", 0)}/{_spec(o).get("completions", 1)}'),
+        (_col("Duration"), lambda o: ""), AGE_COLUMN,
+        (_col("Containers", priority=1), _pod_template_cell("name")),
+        (_col("Images", priority=1), _pod_template_cell("image"))],
+    ("rbac.authorization.k8s.io", "roles"): [
+        NAME_COLUMN, (_col("Created At", "date"), lambda o: o["metadata"].get("creationTimestamp", ""))],
+    ("rbac.authorization.k8s.io", "rolebindings"): [
+        NAME_COLUMN, (_col("Role"), _binding_role), AGE_COLUMN,
+        (_col("Users", priority=1), _subjects("User")), (_col("Groups", priority=1), _subjects("Group")),
+        (_col("ServiceAccounts", priority=1), _subjects("ServiceAccount"))],
     ("apiextensions.k8s.io", "customresourcedefinitions"): [
         NAME_COLUMN, (_col("Created At", "date"), lambda o: o["metadata"].get("creationTimestamp", ""))],
 }
 BUILTIN_COLUMNS[("events.k8s.io", "events")] = BUILTIN_COLUMNS[("", "events")]
+BUILTIN_COLUMNS[("rbac.authorization.k8s.io", "clusterroles")] = BUILTIN_COLUMNS[("rbac.authorization.k8s.io", "roles")]
+BUILTIN_COLUMNS[("rbac.authorization.k8s.io", "clusterrolebindings")] = BUILTIN_COLUMNS[
+    ("rbac.authorization.k8s.io", "rolebindings")]
 
 
 def columns_for(rtype: ResourceType) -> list[tuple[dict[str, Any], Cell]]:

@@ -44,8 +44,9 @@ def install_crds(cluster: Cluster, crossplane: str) -> None:
 
 
 def install(cluster: Cluster, profile: str, sides: dict[str, Side], crossplane: str = "v1",
-            primary: str = "aws") -> dict[str, Any]:
-    """Provision everything (``primary``: the cloud that serves first); returns the XR."""
+            primary: str = "aws", provider_args: list[str] | None = None) -> dict[str, Any]:
+    """Provision everything (``primary``: the cloud that serves first; ``provider_args``: the provider containers'
+    args, which carry the simulated ``--poll``); returns the XR."""
     install_crds(cluster, crossplane)
     _create(cluster, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": platform.NAMESPACE}})
     if crossplane == "v2":
@@ -57,11 +58,19 @@ def install(cluster: Cluster, profile: str, sides: dict[str, Side], crossplane: 
     for side in sides.values():
         _create(cluster, platform.credential_secret(side))
         for name in side.providers:
-            provider, pod = platform.provider_objects(name)
+            provider, deployment, pod = platform.provider_objects(name, provider_args or ["--poll=10m"])
             created = _create(cluster, provider)
             _set_status(cluster, created, {"conditions": [condition("Healthy", "True", "HealthyPackageRevision"),
                                                           condition("Installed", "True", "ActivePackageRevision")],
                                            "currentRevision": pod["metadata"]["labels"]["pkg.crossplane.io/revision"]})
+            created_deployment = _create(cluster, deployment)
+            _set_status(cluster, created_deployment, {
+                "observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "readyReplicas": 1,
+                "availableReplicas": 1, "conditions": [
+                    {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable",
+                     "message": "Deployment has minimum availability."},
+                    {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable",
+                     "message": f'ReplicaSet "{deployment["metadata"]["name"]}" has successfully progressed.'}]})
             running = _create(cluster, pod)
             _set_status(cluster, running, {"phase": "Running", "podIP": "10.244.0.10", "conditions": [
                 {"type": "Ready", "status": "True"}], "containerStatuses": [

@@ -271,19 +271,26 @@ def managed_resource(ref: ManagedRef, side: Side, xr: dict[str, Any]) -> dict[st
     }
 
 
-def provider_objects(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The Provider package object and its pod (labelled as Crossplane's package manager labels them)."""
+def provider_objects(name: str, args: list[str]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The Provider package object, its Deployment and its pod, named and labelled as Crossplane's package manager
+    makes them (the Deployment after the revision). ``args``: the container's, e.g. ``["--poll=10m"]``."""
     family = name.split("-")[1]
     revision = f"{name}-{secrets.token_hex(6)}"
+    image = f"xpkg.upbound.io/upbound/{name}:v1.23.0"
     provider = {"apiVersion": "pkg.crossplane.io/v1", "kind": "Provider", "metadata": {"name": name},
-                "spec": {"package": f"xpkg.upbound.io/upbound/{name}:v1.23.0"}}
+                "spec": {"package": image}}
+    labels = {"pkg.crossplane.io/provider": name, "pkg.crossplane.io/revision": revision}
+    pod_spec = {"containers": [{"name": "package-runtime", "image": image, "args": list(args)}],
+                "serviceAccountName": revision}
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment",
+                  "metadata": {"name": revision, "namespace": NAMESPACE, "labels": dict(labels)},
+                  "spec": {"replicas": 1, "selector": {"matchLabels": {"pkg.crossplane.io/revision": revision}},
+                           "template": {"metadata": {"labels": dict(labels)}, "spec": copy.deepcopy(pod_spec)}}}
     pod = {"apiVersion": "v1", "kind": "Pod",
            "metadata": {"name": f"{revision}-{secrets.token_hex(2)}"[:63], "namespace": NAMESPACE,
-                        "labels": {"pkg.crossplane.io/provider": name, "pkg.crossplane.io/revision": revision,
-                                   "xpchaos.test/cloud": family}},
-           "spec": {"containers": [{"name": "package-runtime", "image": f"xpkg.upbound.io/upbound/{name}:v1.23.0",
-                                    "args": ["--poll=10m"]}], "serviceAccountName": revision}}
-    return provider, pod
+                        "labels": {**labels, "xpchaos.test/cloud": family}},
+           "spec": pod_spec}
+    return provider, deployment, pod
 
 
 def provider_config(side: Side) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from .managed import ManagedReconciler
 from .platform import Side
 from .providerconfigs import ProviderConfigReconciler
 from .recorder import Recorder
-from .timings import Timings
+from .timings import Timings, poll_args
 
 log = logging.getLogger("sandbox.crossplane")
 PROFILES = ("stock", "blueprint")
@@ -55,7 +55,7 @@ def start(cluster: Cluster, profile: str, timings: Timings, dns: DnsTarget | Non
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     sides = platform.sides(crossplane)
-    install.install(cluster, profile, sides, crossplane, primary)
+    install.install(cluster, profile, sides, crossplane, primary, poll_args(timings))
     recorder = Recorder(cluster)
     simulation = Simulation(profile, timings, sides)
     for side in sides.values():

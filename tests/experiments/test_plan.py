@@ -73,7 +73,7 @@ def test_plan_lists_the_objects_and_touches_nothing(name: str, output: str, blue
         assert all(s["objects"] == objects for s in changes)
         probes = [s["name"] for s in doc["steps"] if s["read_only"]]
         assert probes == ["xr-is-ready", "dns-answers-primary", "failover-completes"]
-        assert {c["module"] for c in doc["controls"]} == {"probes.control", "actions.control"}
+        assert {c["module"] for c in doc["controls"]} == {"probes.control", "harness.notify", "actions.control"}
     else:
         out = result.stdout
         obj = objects[0]

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,8 +28,10 @@ GATE_TIMEOUT = 400
 
 
 def _gate(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "XPCHAOS_HISTORY": str(cwd / "history.sqlite") if cwd != ROOT else
+           str(Path(tempfile.mkdtemp(prefix="xpchaos-history-")) / "history.sqlite")}
     return subprocess.run([sys.executable, "-m", "harness", "gate", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=GATE_TIMEOUT)
+                          cwd=cwd, timeout=GATE_TIMEOUT, env=env)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,207 @@
+"""deploy/: the game-day manifests apply to a cluster (the sandbox), the target and suite inside them parse, the
+RBAC grants what the experiments need, and the container runs xpchaos as a non-root user."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from harness import gameday, preflight
+from harness import target as targets
+from tests.conftest import Sandbox
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+MANIFESTS = DEPLOY / "kubernetes"
+
+
+def _docs() -> list[dict[str, Any]]:
+    docs = []
+    for path in sorted(MANIFESTS.glob("*.yaml")):
+        docs.extend(d for d in yaml.safe_load_all(path.read_text()) if d)
+    return docs
+
+
+def _one(kind: str, name: str) -> dict[str, Any]:
+    found = [d for d in _docs() if d["kind"] == kind and d["metadata"]["name"] == name]
+    assert len(found) == 1, f"{kind}/{name}: {len(found)} found"
+    return found[0]
+
+
+def _kubectl(kubectl_bin: str, kube_env: dict[str, str], *args: str,
+             stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([kubectl_bin, *args], input=stdin, capture_output=True, text=True, env=kube_env,
+                          timeout=60, cwd=ROOT)
+
+
+def test_kubectl_apply_creates_everything(sandbox: Sandbox, kubectl_bin: str, kube_env: dict[str, str]) -> None:
+    # the Role for the faults lives in the providers' namespace, which Crossplane's Helm chart creates
+    made = _kubectl(kubectl_bin, kube_env, "apply", "-f", "-",
+                    stdin="apiVersion: v1\nkind: Namespace\nmetadata: {name: crossplane-system}\n")
+    assert made.returncode == 0, made.stderr
+    applied = _kubectl(kubectl_bin, kube_env, "apply", "-f", "deploy/kubernetes/")
+    assert applied.returncode == 0, applied.stderr
+    again = _kubectl(kubectl_bin, kube_env, "apply", "-f", "deploy/kubernetes/")  # idempotent
+    assert again.returncode == 0, again.stderr
+    listed = _kubectl(kubectl_bin, kube_env, "get",
+                      "cronjob,serviceaccount,role,rolebinding,clusterrole,clusterrolebinding,configmap",
+                      "-n", "xpchaos", "-o", "name")
+    assert listed.returncode == 0, listed.stderr
+    names = set(listed.stdout.split())
+    for expected in ("cronjob.batch/xpchaos-gameday", "serviceaccount/xpchaos",
+                     "role.rbac.authorization.k8s.io/xpchaos-gameday",
+                     "rolebinding.rbac.authorization.k8s.io/xpchaos-gameday",
+                     "clusterrole.rbac.authorization.k8s.io/xpchaos",
+                     "clusterrolebinding.rbac.authorization.k8s.io/xpchaos", "configmap/xpchaos-target"):
+        assert expected in names, (expected, listed.stdout)
+    faults = _kubectl(kubectl_bin, kube_env, "get", "role,rolebinding", "-n", "crossplane-system", "-o", "name")
+    assert "role.rbac.authorization.k8s.io/xpchaos-faults" in faults.stdout.split(), faults.stdout
+    cron = _kubectl(kubectl_bin, kube_env, "get", "cronjob", "xpchaos-gameday", "-n", "xpchaos",
+                    "-o", "jsonpath={.spec.schedule}|{.spec.jobTemplate.spec.template.spec.serviceAccountName}")
+    assert cron.stdout == "0 10 * * 3|xpchaos", cron.stdout + cron.stderr
+    can = _kubectl(kubectl_bin, kube_env, "auth", "can-i", "create", "leases", "-n", "xpchaos",
+                   "--as", "system:serviceaccount:xpchaos:xpchaos")
+    assert can.stdout.strip() == "yes", can.stderr  # the sandbox does not enforce RBAC: always yes
+
+
+def test_the_target_and_the_suite_in_the_configmap_parse(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    data = _one("ConfigMap", "xpchaos-target")["data"]
+    target = targets.parse(yaml.safe_load(data["target.yaml"]), Path("configmap"))
+    assert target.kubeconfig is None and target.context is None  # in-cluster: the pod's ServiceAccount
+    assert {p.role for p in target.providers.values()} == {"primary", "secondary"}
+    assert target.slos["dns_convergence"] == 90
+    assert (target.safety.lease_namespace, target.safety.emergency_stop_namespace) == ("xpchaos", "xpchaos")
+    assert target.safety.emergency_stop_name == "xpchaos-emergency-stop"
+    suite_doc = yaml.safe_load(data["suite.yaml"])
+    assert suite_doc["kind"] == "GameDay" and suite_doc["steadyState"] == {"timeout": "5m"}
+    assert target.allowed_contexts == ("in-cluster",)  # harness.kube.IN_CLUSTER: the pod's ServiceAccount
+    experiments = [s["experiment"] for s in suite_doc["steps"] if "experiment" in s]
+    assert experiments == ["experiments/revoke-credentials.json", "experiments/block-provider-api.json",
+                           "experiments/delete-providerconfig.json"]
+    assert [s["pause"] for s in suite_doc["steps"] if "pause" in s] == ["60s", "60s"]
+    # the image's working directory holds experiments/, as the repository root does
+    suite_path = tmp_path / "suite.yaml"
+    suite_path.write_text(data["suite.yaml"])
+    monkeypatch.chdir(ROOT)
+    suite = gameday.load(suite_path)
+    assert len(suite.steps) == 5 and suite.steady_timeout == 300
+
+
+def _rules_for(access: preflight.Access) -> list[dict[str, Any]]:
+    """The RBAC rules of the manifests that reach the xpchaos ServiceAccount in ``access``'s namespace."""
+    docs = _docs()
+    subject = {"kind": "ServiceAccount", "name": "xpchaos", "namespace": "xpchaos"}
+    rules = []
+    for binding in (d for d in docs if d["kind"] in ("RoleBinding", "ClusterRoleBinding")):
+        if subject not in binding["subjects"]:
+            continue
+        if binding["kind"] == "RoleBinding" and (access.all_namespaces or
+                                                 binding["metadata"]["namespace"] != access.namespace):
+            continue
+        ref = binding["roleRef"]
+        # a RoleBinding's Role is in the binding's namespace; a ClusterRole has none
+        namespace = binding["metadata"].get("namespace") if ref["kind"] == "Role" else None
+        role = next(d for d in docs if d["kind"] == ref["kind"] and d["metadata"]["name"] == ref["name"]
+                    and d["metadata"].get("namespace") == namespace)
+        rules.extend(role["rules"])
+    return rules
+
+
+def _allows(rule: dict[str, Any], access: preflight.Access) -> bool:
+    names = rule.get("resourceNames")
+    return (access.group in rule["apiGroups"] and access.resource in rule["resources"]
+            and access.verb in rule["verbs"] and (not names or access.name in names))
+
+
+def test_rbac_grants_everything_the_experiments_need() -> None:
+    target = targets.parse(yaml.safe_load(_one("ConfigMap", "xpchaos-target")["data"]["target.yaml"]),
+                           Path("configmap"))
+    wanted = preflight.needed_access(target)
+    assert wanted
+    missing = [a for a in wanted if not any(_allows(r, a) for r in _rules_for(a))]
+    assert not missing, missing
+    # game days read the emergency-stop ConfigMap by name, and nothing else of ConfigMaps
+    stop = preflight.Access("get", "configmaps", "", "xpchaos", "xpchaos-emergency-stop")
+    assert any(_allows(r, stop) for r in _rules_for(stop))
+    assert not any(_allows(r, preflight.Access("get", "configmaps", "", "xpchaos", "other")) for r in
+                   _rules_for(stop))
+
+
+def test_rbac_is_least_privilege() -> None:
+    docs = _docs()
+    rules = [(d["kind"], d["metadata"].get("namespace"), r) for d in docs if d["kind"] in ("Role", "ClusterRole")
+             for r in d["rules"]]
+    for _kind, _ns, rule in rules:
+        assert "*" not in rule["verbs"] and "*" not in rule["resources"] and "*" not in rule["apiGroups"], rule
+        assert not ({"escalate", "bind", "impersonate"} & set(rule["verbs"])), rule
+    secrets = [r for _k, ns, r in rules if "secrets" in r["resources"]]
+    assert [set(r["verbs"]) for r in secrets] == [{"get", "list", "create", "patch", "delete"}]
+    assert all(ns == "crossplane-system" for _k, ns, r in rules if "secrets" in r["resources"])
+    cluster_kinds = {res for kind, _ns, r in rules if kind == "ClusterRole" for res in r["resources"]}
+    assert cluster_kinds == {"providerconfigs", "xglobaldatabases", "clusters", "records", "healthchecks",
+                             "mssqlservers", "events", "selfsubjectaccessreviews"}
+
+
+def test_every_rbac_rule_has_a_comment_naming_who_needs_it() -> None:
+    lines = (MANIFESTS / "rbac.yaml").read_text().splitlines()
+    rule_lines = [i for i, line in enumerate(lines) if re.match(r"^\s*- apiGroups:", line)]
+    assert rule_lines
+    for i in rule_lines:
+        above = lines[i - 1].strip()
+        assert above.startswith("#"), f"rbac.yaml line {i + 1} has no comment above it"
+        j = i - 1
+        comment = []
+        while j >= 0 and lines[j].strip().startswith("#"):
+            comment.insert(0, lines[j])
+            j -= 1
+        assert re.search(r"(actions|probes|harness)/\w+\.py", " ".join(comment)), comment
+
+
+def test_cronjob_runs_weekly_as_non_root_with_a_read_only_root() -> None:
+    cron = _one("CronJob", "xpchaos-gameday")
+    spec = cron["spec"]
+    assert cron["metadata"]["namespace"] == "xpchaos"
+    assert spec["schedule"] == "0 10 * * 3" and spec["concurrencyPolicy"] == "Forbid"
+    pod = spec["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "xpchaos" and pod["securityContext"]["runAsNonRoot"] is True
+    (container,) = pod["containers"]
+    assert container["image"] == "xpchaos:latest"
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["resources"]["requests"] and container["resources"]["limits"]
+    webhook = next(e for e in container["env"] if e["name"] == "XPCHAOS_WEBHOOK_URL")
+    assert webhook["valueFrom"]["secretKeyRef"] == {"name": "xpchaos-webhook", "key": "url", "optional": True}
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert mounts["config"] == "/etc/xpchaos" and volumes["config"]["configMap"]["name"] == "xpchaos-target"
+    assert "emptyDir" in volumes["work"]
+    report_dir = container["args"][container["args"].index("--report-dir") + 1]
+    assert report_dir.startswith(mounts["work"])  # reports go to the writable emptyDir
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["XPCHAOS_UNDO_LOG"].startswith(mounts["work"])
+
+
+def test_dockerfile_runs_xpchaos_as_non_root() -> None:
+    text = (DEPLOY / "Dockerfile").read_text()
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
+    assert lines[0] == "FROM python:3.11-slim"
+    assert any(re.match(r"RUN pip install \.( |$)", line) for line in lines)
+    entrypoint = [line for line in lines if line.startswith("ENTRYPOINT")]
+    assert entrypoint == ['ENTRYPOINT ["xpchaos"]']
+    cmd = [line for line in lines if line.startswith("CMD")]
+    assert cmd == ['CMD ["gameday", "/etc/xpchaos/suite.yaml", "--target", "/etc/xpchaos/target.yaml"]']
+    users = [line.split(None, 1)[1] for line in lines if line.startswith("USER ")]
+    assert users, "no USER: the image would run as root"
+    user = users[-1].split(":")[0]
+    assert user not in ("root", "0")
+    assert lines.index(next(line for line in lines if line.startswith("USER "))) > max(
+        i for i, line in enumerate(lines) if line.startswith("RUN"))  # nothing runs as root after it
+    # runAsNonRoot needs a numeric uid to verify without /etc/passwd lookups
+    assert user.isdigit() and int(user) > 0
+    cron_user = _one("CronJob", "xpchaos-gameday")["spec"]["jobTemplate"]["spec"]["template"]["spec"][
+        "securityContext"]["runAsUser"]
+    assert str(cron_user) == user
