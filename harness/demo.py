@@ -126,6 +126,10 @@ def _run_experiment(console: Console, info: sp.SandboxInfo, out_dir: Path) -> in
     console.print()
     console.print(run_cli.render_report(result))
     (out_dir / "report.txt").write_text(run_cli.report_text(result))
+    from . import report
+
+    page = report.write(report.render_journal(result.journal, "journal.json"), out_dir / "report.html")
+    console.print(f"HTML report (open it in a browser): [bold]{page}[/bold]")
     return result.verdict.exit_code
 
 

@@ -38,6 +38,7 @@ def test_demo_runs_twice_and_writes_its_transcript(tmp_path: Path) -> None:
     verdict = next(e for e in journal["extensions"] if e["name"] == "xpchaos-verdict")
     assert verdict["outcome"] == "passed" and verdict["times"]["time_to_dns_convergence_s"] < 90
     assert "resilient" in (transcript.parent / "report.txt").read_text()
+    assert "<svg" in (transcript.parent / "report.html").read_text()  # the timeline chart
 
 
 def test_demo_refuses_a_sandbox_of_another_profile(tmp_path: Path) -> None:
