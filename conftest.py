@@ -45,10 +45,14 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{tag}: {meaning}")
     path = config.getoption("xpchaos_target")
     if path:
+        from harness import kube
+
         try:
-            targets.load(path)
-        except targets.TargetError as exc:
+            kube.check_context(targets.load(path))
+        except (targets.TargetError, kube.ContextNotAllowed) as exc:
             raise pytest.UsageError(f"--target: {exc}") from None
+        except Exception as exc:  # an unreadable kubeconfig: name the problem, not its content
+            raise pytest.UsageError(f"--target: {path}: cannot read its kubeconfig ({type(exc).__name__})") from None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

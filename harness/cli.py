@@ -237,7 +237,7 @@ def sandbox_status(state_dir: Path, output: str) -> None:
 
 
 @main.command()
-@click.option("--target", "target_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--target", "target_path", type=click.Path(path_type=Path), default=None,
               help="Target file whose cluster to restore (default: the target each undo record names).")
 @click.option("--undo-log", "undo_log_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The undo log to replay (default: $XPCHAOS_UNDO_LOG or .xpchaos/undo.jsonl).")

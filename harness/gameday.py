@@ -116,6 +116,9 @@ def load(path: str | Path) -> Suite:
     steps = doc.get("steps")
     if not isinstance(steps, list) or not steps:
         raise _fail(path, "steps", "expected a non-empty list")
+    for key in ("metadata", "steadyState"):
+        if doc.get(key) is not None and not isinstance(doc[key], dict):
+            raise _fail(path, key, f"expected a mapping, got {doc[key]!r}")
     timeout = (doc.get("steadyState") or {}).get("timeout", "5m")
     return Suite(str((doc.get("metadata") or {}).get("name") or path.stem), path,
                  tuple(_step(path, node, i) for i, node in enumerate(steps)),

@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+from kubernetes.client.rest import ApiException
 from rich.console import Console
 from rich.markup import escape
+from urllib3.exceptions import MaxRetryError
 
 from . import gameday as gamedays
 from . import kube, lease, report_model, runner, stops
@@ -33,9 +35,11 @@ def _load(suite_path: Path, target_path: Path | None) -> tuple[gamedays.Suite, t
         suite = gamedays.load(suite_path)
         target = targets.load(target_path)
         kube.check_context(target)
-        for step in suite.steps:  # every experiment valid before anything runs
+        for step in suite.steps:  # every experiment valid, every provider known, before anything runs
             if step.experiment is not None:
                 runner.prepare(step.experiment, target.path)
+            if step.provider is not None:
+                target.provider(step.provider)
     except (gamedays.SuiteError, targets.TargetError, kube.ContextNotAllowed, runner.ExperimentError) as exc:
         fail(str(exc))
     return suite, target
@@ -74,7 +78,7 @@ def _report(suite: gamedays.Suite, target: targets.Target, outcome: gamedays.Out
 
 @click.command()
 @click.argument("suite_path", metavar="SUITE.yaml", type=click.Path(path_type=Path))
-@click.option("--target", "target_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--target", "target_path", type=click.Path(path_type=Path), default=None,
               help="Target file (default: xpchaos.yaml, or the running sandbox's target).")
 @click.option("--dry-run", is_flag=True, help="Print every object each step would touch; touch nothing.")
 @click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -112,6 +116,8 @@ def gameday(suite_path: Path, target_path: Path | None, dry_run: bool, report_di
                                    say=lambda line: console.print(line, markup=False, highlight=False))
     except lease.LeaseHeld as exc:
         fail(str(exc))
+    except (ApiException, MaxRetryError, OSError) as exc:  # e.g. the cluster does not answer: nothing was changed
+        fail(f"{target.path}: cannot reach the cluster to take the lease ({type(exc).__name__}); nothing was changed")
     except KeyboardInterrupt:  # RunInterrupted too: the experiment's rollbacks ran, the lease was released
         console.print("[yellow]interrupted[/yellow]: any running experiment's rollbacks ran; the lease was released",
                       highlight=False)

@@ -63,15 +63,21 @@ def record_history(kind: str, name: str, result: rm.GateReport, index: Path, pat
 def _check_target(target_path: Path | None) -> None:
     if target_path is None:
         return
+    from . import kube
+
     try:
-        targets.load(target_path)
-    except targets.TargetError as exc:
+        kube.check_context(targets.load(target_path))
+    except (targets.TargetError, kube.ContextNotAllowed) as exc:
         errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        sys.exit(2)
+    except Exception as exc:  # an unreadable kubeconfig: name the problem, not its content
+        errors.print(f"[red]error:[/red] {target_path}: cannot read its kubeconfig ({type(exc).__name__})",
+                     highlight=False)
         sys.exit(2)
 
 
 @click.command()
-@click.option("--target", "target_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--target", "target_path", type=click.Path(path_type=Path), default=None,
               help="Target file of the platform to prove (default: sandboxes the scenarios start themselves).")
 @click.option("-m", "markexpr", default="ci", show_default=True, metavar="TAGS",
               help="Which scenarios, as a pytest marker expression over the feature tags "

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kubernetes import client, config
+from kubernetes.client.rest import ApiException
 
 if TYPE_CHECKING:
     from .target import Target
@@ -73,3 +74,26 @@ def get_table(api: client.ApiClient, path: str) -> dict[str, Any]:
     response.read()
     assert response.data is not None
     return json.loads(response.data)
+
+
+class Unreachable(ConnectionError):
+    """The target's cluster cannot be reached (or its kubeconfig read); one line, nothing was changed."""
+
+
+def check_reachable(target: Target, timeout: float = 5.0) -> None:
+    """One GET /version, without retries: the cluster answers, or ``Unreachable`` says why in one line."""
+    try:
+        api = api_client(target.kubeconfig, target.context)
+    except Exception as exc:  # a kubeconfig that is missing or not one: name it, never its content
+        raise Unreachable(f"{target.path}: cannot read the kubeconfig {target.kubeconfig or '$KUBECONFIG'} "
+                          f"({type(exc).__name__})") from None
+    try:
+        api.configuration.retries = 0
+        client.VersionApi(api).get_code(_request_timeout=(timeout, timeout))
+    except ApiException:
+        return  # it answered (whatever it said): reachable; what the run needs is checked by the run
+    except Exception as exc:
+        raise Unreachable(f"{target.path}: the cluster at {api.configuration.host} does not answer "
+                          f"({type(exc).__name__}); nothing was changed") from None
+    finally:
+        api.close()

@@ -40,7 +40,7 @@ def summary(found: list[checks.Finding]) -> Text:
 
 
 @click.command()
-@click.option("--target", "target_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--target", "target_path", type=click.Path(path_type=Path), default=None,
               help="Target file (default: xpchaos.yaml, else the running sandbox's target).")
 @click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="A table, or a JSON list of findings on stdout.")

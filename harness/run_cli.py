@@ -44,7 +44,7 @@ OUTCOME_STYLE = {verdict.PASSED: "bold green", verdict.FAILED: "bold red", verdi
 TIMES = (("time_to_detect_s", "time to detect"), ("time_to_failover_s", "time to fail over"),
          ("time_to_dns_convergence_s", "DNS convergence"))
 
-TARGET_OPTION = click.option("--target", "target_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+TARGET_OPTION = click.option("--target", "target_path", type=click.Path(path_type=Path), default=None,
                              help="Target file (default: $XPCHAOS_TARGET, else the experiment's default, "
                                   "xpchaos.yaml).")
 PROVIDER_OPTION = click.option("--provider", default=None, metavar="NAME|ROLE",
@@ -209,8 +209,8 @@ class Progress:
                                ("  fault ", "dim"), self._fault(),
                                ("  elapsed ", "dim"), f"{time.monotonic() - self.started:.1f} s")
         table = Table(box=None, header_style="bold", pad_edge=False, expand=False)
-        for column in ("t", "source", "object", "what changed"):
-            table.add_column(column, no_wrap=True, overflow="ellipsis")
+        for column in ("t", "source", "object", "what changed"):  # the object keeps its name; the change is cut
+            table.add_column(column, no_wrap=True, overflow="ellipsis", min_width=36 if column == "object" else None)
         for entry in entries[-SHOWN_ENTRIES:]:
             source, obj, change = describe(entry)
             table.add_row(f"{entry.mono - self.started:7.2f}s", source, Text(obj), Text(change))

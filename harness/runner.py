@@ -87,6 +87,9 @@ def validate(experiment: dict[str, Any], path: Path) -> None:
     except ChaosException as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ExperimentError(f"{path}: not a valid experiment: {first}") from None
+    except Exception as exc:  # chaoslib trips over some malformed documents (wrong types, odd module names)
+        raise ExperimentError(f"{path}: not a valid experiment: its validation failed with {type(exc).__name__} "
+                              "(check the types of title, method, probes and their providers)") from None
 
 
 def configuration_keys(experiment: dict[str, Any]) -> set[str]:
@@ -102,7 +105,8 @@ def resolve_target(experiment: dict[str, Any], target_path: str | Path | None) -
     try:
         target = targets.load(chosen)
         kube.check_context(target)
-    except (targets.TargetError, kube.ContextNotAllowed) as exc:
+        kube.check_reachable(target)
+    except (targets.TargetError, kube.ContextNotAllowed, kube.Unreachable) as exc:
         raise ExperimentError(str(exc)) from None
     except Exception as exc:  # a kubeconfig that cannot be read: name it, not its content
         raise ExperimentError(f"{chosen}: cannot read its kubeconfig ($KUBECONFIG when the target names none): "

@@ -17,6 +17,8 @@ import yaml
 DEFAULT_PATH = Path("xpchaos.yaml")
 SANDBOX_PATH = Path(".xpchaos/sandbox/target.yaml")  # what `xpchaos sandbox up` writes by default
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
+_OBJECT_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_NAMESPACE = re.compile(r"^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 
 
@@ -168,19 +170,32 @@ class _Reader:
             raise self.fail(f"{where}.{key}" if where else key, f"expected a non-empty {names}, got {value!r}")
         return value
 
+    def name(self, node: Any, key: str, where: str, required: bool = True, namespace: bool = False) -> Any:
+        """A Kubernetes object name (or namespace name): no slashes, no dots to climb paths with."""
+        value = self.get(node, key, where, required=required)
+        pattern = _NAMESPACE if namespace else _OBJECT_NAME
+        if value is not None and not pattern.match(value):
+            what = "namespace" if namespace else "object name"
+            raise self.fail(f"{where}.{key}", f"{value!r} is not a valid Kubernetes {what} (lower-case letters, "
+                                              "digits and '-'" + ("" if namespace else " or '.'") + ")")
+        return value
+
     def ref(self, node: Any, where: str) -> ObjectRef:
         return ObjectRef(self.get(node, "apiVersion", where), self.get(node, "kind", where),
-                         self.get(node, "plural", where), self.get(node, "name", where),
-                         self.get(node, "namespace", where, required=False))
+                         self.get(node, "plural", where), self.name(node, "name", where),
+                         self.name(node, "namespace", where, required=False, namespace=True))
 
 
 def _nameserver(text: str, where: str) -> Nameserver:
     host, _, port = str(text).rpartition(":") if ":" in str(text) else (str(text), "", "53")
     try:
         ipaddress.ip_address(host.strip("[]"))
-        return Nameserver(host.strip("[]"), int(port))
+        number = int(port)
     except ValueError:
         raise TargetError(f"{where}: {text!r} is not IP[:PORT]") from None
+    if not 0 < number < 65536:
+        raise TargetError(f"{where}: {text!r}: the port must be 1 to 65535")
+    return Nameserver(host.strip("[]"), number)
 
 
 def default_path() -> Path:
@@ -188,6 +203,14 @@ def default_path() -> Path:
     if not DEFAULT_PATH.exists() and SANDBOX_PATH.exists():
         return SANDBOX_PATH
     return DEFAULT_PATH
+
+
+def _cidr(text: Any, where: str) -> str:
+    try:
+        ipaddress.ip_network(str(text), strict=False)
+    except ValueError:
+        raise TargetError(f"{where}: {text!r} is not a CIDR (e.g. 203.0.113.0/24)") from None
+    return str(text)
 
 
 def load(path: str | Path | None = None) -> Target:
@@ -199,6 +222,10 @@ def load(path: str | Path | None = None) -> Target:
                           "--target .xpchaos/sandbox/target.yaml, or write one for your cluster)") from None
     except yaml.YAMLError as exc:
         raise TargetError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+    except UnicodeDecodeError:
+        raise TargetError(f"{path}: not UTF-8 text") from None
+    except IsADirectoryError:
+        raise TargetError(f"{path}: a directory, not a target file") from None
     return parse(doc, path)
 
 
@@ -209,17 +236,21 @@ def parse(doc: Any, path: Path) -> Target:
     providers = {}
     for name, node in r.get(doc, "providers", "", dict).items():
         where = f"providers.{name}"
+        if not isinstance(name, str) or not _NAMESPACE.match(name):
+            raise r.fail("providers", f"{name!r} is not a valid provider name (lower-case letters, digits and '-', "
+                                      "as in aws or azure)")
         creds = r.get(r.get(node, "credentials", where, dict), "secret", f"{where}.credentials", dict)
         pods = r.get(node, "pods", where, dict)
         providers[name] = Provider(
             name=name, role=r.get(node, "role", where),
             provider_config=r.ref(r.get(node, "providerConfig", where, dict), f"{where}.providerConfig"),
-            credentials=SecretRef(r.get(creds, "namespace", f"{where}.credentials.secret"),
-                                  r.get(creds, "name", f"{where}.credentials.secret"),
+            credentials=SecretRef(r.name(creds, "namespace", f"{where}.credentials.secret", namespace=True),
+                                  r.name(creds, "name", f"{where}.credentials.secret"),
                                   r.get(creds, "key", f"{where}.credentials.secret")),
-            pods_namespace=r.get(pods, "namespace", f"{where}.pods"),
+            pods_namespace=r.name(pods, "namespace", f"{where}.pods", namespace=True),
             pods_selector=r.get(pods, "selector", f"{where}.pods"),
-            cloud_endpoints=tuple(r.get(node, "cloudEndpoints", where, list, required=False) or ()),
+            cloud_endpoints=tuple(_cidr(c, f"{path}: {where}.cloudEndpoints[{i}]") for i, c in
+                                  enumerate(r.get(node, "cloudEndpoints", where, list, required=False) or ())),
             managed=tuple(r.ref(m, f"{where}.managedResources[{i}]")
                           for i, m in enumerate(r.get(node, "managedResources", where, list))),
             service_address=r.get(node, "serviceAddress", where, required=False) or "",
@@ -234,13 +265,15 @@ def parse(doc: Any, path: Path) -> Target:
                   int(r.get(d, "ttl", f"dns[{i}]", int, required=False) or 0))
         for i, d in enumerate(r.get(doc, "dns", "", list, required=False) or []))
     return Target(
-        name=str((doc.get("metadata") or {}).get("name") or path.stem), path=path,
+        name=str(r.get(r.get(doc, "metadata", "", dict, required=False) or {}, "name", "metadata",
+                       required=False) or path.stem), path=path,
         kubeconfig=r.get(doc, "kubeconfig", "", required=False), context=r.get(doc, "context", "", required=False),
         allowed_contexts=tuple(r.get(doc, "allowedContexts", "", list, required=False) or ()),
         composites=tuple(r.ref(c, f"composites[{i}]")
                          for i, c in enumerate(r.get(doc, "composites", "", list, required=False) or [])),
         providers=providers,
-        egress_keep=tuple(EgressRule(r.get(e, "cidr", f"egressKeep[{i}]"), int(r.get(e, "port", f"egressKeep[{i}]",
+        egress_keep=tuple(EgressRule(_cidr(r.get(e, "cidr", f"egressKeep[{i}]"), f"{path}: egressKeep[{i}].cidr"),
+                                     int(r.get(e, "port", f"egressKeep[{i}]",
                                                                                      int)),
                                      r.get(e, "protocol", f"egressKeep[{i}]", required=False) or "TCP")
                           for i, e in enumerate(r.get(doc, "egressKeep", "", list, required=False) or [])),
@@ -260,8 +293,8 @@ def _safety(r: _Reader, doc: dict[str, Any]) -> Safety:
     if maximum is not None and maximum < 0:
         raise r.fail("safety.maxUnhealthyXRs", f"must be 0 or more, got {maximum}")
     return Safety(
-        emergency_stop_namespace=r.get(stop, "namespace", "safety.emergencyStop", required=False) or "default",
-        emergency_stop_name=r.get(stop, "name", "safety.emergencyStop", required=False) or "xpchaos-emergency-stop",
+        emergency_stop_namespace=r.name(stop, "namespace", "safety.emergencyStop", False, True) or "default",
+        emergency_stop_name=r.name(stop, "name", "safety.emergencyStop", False) or "xpchaos-emergency-stop",
         max_unhealthy_xrs=maximum or 0,
-        lease_namespace=r.get(lease, "namespace", "safety.lease", required=False) or "default",
-        lease_name=r.get(lease, "name", "safety.lease", required=False) or "")
+        lease_namespace=r.name(lease, "namespace", "safety.lease", False, True) or "default",
+        lease_name=r.name(lease, "name", "safety.lease", False) or "")

@@ -15,6 +15,7 @@ import yaml
 from aiohttp import web
 
 from . import discovery, protobuf, reviews, tables
+from .audit import AuditLog
 from .cluster import Cluster, Filter, view
 from .errors import ApiError
 from .patching import APPLY_PATCH, JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH
@@ -50,6 +51,7 @@ class Settings:
     bookmark_interval: float = 5.0
     default_watch_timeout: float = 1800.0
     max_body_bytes: int = 3 * 1024 * 1024
+    audit: AuditLog | None = None  # --audit-log: every accepted request, one JSON line
 
 
 def status_response(err: ApiError) -> web.Response:
@@ -105,6 +107,8 @@ class Api:
         try:
             if self.settings.token and request.path not in _PUBLIC_PATHS:
                 self._authenticate(request)
+            if self.settings.audit is not None:
+                self.settings.audit.record(request)
             return await handler(request)
         except ApiError as err:
             return status_response(err)

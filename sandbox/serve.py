@@ -23,6 +23,7 @@ from aiohttp import web
 
 from . import housekeeping, kubeconfig, profiles, tls
 from .api import Settings, build_app
+from .audit import AuditLog
 from .cluster import Cluster
 
 log = logging.getLogger("sandbox")
@@ -40,6 +41,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--bookmark-interval", type=float, default=5.0, help="seconds between watch bookmarks")
     parser.add_argument("--event-ttl", type=float, default=3600.0, help="seconds an Event lives after its last update")
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--audit-log", type=Path, default=None, metavar="FILE",
+                        help="append one JSON line per accepted API request (verb, resource, namespace, name, ...)")
     profiles.add_arguments(parser)
     return parser.parse_args(argv)
 
@@ -64,7 +67,8 @@ async def serve(args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, stop.set)
     token = secrets.token_urlsafe(32)
     cluster = Cluster(history_size=args.history_size)
-    app = build_app(cluster, Settings(token=token, bookmark_interval=args.bookmark_interval))
+    audit = AuditLog(args.audit_log) if args.audit_log is not None else None
+    app = build_app(cluster, Settings(token=token, bookmark_interval=args.bookmark_interval, audit=audit))
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0,
                                handler_cancellation=True)  # a client that hangs up ends its watch
     await runner.setup()
@@ -78,6 +82,8 @@ async def serve(args: argparse.Namespace) -> None:
         running = await profiles.start(args, cluster, state_dir)
     except Exception:
         await runner.cleanup()
+        if audit is not None:
+            audit.close()
         raise
     document = ready_document(api_url, state_dir, running)
     _write_state(state_dir, document)
@@ -93,6 +99,8 @@ async def serve(args: argparse.Namespace) -> None:
         log.info("sandbox stopping")
         await running.close()
         await runner.cleanup()
+        if audit is not None:
+            audit.close()
         with contextlib.suppress(FileNotFoundError):
             (state_dir / STATE_FILE).unlink()
 

@@ -1,0 +1,2 @@
+Scenario: a scenario with no Feature above it
+  Given a healthy XGlobalDatabase

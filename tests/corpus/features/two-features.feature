@@ -1,0 +1,6 @@
+Feature: one
+  Scenario: a
+    Given x
+Feature: two
+  Scenario: b
+    Given y

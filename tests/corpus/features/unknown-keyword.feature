@@ -1,0 +1,3 @@
+Feature: an unknown keyword
+  Scenario: bogus
+    Perhaps the platform fails over

@@ -1,0 +1,4 @@
+# language: xx-klingon
+Feature: unknown language
+  Scenario: a
+    Given x
