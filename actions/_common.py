@@ -110,6 +110,21 @@ class Context:
         return self.log.record(fault, target_summary(self.target), undo)
 
 
+def roll_back(configuration: dict[str, Any] | None, fault: str, provider: str,
+              undo_one: Callable[[client.ApiClient, dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+    """A fault's rollback: replay its outstanding undo records for this target and provider (newest first), each
+    with ``undo_one(api, record)``, marking each done once undone."""
+    ctx = Context.make(configuration)
+    provider = provider_name(ctx.target, provider)
+    done = []
+    for record in ctx.log.outstanding():
+        if record["fault"] == fault and record["undo"].get("provider") == provider and same_target(record,
+                                                                                                    ctx.target):
+            done.append(undo_one(ctx.api, record))
+            ctx.log.mark_done(record["id"])
+    return {"fault": fault, "provider": provider, "restored": done, "outcome": "restored" if done else "nothing-to-do"}
+
+
 def core(api: client.ApiClient) -> Any:
     """CoreV1Api, typed loosely: we read its answers as plain dicts (``plain``)."""
     return client.CoreV1Api(api)

@@ -33,7 +33,7 @@ from ._common import (
     logger,
     provider_name,
     provider_of,
-    same_target,
+    roll_back,
     strip,
 )
 from ._common import (
@@ -203,13 +203,4 @@ def undo(api: client.ApiClient, undo_doc: dict[str, Any]) -> dict[str, Any]:
 
 def restore_credentials(provider: str, configuration: Configuration = None, secrets: Secrets = None) -> dict[str, Any]:
     """Rollback of ``revoke_credentials``: replay its outstanding undo records for this target and provider."""
-    ctx = Context.make(configuration)
-    provider = provider_name(ctx.target, provider)
-    done = []
-    for record in ctx.log.outstanding():
-        if record["fault"] != FAULT or record["undo"].get("provider") != provider or not same_target(record,
-                                                                                                     ctx.target):
-            continue
-        done.append(undo(ctx.api, record["undo"]))
-        ctx.log.mark_done(record["id"])
-    return {"fault": FAULT, "provider": provider, "restored": done, "outcome": "restored" if done else "nothing-to-do"}
+    return roll_back(configuration, FAULT, provider, lambda api, record: undo(api, record["undo"]))

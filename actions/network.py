@@ -30,7 +30,7 @@ from ._common import (
     networking,
     provider_name,
     provider_of,
-    same_target,
+    roll_back,
 )
 from ._common import (
     core as core_api,
@@ -191,13 +191,4 @@ def undo(api: client.ApiClient, undo_doc: dict[str, Any], record_id: str) -> dic
 def unblock_provider_api(provider: str, configuration: Configuration = None,
                          secrets: Secrets = None) -> dict[str, Any]:
     """Rollback of ``block_provider_api``: remove exactly the policies its outstanding undo records name."""
-    ctx = Context.make(configuration)
-    provider = provider_name(ctx.target, provider)
-    done = []
-    for record in ctx.log.outstanding():
-        if record["fault"] != FAULT or record["undo"].get("provider") != provider or not same_target(record,
-                                                                                                     ctx.target):
-            continue
-        done.append(undo(ctx.api, record["undo"], record["id"]))
-        ctx.log.mark_done(record["id"])
-    return {"fault": FAULT, "provider": provider, "restored": done, "outcome": "restored" if done else "nothing-to-do"}
+    return roll_back(configuration, FAULT, provider, lambda api, record: undo(api, record["undo"], record["id"]))

@@ -32,7 +32,7 @@ from ._common import (
     provider_of,
     ref_dict,
     ref_from,
-    same_target,
+    roll_back,
     strip,
     wait_object,
 )
@@ -189,13 +189,5 @@ def undo(api: client.ApiClient, undo_doc: dict[str, Any], timeout: float = 10.0,
 def restore_provider_config(provider: str, timeout: float = 10.0, used_timeout: float = 10.0,
                             configuration: Configuration = None, secrets: Secrets = None) -> dict[str, Any]:
     """Rollback of ``delete_provider_config``: replay its outstanding undo records for this target and provider."""
-    ctx = Context.make(configuration)
-    provider = provider_name(ctx.target, provider)
-    done = []
-    for record in ctx.log.outstanding():
-        if record["fault"] != FAULT or record["undo"].get("provider") != provider or not same_target(record,
-                                                                                                     ctx.target):
-            continue
-        done.append(undo(ctx.api, record["undo"], timeout, used_timeout))
-        ctx.log.mark_done(record["id"])
-    return {"fault": FAULT, "provider": provider, "restored": done, "outcome": "restored" if done else "nothing-to-do"}
+    return roll_back(configuration, FAULT, provider,
+                     lambda api, record: undo(api, record["undo"], timeout, used_timeout))

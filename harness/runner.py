@@ -13,15 +13,13 @@ import copy
 import json
 import logging
 import os
-import signal
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from . import kube, verdict
+from . import interrupts, kube, verdict
 from . import target as targets
 
 logger = logging.getLogger("xpchaos.runner")
@@ -137,27 +135,27 @@ def prepare(path: str | Path | dict[str, Any], target_path: str | Path | None = 
     return experiment, target
 
 
-def _sigterm_as_interrupt(signum: int, _frame: Any) -> None:
-    logging.getLogger("chaostoolkit").warning("Caught SIGTERM: interrupting the experiment; rollbacks will run")
-    raise KeyboardInterrupt
-
-
-def _sigterm_handler() -> Any:
-    """A chaoslib event handler that makes SIGTERM stop the run the way Ctrl-C does.
+def _signals_interrupt() -> Any:
+    """A chaoslib event handler that makes SIGINT and SIGTERM stop the run the way Ctrl-C does, with the marks of
+    ``harness.interrupts`` (an interrupt swallowed on its way is raised again at the next safe point).
 
     chaoslib turns SIGTERM into ``InterruptExecution``, an Exception: a python activity that is running reports it
     as its own failure, the method goes on (a failover probe then waits out its whole SLO before the rollbacks) and
     the journal reads "completed". A KeyboardInterrupt is not caught by the activity: the method stops, the journal
     reads "interrupted" and the rollbacks run. Installed once the run has begun, inside chaoslib's own signal
-    handling, which puts the previous handler back when the run ends."""
+    handling, for experiments with or without the ``actions.control`` that does the same; put back at the end."""
     from chaoslib.run import RunEventHandler
 
-    class SigtermInterrupts(RunEventHandler):
-        def started(self, experiment: dict[str, Any], journal: dict[str, Any]) -> None:
-            if threading.current_thread() is threading.main_thread():
-                signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    class SignalsInterrupt(RunEventHandler):
+        previous: dict[int, Any] = {}
 
-    return SigtermInterrupts()
+        def started(self, experiment: dict[str, Any], journal: dict[str, Any]) -> None:
+            self.previous = interrupts.install()
+
+        def finish(self, journal: dict[str, Any]) -> None:
+            interrupts.restore(self.previous)
+
+    return SignalsInterrupt()
 
 
 def run(path: str | Path | dict[str, Any], target_path: str | Path | None = None,
@@ -172,7 +170,7 @@ def run(path: str | Path | dict[str, Any], target_path: str | Path | None = None
     runtime = experiment.get("runtime") or {}
     strategy = Strategy.from_string((runtime.get("hypothesis") or {}).get("strategy", "default"))
     settings = {"runtime": {"rollbacks": {"strategy": "always"}, "hypothesis": {"strategy": strategy.value}}}
-    journal = run_experiment(experiment, settings=settings, strategy=strategy, event_handlers=[_sigterm_handler()])
+    journal = run_experiment(experiment, settings=settings, strategy=strategy, event_handlers=[_signals_interrupt()])
     found = verdict.from_extensions(journal) or verdict.of_journal(journal)
     written = write_journal(journal, journal_path) if journal_path else None
     result = RunResult(Path(path) if not isinstance(path, dict) else Path("-"), journal, found, written)
