@@ -104,6 +104,7 @@ def _run_experiment(console: Console, info: sp.SandboxInfo, out_dir: Path) -> in
 
     from . import run_cli, runner, steady
     from . import target as targets
+    from .timeline_text import describe, visible
 
     assert info.target is not None
     target = targets.load(info.target)
@@ -119,8 +120,8 @@ def _run_experiment(console: Console, info: sp.SandboxInfo, out_dir: Path) -> in
     marks = [e for e in entries if e.what == tl.MARK]
     start = marks[0].mono if marks else (entries[0].mono if entries else 0.0)
     console.print("\nTimeline (seconds from the fault):")
-    for entry in run_cli.visible(entries):
-        source, obj, change = run_cli.describe(entry)
+    for entry in visible(entries):
+        source, obj, change = describe(entry)
         console.print(f"  {entry.mono - start:7.2f}s  {source:<8} {obj:<48} {change}", markup=False,
                       highlight=False)
     console.print()

@@ -23,7 +23,7 @@ from typing import Any
 from . import __version__, report_svg
 from . import report_model as model
 from . import verdict as verdicts
-from .run_cli import describe
+from .timeline_text import describe
 
 OUTCOMES = {  # outcome -> (word, css class)
     model.PASSED: ("passed", "passed"), model.FAILED: ("NOT RESILIENT", "failed"),
