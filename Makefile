@@ -8,7 +8,7 @@ COMPAT_K8S_VERSION := 32.0.1
 COMPAT := $(VENV)/compat/kubernetes-$(COMPAT_K8S_VERSION)
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint bench clean sandbox-down system-packages
+.PHONY: demo test lint bench reliability clean sandbox-down system-packages
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,21 @@ system-packages:
 PYTEST_WORKERS ?= 2
 test: $(INSTALLED) $(COMPAT)/.installed lint system-packages
 	XPCHAOS_COMPAT_K8S=$(abspath $(COMPAT)) $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+# The reliability figures (README, "Reliability"): the long soak variants (-m soak: 30 interrupted runs, 30 killed
+# runs then restored, 24 runs under API faults) and the suites whose every case must pass (bad input, RBAC, secrets),
+# then the README table regenerated from what they measured. Exits non-zero when a figure does not hold. CI runs it
+# after `make test`.
+RELIABILITY_DIR := reports/reliability
+RELIABILITY_SUITES := tests/corpus tests/rbac tests/unit/test_house_rules.py tests/actions/test_undo_log.py \
+	tests/gate/test_gate.py::test_blueprint_passes_and_no_credential_reaches_any_output
+reliability: $(INSTALLED) $(COMPAT)/.installed system-packages
+	rm -rf $(RELIABILITY_DIR) && mkdir -p $(RELIABILITY_DIR)
+	XPCHAOS_RELIABILITY_DIR=$(abspath $(RELIABILITY_DIR)) $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile \
+	  -m soak tests/reliability --junitxml $(RELIABILITY_DIR)/junit-soak.xml
+	XPCHAOS_COMPAT_K8S=$(abspath $(COMPAT)) $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile \
+	  $(RELIABILITY_SUITES) --junitxml $(RELIABILITY_DIR)/junit-suites.xml
+	$(PY) -m tests.reliability.table $(RELIABILITY_DIR)
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .

@@ -23,8 +23,10 @@ import pytest
 
 from harness import sandbox_process
 from harness import target as targets
+from steps import feature_files
 from steps.world import World
 
+CORPUS = Path(__file__).resolve().parent / "tests" / "corpus"  # deliberately bad input, checked by its own tests
 pytest_plugins = ["steps.given", "steps.when", "steps.then", "steps.recording"]
 
 TAGS = {"ci": "the resilience gate's suite: quick scenarios on every change",
@@ -40,9 +42,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "sandboxes started for the session")
 
 
+def _feature_files(config: pytest.Config) -> list[Path]:
+    """The feature files this session may bind: under the paths it collects, the bad-input corpus aside."""
+    found: set[Path] = set()
+    for arg in config.args:
+        path = Path(str(arg).split("::")[0]).resolve()
+        files = path.rglob("*.feature") if path.is_dir() else \
+            [path] if path.suffix == ".feature" else path.parent.glob("*.feature")
+        found.update(f for f in files if CORPUS not in f.parents)
+    return sorted(found)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     for tag, meaning in TAGS.items():
         config.addinivalue_line("markers", f"{tag}: {meaning}")
+    try:  # before pytest-bdd parses them: one line per bad file, exit 4, nothing run
+        feature_files.check_all(_feature_files(config))
+    except feature_files.FeatureFileError as exc:
+        raise pytest.UsageError(str(exc)) from None
     path = config.getoption("xpchaos_target")
     if path:
         from harness import kube
@@ -55,13 +72,18 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"--target: {path}: cannot read its kubeconfig ({type(exc).__name__})") from None
 
 
+ON_REQUEST = ("slow", "soak")  # markers that run only when -m names them
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if "slow" in (config.getoption("markexpr") or ""):
-        return
-    skip = pytest.mark.skip(reason="@slow: select it with -m slow")
-    for item in items:
-        if item.get_closest_marker("slow"):
-            item.add_marker(skip)
+    selected = config.getoption("markexpr") or ""
+    for marker in ON_REQUEST:
+        if marker in selected:
+            continue
+        skip = pytest.mark.skip(reason=f"@{marker}: select it with -m {marker}")
+        for item in items:
+            if item.get_closest_marker(marker):
+                item.add_marker(skip)
 
 
 class SandboxPlatforms:

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
+from . import __version__, api_retry
+
 if TYPE_CHECKING:
     from .target import Target
 
@@ -17,6 +19,7 @@ TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 
 
 IN_CLUSTER = "in-cluster"  # the context name of a pod's own ServiceAccount, for allowedContexts
+USER_AGENT = f"xpchaos/{__version__}"  # how the harness shows in a cluster's audit log
 
 
 def in_cluster(kubeconfig: str | None = None) -> bool:
@@ -26,14 +29,19 @@ def in_cluster(kubeconfig: str | None = None) -> bool:
             and bool(os.environ.get("KUBERNETES_SERVICE_HOST")))
 
 
-def api_client(kubeconfig: str | None = None, context: str | None = None) -> client.ApiClient:
+def api_client(kubeconfig: str | None = None, context: str | None = None, retrying: bool = True) -> client.ApiClient:
     """A client for ``context`` in ``kubeconfig`` (defaults as kubectl: $KUBECONFIG, current context; in a pod
-    without a kubeconfig, its ServiceAccount)."""
+    without a kubeconfig, its ServiceAccount). It names itself ``xpchaos/<version>`` and retries what the server
+    asks to be retried (``harness.api_retry``)."""
     if in_cluster(kubeconfig):
         configuration = client.Configuration()
         config.load_incluster_config(client_configuration=configuration)
-        return client.ApiClient(configuration)
-    return config.new_client_from_config(config_file=kubeconfig, context=context)
+        api = client.ApiClient(configuration)
+    else:
+        api = config.new_client_from_config(config_file=kubeconfig, context=context)
+    api.user_agent = USER_AGENT
+    api_retry.no_hidden_retries(api)
+    return api_retry.install(api) if retrying else api
 
 
 class ContextNotAllowed(ValueError):
@@ -83,12 +91,12 @@ class Unreachable(ConnectionError):
 def check_reachable(target: Target, timeout: float = 5.0) -> None:
     """One GET /version, without retries: the cluster answers, or ``Unreachable`` says why in one line."""
     try:
-        api = api_client(target.kubeconfig, target.context)
+        api = api_client(target.kubeconfig, target.context, retrying=False)
     except Exception as exc:  # a kubeconfig that is missing or not one: name it, never its content
         raise Unreachable(f"{target.path}: cannot read the kubeconfig {target.kubeconfig or '$KUBECONFIG'} "
                           f"({type(exc).__name__})") from None
     try:
-        api.configuration.retries = 0
+        api_retry.no_hidden_retries(api, connection_retries=0)
         client.VersionApi(api).get_code(_request_timeout=(timeout, timeout))
     except ApiException:
         return  # it answered (whatever it said): reachable; what the run needs is checked by the run

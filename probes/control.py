@@ -8,7 +8,8 @@ The target file comes from the control's ``target`` argument, else ``configurati
 ``xpchaos.yaml``. Before the experiment it starts the process's recorder (``probes.recorder.active()``, used by
 the probes of ``probes.failover``); each *action* of the method puts a fault marker ``injected`` on the timeline
 just before it runs, each rollback action a ``rolled-back`` marker once it has run. After the experiment the
-recorder stops and the journal gets ``extensions: [{"name": "xpchaos-timeline", "timeline": [...]}]``.
+recorder stops and the journal gets ``extensions: [{"name": "xpchaos-timeline", "timeline": [...]}]``, and
+``{"name": "xpchaos-api", "retries": {"total": N, "503": n, ...}}``: the API requests retried during the run.
 
 It also writes the verdict (``harness.verdict``) into the journal, as the extension ``xpchaos-verdict``, and makes
 the journal's status agree with it, so plain ``chaos run`` exits 0 only when the failover passed: a system that
@@ -21,13 +22,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from harness import api_retry, verdict
 from harness import target as targets
-from harness import verdict
 
 from . import recorder
 
 logger = logging.getLogger("chaostoolkit")
 SYNC_TIMEOUT = 15.0
+API_EXTENSION = "xpchaos-api"  # the API requests retried during the run, by reason (``harness.api_retry``)
 _phase: dict[str, str | None] = {"now": None}
 
 
@@ -38,6 +40,7 @@ def _path(target: str | None, configuration: dict[str, Any] | None) -> str | Non
 def before_experiment_control(context: dict[str, Any], target: str | None = None,
                               configuration: dict[str, Any] | None = None, secrets: dict[str, Any] | None = None,
                               **kwargs: Any) -> None:
+    api_retry.reset()
     rec = recorder.start_recording(targets.load(_path(target, configuration)))
     if not rec.wait_synced(SYNC_TIMEOUT):  # the probes will read "error"; the run itself goes on
         logger.warning("xpchaos timeline: not every watch or nameserver answered within %.0f s: %s",
@@ -87,6 +90,7 @@ def after_experiment_control(context: dict[str, Any], state: Any = None, **kwarg
     if rec is not None:
         state.setdefault("extensions", []).append({"name": "xpchaos-timeline", "timeline": rec.timeline.to_json()})
         state["extensions"].append({"name": "xpchaos-target", "target": describe_target(rec.target)})
+    state.setdefault("extensions", []).append({"name": API_EXTENSION, "retries": api_retry.stats()})
     found = verdict.of_journal(state)
     verdict.apply_to_journal(state, found)
     log = logger.info if found.outcome == verdict.PASSED else logger.error

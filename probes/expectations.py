@@ -9,6 +9,9 @@ which may precede the XR's return to Ready). Evaluation returns as soon as the a
 - ``failed``: a step missed its deadline (``late_by`` when it came later, ``None`` when not seen) — the system
   is not resilient;
 - ``error``: the harness could not observe (API or DNS unreachable) — never read as a pass or a failure.
+  Also when a step would read ``failed`` but the recorder may have missed it: seen late after a watch was
+  disconnected or re-listed, or never seen after a re-list over a condition change nobody saw (``_unless_blind``).
+  Late observations only ever make a step look later, so a pass stays a pass.
 
 Signal names come from ``target.signals`` with CROSSPLANE.md §6 defaults.
 """
@@ -174,6 +177,9 @@ class Expectation:
             return None
         verdict["expectation"] = self.name
         verdict["steps"] = [r.as_dict(t0, now) for r in results]
+        if verdict["outcome"] == FAILED:
+            failed = next(r for r in results if r.step.name == verdict["failed_step"])
+            verdict = {**verdict, **_unless_blind(verdict, entries, t0, now, failed.at)}
         verdict["times"] = self.times(results, t0)
         return verdict
 
@@ -204,6 +210,29 @@ class Expectation:
                 min(last_deadline + 0.01, time.monotonic() + poll_limit))  # wake for deadlines and recorder state
             if verdict:
                 return verdict
+
+
+def _unless_blind(verdict: dict[str, Any], entries: list[tl.Entry], t0: float, now: float,
+                  at: float | None) -> dict[str, Any]:
+    """A failure stands only if the recorder could have seen what it missed. A step seen late: the watches were
+    connected from the fault until it was seen (a resumed watch delivers what it missed, but only when it is
+    back). A step never seen: no watch re-listed over a condition change it did not see (``blind``)."""
+    if at is not None:  # seen, but late
+        gaps = [e for e in entries if e.source == tl.RECORDER and e.what in (tl.ERROR, tl.RELIST)
+                and t0 <= e.mono <= at]
+        why = "was seen only after the watch on {name} {what} {when:.2f} s after the fault, so it may have come sooner"
+    else:
+        gaps = [e for e in entries if e.source == tl.RECORDER and e.what == tl.RELIST and e.status == "blind"
+                and t0 <= e.mono <= now]
+        why = "the watch on {name} {what} {when:.2f} s after the fault, over a change it did not see"
+    if not gaps:
+        return verdict
+    first = gaps[0]
+    what = "lost its history (410 Gone)" if first.what == tl.RELIST else "was disconnected"
+    return {"outcome": ERROR, "failed_step": verdict["failed_step"], "late_by_s": None,
+            "reason": "could not decide: " + why.format(name=first.name, what=what, when=first.mono - t0)
+                      + f"; \"{verdict['reason']}\" is not proof",
+            "unconfirmed": verdict["reason"]}
 
 
 class Scanner:

@@ -15,13 +15,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 from tenacity import Retrying, retry_if_exception
 
-from harness import kube
+from harness import api_retry, kube
 from harness.target import Target
 
 from . import timeline as tl
@@ -29,6 +30,7 @@ from .dns_sampler import DnsSampler
 
 WATCH_TIMEOUT = 240  # seconds a watch request lasts before it is resumed from its resourceVersion
 LIST_TIMEOUT = (5, 30)  # connect, read
+CLOCK_SLACK = 2  # seconds the cluster's clock may be behind ours when a re-list reads lastTransitionTimes
 
 
 class _RawWatch(watch.Watch):
@@ -49,6 +51,8 @@ class _Stream:
     rv: str | None = None
     known: dict[tuple[str | None, str], Any] = field(default_factory=dict)
     synced: bool = False
+    heard: float = 0.0  # time.time() of the last list, event or bookmark: what the stream knew up to
+    relisting_since: float | None = None  # a 410 ended the watch; the re-list covers the gap from then
     failures: int = 0
     last_error: str = ""
     watch: _RawWatch | None = None
@@ -183,6 +187,7 @@ class TimelineRecorder:
         if self._stopping.is_set() or exc is None:
             return
         stream.failures += 1
+        api_retry.count("watch reconnect")
         text = _describe(exc)
         if text != stream.last_error:  # errors are entries of their own, once per distinct error
             stream.last_error = text
@@ -199,9 +204,7 @@ class TimelineRecorder:
                 self._watch(stream)
             except ApiException as exc:
                 if exc.status == 410:  # too old: re-list, record only the real differences
-                    self.timeline.add(tl.RECORDER, tl.RELIST, kind=stream.kind, name=stream.label,
-                                      message=f"resourceVersion {stream.rv} expired (410 Gone): re-listing")
-                    stream.rv = None
+                    stream.relisting_since, stream.rv = stream.heard, None
                     continue
                 raise
 
@@ -212,6 +215,10 @@ class TimelineRecorder:
         finally:
             response.release_conn()
         items = [o for o in doc.get("items") or [] if stream.wanted(o)]
+        if stream.relisting_since is not None:
+            self._relisted(stream, items, stream.relisting_since)
+            stream.relisting_since = None
+        stream.heard = time.time()
         initial = not stream.synced
         present = set()
         for obj in items:
@@ -252,6 +259,20 @@ class TimelineRecorder:
                     self._apply(stream, event["type"], obj)
             if rv:
                 stream.rv = rv
+            stream.heard = time.time()
+
+    def _relisted(self, stream: _Stream, items: list[dict[str, Any]], since: float) -> None:
+        """The RELIST entry: ``blind`` when a condition changed while the stream was not watching (its
+        lastTransitionTime, to the second, is not older than the last thing heard), so a change and its undoing
+        may both have gone unseen; ``clear`` otherwise. Events are never lost by a re-list: they are still there."""
+        horizon = int(since) - CLOCK_SLACK
+        changed = sorted({(o.get("metadata") or {}).get("name", "") for o in items
+                          for c in (o.get("status") or {}).get("conditions") or []
+                          if stream.kind != "events" and _epoch(c.get("lastTransitionTime")) >= horizon})
+        blind = "blind" if changed else "clear"
+        detail = f"; conditions changed meanwhile on {', '.join(changed)}" if changed else ""
+        self.timeline.add(tl.RECORDER, tl.RELIST, kind=stream.kind, name=stream.label, status=blind,
+                          message=f"resourceVersion expired (410 Gone): re-listed{detail}")
 
     # turning objects into entries -------------------------------------------------------------------------------
     def _apply(self, stream: _Stream, etype: str, obj: dict[str, Any], initial: bool = False) -> None:
@@ -299,6 +320,14 @@ class TimelineRecorder:
 def _key(obj: dict[str, Any]) -> tuple[str | None, str]:
     meta = obj.get("metadata") or {}
     return meta.get("namespace") or None, meta.get("name", "")
+
+
+def _epoch(stamp: Any) -> float:
+    """An RFC 3339 time as seconds since the epoch; 0 when absent or not one."""
+    try:
+        return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0
 
 
 def _describe(exc: BaseException) -> str:

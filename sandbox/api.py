@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from . import discovery, protobuf, reviews, tables
+from . import api_faults, discovery, protobuf, reviews, tables
 from .audit import AuditLog
 from .cluster import Cluster, Filter, view
 from .errors import ApiError
@@ -32,7 +32,7 @@ _STATUS_ON_DELETE = {("", "secrets"), ("", "configmaps"), ("", "events"), ("even
                      ("rbac.authorization.k8s.io", "rolebindings"), ("rbac.authorization.k8s.io", "clusterroles"),
                      ("rbac.authorization.k8s.io", "clusterrolebindings")}
 _BODY_TYPES = ("application/json", "application/yaml", "", "application/octet-stream", *PATCH_TYPES)
-_PUBLIC_PATHS = ("/version", "/healthz", "/readyz", "/livez")
+_PUBLIC_PATHS = ("/version", "/version/", "/healthz", "/readyz", "/livez")
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ class Settings:
     default_watch_timeout: float = 1800.0
     max_body_bytes: int = 3 * 1024 * 1024
     audit: AuditLog | None = None  # --audit-log: every accepted request, one JSON line
+    faults: api_faults.ApiFaults | None = None  # --api-faults: injected errors, delays and watch faults
 
 
 def status_response(err: ApiError) -> web.Response:
@@ -64,6 +65,7 @@ def build_app(cluster: Cluster, settings: Settings) -> web.Application:
     app["api"] = api
     app.on_shutdown.append(api.close_watches)
     app.router.add_get("/version", api.version)
+    app.router.add_get("/version/", api.version)  # what client.VersionApi().get_code() asks for
     app.router.add_get("/metrics", api.metrics)
     for probe in ("/healthz", "/readyz", "/livez"):
         app.router.add_get(probe, api.health)
@@ -109,6 +111,8 @@ class Api:
                 self._authenticate(request)
             if self.settings.audit is not None:
                 self.settings.audit.record(request)
+            if self.settings.faults is not None:
+                return await self.settings.faults.handle(request, handler)
             return await handler(request)
         except ApiError as err:
             return status_response(err)
@@ -144,6 +148,8 @@ class Api:
             "# TYPE etcd_object_counts gauge",
             f"etcd_object_counts {sum(store.count(key) for key in store.storage_keys())}",
         ]
+        if self.settings.faults is not None:
+            lines += self.settings.faults.metric_lines()
         return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 
     async def health(self, request: web.Request) -> web.Response:
@@ -347,6 +353,7 @@ class WatchStream:
         self.bookmarks = _truthy(request.query.get("allowWatchBookmarks"))
         timeout = request.query.get("timeoutSeconds")
         self.deadline = time.monotonic() + (float(timeout) if timeout else api.settings.default_watch_timeout)
+        self.fault = api_faults.watch_fault() if api.settings.faults is not None else None
 
     def _start(self) -> tuple[Watcher | None, list[tuple[str, dict[str, Any]]]]:
         """Subscribe and collect the first events, without yielding to the loop in between."""
@@ -365,6 +372,8 @@ class WatchStream:
                 first.append(("BOOKMARK", self._bookmark(rv, initial_end=True)))
             since = None
         try:
+            if self.fault is not None and self.fault.name == "gone":
+                raise self.fault.expired(rv_text, cluster.store.rv)
             watcher, backlog = cluster.watch(self.target.rtype, self.accepts, since)
         except ApiError as err:
             if err.code == 410:
@@ -408,7 +417,8 @@ class WatchStream:
             await response.prepare(self.request)
             await response.write(self._encode(first) or b"")
             if watcher is not None:
-                await self._pump(watcher, response)
+                pump = self._pump(watcher, response)
+                await (pump if self.fault is None else self.fault.cut(pump))
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:

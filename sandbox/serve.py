@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import housekeeping, kubeconfig, profiles, tls
+from . import api_faults, housekeeping, kubeconfig, profiles, tls
 from .api import Settings, build_app
 from .audit import AuditLog
 from .cluster import Cluster
@@ -44,6 +44,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--audit-log", type=Path, default=None, metavar="FILE",
                         help="append one JSON line per accepted API request (verb, resource, namespace, name, ...)")
     profiles.add_arguments(parser)
+    api_faults.add_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -58,6 +59,7 @@ def ready_document(api_url: str, state_dir: Path, running: profiles.Running) -> 
 
 
 async def serve(args: argparse.Namespace) -> None:
+    fault_config = api_faults.config_from_args(args)  # a bad value stops here, before anything is bound
     state_dir: Path = args.state_dir
     state_dir.mkdir(parents=True, exist_ok=True)
     # handlers first: a signal that arrives while starting (or right after the ready line) still stops cleanly
@@ -68,7 +70,11 @@ async def serve(args: argparse.Namespace) -> None:
     token = secrets.token_urlsafe(32)
     cluster = Cluster(history_size=args.history_size)
     audit = AuditLog(args.audit_log) if args.audit_log is not None else None
-    app = build_app(cluster, Settings(token=token, bookmark_interval=args.bookmark_interval, audit=audit))
+    faults = api_faults.ApiFaults(fault_config) if fault_config is not None else None
+    if faults is not None:
+        log.info("API faults: %s", faults.describe())
+    app = build_app(cluster, Settings(token=token, bookmark_interval=args.bookmark_interval, audit=audit,
+                                      faults=faults))
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0,
                                handler_cancellation=True)  # a client that hangs up ends its watch
     await runner.setup()
@@ -84,6 +90,8 @@ async def serve(args: argparse.Namespace) -> None:
         await runner.cleanup()
         if audit is not None:
             audit.close()
+        if faults is not None:
+            faults.close()
         raise
     document = ready_document(api_url, state_dir, running)
     _write_state(state_dir, document)
@@ -101,6 +109,8 @@ async def serve(args: argparse.Namespace) -> None:
         await runner.cleanup()
         if audit is not None:
             audit.close()
+        if faults is not None:
+            faults.close()
         with contextlib.suppress(FileNotFoundError):
             (state_dir / STATE_FILE).unlink()
 

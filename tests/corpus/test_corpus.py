@@ -285,23 +285,25 @@ def test_bad_target(source: str, cmd: str, world: World) -> None:
     assert_refused(result, world, before, code)
 
 
-# -- feature files: pytest-bdd's parser, as the root conftest's collection uses it --------------------------------
-FEATURES = {  # file -> whether the parser must refuse it, naming the file
-    "empty.feature": "refused",
-    "no-feature-keyword.feature": "refused",
-    "two-features.feature": "refused",
-    "unknown-language.feature": "refused",
-    "not-utf8.feature": "refused",
+# -- feature files: checked (steps.feature_files) before pytest-bdd binds them ------------------------------------
+FEATURES = {  # file -> what the one-line refusal must say (after the file name), or "parsed"
+    "empty.feature": "no 'Feature:' line",
+    "no-feature-keyword.feature": ":1: 'Scenario: a scenario with no Feature above it' before any 'Feature:' line",
+    "two-features.feature": ":4: a second 'Feature: two'",
+    "unknown-language.feature": ":1: Language not supported: xx-klingon",
+    "not-utf8.feature": "not UTF-8 text",
     "huge.feature": "parsed",
-    "outline-without-examples.feature": "parsed",
-    "step-before-scenario.feature": "parsed",
-    "unknown-keyword.feature": "parsed",
+    "outline-without-examples.feature": ":2: Scenario Outline 'losing <cloud>' has no Examples table",
+    "step-before-scenario.feature": "'Given a step before any scenario' is outside any Scenario or Background",
+    "unknown-keyword.feature": ":2: Scenario 'bogus' has no steps",
 }
 
 
 @pytest.mark.parametrize("name", sorted(FEATURES), ids=lambda n: f"features/{n}")
 def test_bad_feature_file(name: str, tmp_path: Path) -> None:
     from pytest_bdd.feature import get_feature
+
+    from steps import feature_files
 
     if name == "huge.feature":
         steps = "".join(f"    Given a healthy XGlobalDatabase number {i}\n" for i in range(HUGE // 45))
@@ -312,10 +314,30 @@ def test_bad_feature_file(name: str, tmp_path: Path) -> None:
     assert set(FEATURES) - {"huge.feature"} == {p.name for p in (CORPUS / "features").iterdir()}
     started = time.monotonic()
     if FEATURES[name] == "parsed":
+        feature_files.check(directory / name)
         feature = get_feature(str(directory), name)
         assert feature is not None and feature.scenarios
     else:
-        with pytest.raises(Exception) as caught:
-            get_feature(str(directory), name)
-        assert caught.type.__name__ != "RecursionError"
+        with pytest.raises(feature_files.FeatureFileError) as caught:
+            feature_files.check(directory / name)
+        message = str(caught.value)
+        assert message.startswith(f"{directory / name}") and FEATURES[name] in message, message
+        assert "\n" not in message
     assert time.monotonic() - started < TIMEOUT
+
+
+def test_pytest_refuses_a_bad_feature_file_in_one_line_before_running_anything(tmp_path: Path) -> None:
+    """As ``pytest features`` (and so ``xpchaos gate``) meets it: usage error (exit 4), one line naming the file."""
+    (tmp_path / "test_scenarios.py").write_text((ROOT / "features" / "test_scenarios.py").read_text())
+    (tmp_path / "ok.feature").write_text("Feature: fine\n  Scenario: a\n    Given a healthy XGlobalDatabase\n")
+    (tmp_path / "bad.feature").write_text((CORPUS / "features" / "unknown-keyword.feature").read_text())
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-m", "pytest", str(tmp_path), "-p", "conftest", "--rootdir", str(ROOT),
+                             "-c", str(ROOT / "pyproject.toml"), "-q", "-p", "no:cacheprovider"],
+                            capture_output=True, text=True, timeout=TIMEOUT, cwd=ROOT, env=env)
+    assert result.returncode == 4, result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines == [f"ERROR: {tmp_path / 'bad.feature'}:2: Scenario 'bogus' has no steps ('Perhaps the platform "
+                     "fails over' is not a step: steps start with Given, When, Then, And or But); a scenario without "
+                     "steps proves nothing"], result.stderr
+    assert "Traceback" not in result.stdout + result.stderr

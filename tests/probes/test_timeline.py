@@ -118,3 +118,47 @@ def test_signals_from_the_target_override_the_defaults(target: targets.Target, t
     assert exp.error_condition["reason"] == "Boom" and "CannotConnectToProvider" in exp.error_events
     with pytest.raises(ValueError, match="unknown failover step"):
         expectations.failover(target, {"detct": 1})
+
+
+def test_a_failure_after_a_watch_lost_its_history_is_not_proof(target: targets.Target) -> None:
+    timeline = tl.Timeline()
+    _cond(timeline, "xdbs", "xr", "Ready", "True", "Available")
+    t0 = timeline.mark_fault("f").mono
+    exp = expectations.failover(target, {"detect": 1}, only=["detect"])
+    later = t0 + 10  # past the deadline: "not seen within 1 s"
+    verdict = exp.evaluate(timeline.entries(), t0, later, _never)
+    assert verdict and verdict["outcome"] == "failed", verdict
+    timeline.add(tl.RECORDER, tl.RELIST, kind="clusters", name="clusters.rds.aws.upbound.io", status="clear",
+                 message="re-listed")  # no condition changed while it was not watching: nothing was missed
+    verdict = exp.evaluate(timeline.entries(), t0, later, _never)
+    assert verdict and verdict["outcome"] == "failed", verdict
+    timeline.add(tl.RECORDER, tl.RELIST, kind="clusters", name="clusters.rds.aws.upbound.io", status="blind",
+                 message="re-listed; conditions changed meanwhile on db")
+    verdict = exp.evaluate(timeline.entries(), t0, later, _never)
+    assert verdict and verdict["outcome"] == "error", verdict
+    assert "clusters.rds.aws.upbound.io lost its history" in verdict["reason"]
+    assert verdict["unconfirmed"].startswith("every aws MR")
+
+
+def test_a_late_step_seen_after_a_disconnection_is_not_proof(target: targets.Target) -> None:
+    timeline = tl.Timeline()
+    t0 = timeline.mark_fault("f").mono
+    timeline.add(tl.RECORDER, tl.ERROR, kind="clusters", name="clusters.rds.aws.upbound.io",
+                 message="ProtocolError: Response ended prematurely")
+    timeline.add(tl.RECORDER, tl.SYNCED, kind="clusters", name="clusters.rds.aws.upbound.io")
+    _cond(timeline, "clusters", "db", "Synced", "False", "ReconcileError")  # replayed on resume: when was it?
+    seen = timeline.entries()[-1].mono
+    exp = expectations.failover(target, {"detect": (seen - t0) / 2}, only=["detect"])  # seen "late"
+    verdict = exp.evaluate(timeline.entries(), t0, seen + 1, _never)
+    assert verdict and verdict["outcome"] == "error", verdict
+    assert "was disconnected" in verdict["reason"] and "may have come sooner" in verdict["reason"]
+
+
+def test_a_pass_stands_after_a_watch_lost_its_history(target: targets.Target) -> None:
+    timeline = tl.Timeline()
+    t0 = timeline.mark_fault("f").mono
+    timeline.add(tl.RECORDER, tl.RELIST, kind="clusters", name="clusters.rds.aws.upbound.io", message="410")
+    _cond(timeline, "clusters", "db", "Synced", "False", "ReconcileError")
+    verdict = expectations.failover(target, {"detect": 60}, only=["detect"]).evaluate(
+        timeline.entries(), t0, time.monotonic(), _never)
+    assert verdict and verdict["outcome"] == "passed", verdict

@@ -34,7 +34,7 @@ from tests.sim.conftest import TEST_TIMINGS
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = ROOT / "deploy" / "kubernetes"
 RBAC = MANIFESTS / "rbac.yaml"
-PYTHON_CLIENT = "OpenAPI-Generator/"  # the official kubernetes client's User-Agent: OpenAPI-Generator/<ver>/python
+PYTHON_CLIENT = kube.USER_AGENT  # every client harness.kube makes names itself xpchaos/<version>
 
 # Rules a passing run cannot reach, each verb x resource with the reason. Anything else in rbac.yaml that no call
 # used is a privilege the experiments do not need.

@@ -1,0 +1,120 @@
+"""README's "Reliability" table, from what ``make reliability`` measured: ``python -m tests.reliability.table DIR``.
+
+DIR holds the figures the reliability tests recorded (``figures.record``) and the ``junit*.xml`` of the same
+pytest runs (for the suites whose figure is "every case passed": the bad-input corpus, RBAC, secrets and TLS). The table
+replaces what stands between the two markers in README.md. A figure that was not measured reads "not measured",
+so a table can never show numbers from an older run.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import xml.etree.ElementTree as ET
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+BEGIN, END = "<!-- reliability:begin -->", "<!-- reliability:end -->"
+SUITES = {  # junit "classname prefix[::test name prefix]" -> what the row says those tests prove
+    "tests.corpus": "Bad input (tests/corpus): each refused in one line, exit 2 (pytest 4), cluster unchanged",
+    "tests.rbac": "RBAC (tests/rbac): every call of 3 experiments + a game day allowed by deploy/, every rule used",
+    "tests.unit.test_house_rules": "No `shell=True`, TLS verification never off, no `sandbox` import in harness code",
+    "tests.actions.test_undo_log": "Undo log: owner-only (0600), durable, never echoes a record's content",
+    "tests.gate.test_gate::test_blueprint_passes_and_no_credential":
+        "A gate run's every file and output searched for a planted credential canary (raw, base64): not found",
+}
+
+
+def _load(directory: Path, name: str) -> dict[str, Any] | None:
+    path = directory / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _largest(directory: Path, prefix: str) -> dict[str, Any] | None:
+    """The biggest variant measured (the soak's 30 runs over make test's few)."""
+    found = [json.loads(p.read_text()) for p in directory.glob(f"{prefix}-*.json")]
+    return max(found, key=lambda f: f.get("runs", 0)) if found else None
+
+
+def _counts(counter: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _junit(directory: Path) -> Counter[tuple[str, str]]:
+    """(suite prefix, passed|failed|skipped) -> tests, from junit.xml."""
+    counts: Counter[tuple[str, str]] = Counter()
+    cases = [case for path in sorted(directory.glob("junit*.xml"))
+             for case in ET.parse(path).getroot().iter("testcase")]
+    for case in cases:
+        classname, name = case.get("classname", ""), case.get("name", "")
+        prefix = next((p for p in SUITES if classname.startswith(p.partition("::")[0])
+                       and name.startswith(p.partition("::")[2])), None)
+        if prefix is None:
+            continue
+        state = "failed" if case.find("failure") is not None or case.find("error") is not None else \
+            "skipped" if case.find("skipped") is not None else "passed"
+        counts[(prefix, state)] += 1
+    return counts
+
+
+def rows(directory: Path) -> list[tuple[str, str, str]]:
+    """(what, measured, holds) per row."""
+    out: list[tuple[str, str, str]] = []
+    soak = _largest(directory, "interruptions")
+    out.append(("SIGINT/SIGTERM at random moments of `chaos run` (3 experiments); every object compared",
+                "not measured" if soak is None else
+                f"{soak['runs']} runs ({_counts(soak['signals'])}); signal sent during {_counts(soak['landed'])}; "
+                f"{soak['differences']} differences, {soak['outstanding_undo_records']} undo records left",
+                "—" if soak is None else "yes" if soak["differences"] == 0 and not soak["outstanding_undo_records"]
+                else "NO"))
+    kill = _largest(directory, "sigkill")
+    out.append(("SIGKILL at random moments, then `xpchaos restore`; every object compared",
+                "not measured" if kill is None else
+                f"{kill['runs']} runs; {kill['runs_left_faulted_before_restore']} left a fault behind, "
+                f"{kill['restored_records']} undo records restored; {kill['differences']} differences after",
+                "—" if kill is None else "yes" if kill["differences"] == 0 and not kill["outstanding_undo_records"]
+                else "NO"))
+    api = _largest(directory, "api-faults")
+    out.append(("API faults injected into the harness's requests (blueprint must pass, stock must fail, or "
+                "`error`)",
+                "not measured" if api is None else
+                f"{api['runs']} runs; {api['injected']} faults ({_counts(api['injected_by_fault'])}); verdicts "
+                f"{_counts(api['verdicts'])}; {api['false_verdicts']} false; {api['retries']} retries "
+                f"({_counts(api['retries_by_reason'])}); {api['runs_left_changed']} runs left a change",
+                "—" if api is None else "yes" if api["false_verdicts"] == 0 and api["injected"] >= 200
+                and not api["runs_left_changed"] else "NO"))
+    junit = _junit(directory)
+    for prefix, what in SUITES.items():
+        passed, failed = junit[(prefix, "passed")], junit[(prefix, "failed")]
+        out.append((what, f"{passed} tests passed, {failed} failed" if passed or failed else "not measured",
+                    "—" if not (passed or failed) else "yes" if not failed else "NO"))
+    return out
+
+
+def table(directory: Path) -> str:
+    lines = ["| What | Measured | Holds |", "|---|---|---|"]
+    lines += [f"| {what} | {measured} | {holds} |" for what, measured, holds in rows(directory)]
+    return "\n".join(lines)
+
+
+def replace(readme: str, new_table: str) -> str:
+    if BEGIN not in readme or END not in readme:
+        raise SystemExit(f"README.md has no {BEGIN} ... {END} section to fill")
+    head, _, rest = readme.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    return f"{head}{BEGIN}\n{new_table}\n{END}{tail}"
+
+
+def main(argv: list[str]) -> int:
+    directory = Path(argv[0]) if argv else ROOT / "reports" / "reliability"
+    readme = ROOT / "README.md"
+    found = rows(directory)
+    readme.write_text(replace(readme.read_text(), table(directory)))
+    print(table(directory))
+    return 1 if any(holds == "NO" for _, _, holds in found) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
