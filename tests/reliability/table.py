@@ -88,7 +88,8 @@ def rows(directory: Path) -> list[tuple[str, str, str]]:
     junit = _junit(directory)
     for prefix, what in SUITES.items():
         passed, failed = junit[(prefix, "passed")], junit[(prefix, "failed")]
-        out.append((what, f"{passed} tests passed, {failed} failed" if passed or failed else "not measured",
+        tests = f"{passed} test{'s' if passed != 1 else ''} passed, {failed} failed"
+        out.append((what, tests if passed or failed else "not measured",
                     "—" if not (passed or failed) else "yes" if not failed else "NO"))
     return out
 

@@ -27,7 +27,7 @@ def test_rows_from_the_figures(tmp_path: Path) -> None:
     assert interruptions == ("30 runs (SIGINT 15, SIGTERM 15); signal sent during probe 20, rollback 10; "
                              "0 differences, 0 undo records left", "yes")  # the largest variant, not the quick one
     assert next(v for k, v in rows.items() if k.startswith("SIGKILL")) == ("not measured", "—")
-    assert next(v for k, v in rows.items() if k.startswith("Bad input")) == ("1 tests passed, 1 failed", "NO")
+    assert next(v for k, v in rows.items() if k.startswith("Bad input")) == ("1 test passed, 1 failed", "NO")
     # only the canary test of the gate's module counts for its row
     assert next(v for k, v in rows.items() if "canary" in k) == ("not measured", "—")
 
