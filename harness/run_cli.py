@@ -316,6 +316,10 @@ def render_report(result: runner.RunResult) -> RenderableType:
                  for r in result.journal.get("rollbacks") or []]
     if rollbacks:
         parts.append(Text("rollbacks: " + ", ".join(f"{name} {status}" for name, status in rollbacks)))
+    api = next((e for e in result.journal.get("extensions") or [] if e.get("name") == "xpchaos-api"), None)
+    retries = {k: v for k, v in ((api or {}).get("retries") or {}).items() if k != "total"}
+    if retries:  # the cluster answered 429/5xx or cut watches: why a run was slower than usual
+        parts.append(Text("API requests retried: " + ", ".join(f"{why} x{n}" for why, n in retries.items())))
     safety = next((e for e in result.journal.get("extensions") or [] if e.get("name") == "xpchaos-safety"), None)
     if safety and safety.get("outstanding"):
         parts.append(Text(f"faults still in place: {'; '.join(safety['outstanding'])}; run `xpchaos restore`",
