@@ -121,6 +121,7 @@ def _soak(faulty: list[Faulty], per_platform: int, root: Path) -> Tally:
     return tally
 
 
+@pytest.mark.timeout(1200)  # the soak variant takes minutes; the suite's 300 s is for single tests
 @pytest.mark.parametrize("per_platform", [3, pytest.param(12, marks=pytest.mark.soak)])
 def test_api_faults_never_give_a_false_verdict(per_platform: int, blueprint: Faulty, stock: Faulty,
                                                tmp_path: Path) -> None:
