@@ -12,6 +12,7 @@ import json
 import sys
 import xml.etree.ElementTree as ET
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,32 +60,36 @@ def _junit(directory: Path) -> Counter[tuple[str, str]]:
     return counts
 
 
+def _row(what: str, found: dict[str, Any] | None, measured: Callable[[dict[str, Any]], str],
+         holds: Callable[[dict[str, Any]], bool]) -> tuple[str, str, str]:
+    if found is None:
+        return what, "not measured", "—"
+    return what, measured(found), "yes" if holds(found) else "NO"
+
+
 def rows(directory: Path) -> list[tuple[str, str, str]]:
     """(what, measured, holds) per row."""
-    out: list[tuple[str, str, str]] = []
-    soak = _largest(directory, "interruptions")
-    out.append(("SIGINT/SIGTERM at random moments of `chaos run` (3 experiments); every object compared",
-                "not measured" if soak is None else
-                f"{soak['runs']} runs ({_counts(soak['signals'])}); signal sent during {_counts(soak['landed'])}; "
-                f"{soak['differences']} differences, {soak['outstanding_undo_records']} undo records left",
-                "—" if soak is None else "yes" if soak["differences"] == 0 and not soak["outstanding_undo_records"]
-                else "NO"))
-    kill = _largest(directory, "sigkill")
-    out.append(("SIGKILL at random moments, then `xpchaos restore`; every object compared",
-                "not measured" if kill is None else
-                f"{kill['runs']} runs; {kill['runs_left_faulted_before_restore']} left a fault behind, "
-                f"{kill['restored_records']} undo records restored; {kill['differences']} differences after",
-                "—" if kill is None else "yes" if kill["differences"] == 0 and not kill["outstanding_undo_records"]
-                else "NO"))
-    api = _largest(directory, "api-faults")
-    out.append(("API faults injected into the harness's requests (blueprint must pass, stock must fail, or "
-                "`error`)",
-                "not measured" if api is None else
-                f"{api['runs']} runs; {api['injected']} faults ({_counts(api['injected_by_fault'])}); verdicts "
-                f"{_counts(api['verdicts'])}; {api['false_verdicts']} false; {api['retries']} retries "
-                f"({_counts(api['retries_by_reason'])}); {api['runs_left_changed']} runs left a change",
-                "—" if api is None else "yes" if api["false_verdicts"] == 0 and api["injected"] >= 200
-                and not api["runs_left_changed"] else "NO"))
+    def nothing_left(f: dict[str, Any]) -> bool:
+        return f["differences"] == 0 and not f["outstanding_undo_records"]
+
+    out = [
+        _row("SIGINT/SIGTERM at random moments of `chaos run` (3 experiments); every object compared",
+             _largest(directory, "interruptions"),
+             lambda f: f"{f['runs']} runs ({_counts(f['signals'])}); signal sent during {_counts(f['landed'])}; "
+                       f"{f['differences']} differences, {f['outstanding_undo_records']} undo records left",
+             nothing_left),
+        _row("SIGKILL at random moments, then `xpchaos restore`; every object compared",
+             _largest(directory, "sigkill"),
+             lambda f: f"{f['runs']} runs; {f['runs_left_faulted_before_restore']} left a fault behind, "
+                       f"{f['restored_records']} undo records restored; {f['differences']} differences after",
+             nothing_left),
+        _row("API faults injected into the harness's requests (blueprint must pass, stock must fail, or `error`)",
+             _largest(directory, "api-faults"),
+             lambda f: f"{f['runs']} runs; {f['injected']} faults ({_counts(f['injected_by_fault'])}); verdicts "
+                       f"{_counts(f['verdicts'])}; {f['false_verdicts']} false; {f['retries']} retries "
+                       f"({_counts(f['retries_by_reason'])}); {f['runs_left_changed']} runs left a change",
+             lambda f: f["false_verdicts"] == 0 and f["injected"] >= 200 and not f["runs_left_changed"]),
+    ]
     junit = _junit(directory)
     for prefix, what in SUITES.items():
         passed, failed = junit[(prefix, "passed")], junit[(prefix, "failed")]
