@@ -10,10 +10,14 @@ PYTEST_ARGS ?=
 
 .PHONY: demo test lint bench reliability clean sandbox-down system-packages
 
-$(INSTALLED): pyproject.toml
+# Strict editable mode: the installed tree is exactly the wheel's (one `xpchaos` namespace, nothing else on
+# sys.path), linked to the sources, so mypy, import-linter and the tests see the package as its users import it.
+# A module added or removed changes a folder's time stamp, which reinstalls (the link tree lists files).
+PACKAGE_DIRS := $(sort $(dir $(wildcard src/xpchaos/*/ src/xpchaos/ actions/ probes/ steps/ sandbox/ sandbox/*/ experiments/ features/ deploy/ deploy/*/)))
+$(INSTALLED): pyproject.toml $(PACKAGE_DIRS)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev]' --config-settings editable_mode=strict
 	touch $@
 
 $(COMPAT)/.installed: | $(INSTALLED)

@@ -5,11 +5,11 @@ The fault actions are plain Chaos Toolkit python activities (JSON-able arguments
 
 | module | action | rollback |
 |---|---|---|
-| ``actions.providerconfig`` | ``delete_provider_config`` | ``restore_provider_config`` |
-| ``actions.network`` | ``block_provider_api`` | ``unblock_provider_api`` |
-| ``actions.credentials`` | ``revoke_credentials`` | ``restore_credentials`` |
+| ``xpchaos.actions.providerconfig`` | ``delete_provider_config`` | ``restore_provider_config`` |
+| ``xpchaos.actions.network`` | ``block_provider_api`` | ``unblock_provider_api`` |
+| ``xpchaos.actions.credentials`` | ``revoke_credentials`` | ``restore_credentials`` |
 
-Every action writes its undo record (``harness.undo_log``) before changing anything; ``xpchaos restore`` replays
+Every action writes its undo record (``xpchaos.core.undo_log``) before changing anything; ``xpchaos restore`` replays
 what a crashed run left behind.
 """
 
@@ -17,14 +17,14 @@ from __future__ import annotations
 
 from typing import Any
 
-ACTION_MODULES = ("actions.providerconfig", "actions.network", "actions.credentials")
+ACTION_MODULES = ("xpchaos.actions.providerconfig", "xpchaos.actions.network", "xpchaos.actions.credentials")
 
 
 def discover(discover_system: bool = True) -> Any:
     """Chaos Toolkit discovery of the fault actions (as chaostoolkit-kubernetes offers its own)."""
     from chaoslib.discovery.discover import discover_actions, initialize_discovery_result
 
-    from harness import __version__
+    from xpchaos import __version__
 
     discovery = initialize_discovery_result("xpchaos", __version__, "crossplane")
     for module in ACTION_MODULES:

@@ -18,10 +18,10 @@ from chaoslib.exceptions import ActivityFailed
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
-from harness import kube
-from harness import target as target_mod
-from harness.target import ObjectRef, Target, TargetError
-from harness.undo_log import UndoLog
+from xpchaos.core import kube
+from xpchaos.core import target as target_mod
+from xpchaos.core.target import ObjectRef, Target, TargetError
+from xpchaos.core.undo_log import UndoLog
 
 logger = logging.getLogger("xpchaos.actions")
 

@@ -14,9 +14,9 @@ from typing import Any
 
 from kubernetes import client
 
-from harness import target as target_mod
-from harness.target import Target, TargetError
-from harness.undo_log import UndoLog
+from xpchaos.core import target as target_mod
+from xpchaos.core.target import Target, TargetError
+from xpchaos.core.undo_log import UndoLog
 
 from . import credentials, network, providerconfig
 from ._common import FaultError, api_for

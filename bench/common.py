@@ -21,7 +21,7 @@ import aiohttp
 import psutil
 import yaml
 
-from harness import sandbox_process
+from xpchaos.run import sandbox_process
 
 JSON_TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io"  # what kubectl get asks for
 MERGE_PATCH = "application/merge-patch+json"

@@ -20,9 +20,9 @@ from typing import Any
 
 from kubernetes import client, config
 
-from harness import target as target_mod
-from probes import timeline as tl
-from probes.recorder import TimelineRecorder
+from xpchaos.core import target as target_mod
+from xpchaos.probes import timeline as tl
+from xpchaos.probes.recorder import TimelineRecorder
 
 from .common import Deadline, sandbox, summary_ms
 

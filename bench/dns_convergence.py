@@ -1,4 +1,4 @@
-"""Benchmark 6: DNS convergence error - when the DNS sampler (``probes.dns_sampler``, every 100 ms) records the
+"""Benchmark 6: DNS convergence error - when the DNS sampler (``xpchaos.probes.dns_sampler``, every 100 ms) records the
 switch of the failover record, against the sandbox's own switch instant.
 
 A ``--profile blueprint --speed fast`` sandbox with the short timings of ``tests/sim/conftest.py``. The fault is
@@ -12,8 +12,9 @@ Two references for the switch instant:
   answered (``sandbox/crossplane/failover.py``). The message's own time has second precision, too coarse, so the
   log record's ``asctime`` (milliseconds, same wall clock, same machine) is used. Error = sampler entry's wall
   time - that instant.
-* **5 ms loop**: a thread in the benchmark asks the same nameserver every 5 ms (dnspython, ``probes.dns_sampler.ask``)
-  and notes the monotonic time of its first answer that changed. Error = sampler entry's monotonic time - that.
+* **5 ms loop**: a thread in the benchmark asks the same nameserver every 5 ms (dnspython,
+  ``xpchaos.probes.dns_sampler.ask``) and notes the monotonic time of its first answer
+  that changed. Error = sampler entry's monotonic time - that.
 
 The first is the sandbox's instant (within the ~1 ms of the UPDATE round trip and the log call); the second is an
 independent check with its own ~5 ms resolution. The error is positive (the sampler is late) by construction: it is
@@ -34,10 +35,10 @@ from typing import Any
 
 from kubernetes import client, config
 
-from harness import target as target_mod
-from harness.sandbox_process import LOG_FILE
-from probes import timeline as tl
-from probes.dns_sampler import DnsSampler, ask
+from xpchaos.core import target as target_mod
+from xpchaos.probes import timeline as tl
+from xpchaos.probes.dns_sampler import DnsSampler, ask
+from xpchaos.run.sandbox_process import LOG_FILE
 
 from .common import Deadline, sandbox
 

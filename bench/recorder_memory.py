@@ -4,7 +4,7 @@ A ``--profile none`` sandbox (no controllers: nothing changes unless the benchma
 CRDs shaped like the sandbox's (an XR kind ``XBench`` and an MR kind ``BenchBucket``, status written with the object,
 ``Ready`` and ``Synced`` conditions), 500 XRs, 2,000 MRs and 20,000 core/v1 Events are created over aiohttp. The
 recorder selects objects by name (``probes/recorder.py`` ``_build_streams``: only the target's named objects), so
-an in-memory Target (``harness.target.parse``) names all 500 XRs as composites and the 2,000 MRs as the managed
+an in-memory Target (``xpchaos.core.target.parse``) names all 500 XRs as composites and the 2,000 MRs as the managed
 resources of one provider; the DNS sampler is off (the Target has no ``dns``).
 
 Memory is the benchmark process's RSS (psutil): before ``start()`` (everything else already imported and used,
@@ -26,9 +26,9 @@ from typing import Any
 import aiohttp
 import psutil
 
-from harness import target as target_mod
-from probes import timeline as tl
-from probes.recorder import TimelineRecorder
+from xpchaos.core import target as target_mod
+from xpchaos.probes import timeline as tl
+from xpchaos.probes.recorder import TimelineRecorder
 
 from .common import MERGE_PATCH, Deadline, Endpoint, sandbox
 

@@ -16,7 +16,7 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 
-from harness.target import DnsRecord, Nameserver
+from xpchaos.core.target import DnsRecord, Nameserver
 
 from . import timeline as tl
 

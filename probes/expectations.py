@@ -23,8 +23,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness import interrupts
-from harness.target import Target
+from xpchaos.core import interrupts
+from xpchaos.core.target import Target
 
 from . import timeline as tl
 

@@ -20,8 +20,8 @@ from typing import Any
 
 from kubernetes import client
 
-from harness import kube
-from harness import target as targets
+from xpchaos.core import kube
+from xpchaos.core import target as targets
 
 from . import expectations, recorder
 from .dns_sampler import ask

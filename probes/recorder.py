@@ -22,8 +22,8 @@ from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 from tenacity import Retrying, retry_if_exception
 
-from harness import api_retry, kube
-from harness.target import Target
+from xpchaos.core import api_retry, kube
+from xpchaos.core.target import Target
 
 from . import timeline as tl
 from .dns_sampler import DnsSampler

@@ -7,7 +7,7 @@ A signal is a short phrase about the target, each with a deadline in seconds aft
     the XGlobalDatabase is Ready=False              (the XR's ready condition; "the XR" or its kind)
     DNS answers azure                               (every nameserver switched to that provider's addresses)
 
-``check`` folds the timeline once (``probes.expectations``): each signal must be met not before the previous one
+``check`` folds the timeline once (``xpchaos.probes.expectations``): each signal must be met not before the previous one
 and within its deadline. The Gherkin steps build on these; unknown phrases are refused with the list above.
 """
 
@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from harness.target import Target, TargetError
+from xpchaos.core.target import Target, TargetError
 
 from . import expectations as ex
 from . import timeline as tl

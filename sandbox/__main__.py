@@ -1,4 +1,4 @@
-"""``python -m sandbox serve [...]``: run the sandbox in this process (``xpchaos sandbox up`` starts it)."""
+"""``python -m xpchaos.sandbox serve [...]``: run the sandbox in this process (``xpchaos sandbox up`` starts it)."""
 
 import sys
 

@@ -22,7 +22,7 @@ from .patching import APPLY_PATCH, JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH
 from .registry import ResourceType
 from .store import Change, Watcher
 
-log = logging.getLogger("sandbox.api")
+log = logging.getLogger("xpchaos.sandbox.api")
 
 PATCH_TYPES = (MERGE_PATCH, JSON_PATCH, STRATEGIC_PATCH, APPLY_PATCH)
 # built-ins whose DELETE answers a Status instead of the deleted object (genericregistry ReturnDeletedObject=false)

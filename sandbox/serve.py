@@ -1,4 +1,4 @@
-"""The sandbox process: ``python -m sandbox serve``. Binds 127.0.0.1, writes kubeconfig and state, serves.
+"""The sandbox process: ``python -m xpchaos.sandbox serve``. Binds 127.0.0.1, writes kubeconfig and state, serves.
 
 Readiness is announced by writing one JSON line to ``--ready-fd`` (and ``state.json``) only once the port is
 bound, so a parent never has to poll or guess.
@@ -31,7 +31,7 @@ STATE_FILE = "state.json"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m sandbox serve", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m xpchaos.sandbox serve", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (loopback by default)")
     parser.add_argument("--api-port", type=int, default=0, help="API port (0: any free port)")
     parser.add_argument("--dns-port", type=int, default=0, help="DNS port, UDP and TCP (0: any free port)")

@@ -9,7 +9,7 @@ import inspect
 import re
 from dataclasses import dataclass
 
-MODULES = ("steps.given", "steps.when", "steps.then")
+MODULES = ("xpchaos.steps.given", "xpchaos.steps.when", "xpchaos.steps.then")
 ORDER = {"given": 0, "when": 1, "then": 2}
 _TYPED = re.compile(r"\{(\w+):[^}]*\}")
 

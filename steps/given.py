@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pytest_bdd import given, parsers
 
-from harness import steady
+from xpchaos.run import steady
 
 from .world import NAME, WAIT_STEADY, World
 

@@ -11,10 +11,10 @@ from typing import Any
 
 from pytest_bdd import parsers, then
 
-from harness import snapshot
-from harness.verdict import ERROR, FAILED, NOT_APPLIED, PASSED
-from probes import sequence
-from probes import timeline as tl
+from xpchaos.probes import sequence
+from xpchaos.probes import timeline as tl
+from xpchaos.run import snapshot
+from xpchaos.verdict import ERROR, FAILED, NOT_APPLIED, PASSED
 
 from .world import NAME, World
 
@@ -87,7 +87,7 @@ def verdict_says(world: World, text: str) -> None:
 @then("these signals follow the fault in order:")
 def signals_in_order(world: World, datatable: list[list[str]]) -> None:
     """Each signal of the table (columns ``signal`` and ``within``, e.g. ``90s``) is seen after the previous one
-    and within its deadline after the fault. Signals: see ``probes.sequence``.
+    and within its deadline after the fault. Signals: see ``xpchaos.probes.sequence``.
 
     Example: Then these signals follow the fault in order:
       | signal                                 | within |
@@ -97,7 +97,7 @@ def signals_in_order(world: World, datatable: list[list[str]]) -> None:
     header, *rows = datatable
     if [h.strip().lower() for h in header] != ["signal", "within"]:
         raise ValueError(f"the table needs the columns | signal | within |, got {header}")
-    from harness.target import parse_duration
+    from xpchaos.core.target import parse_duration
 
     _assert_sequence(world, [(sig, parse_duration(within, f"within of {sig!r}")) for sig, within in rows])
 

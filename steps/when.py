@@ -1,6 +1,6 @@
 """When: run an experiment file, or inject one fault directly, through chaoslib in the main thread.
 
-Before the run the step takes a snapshot of everything the faults can touch (``harness.snapshot``), so a Then
+Before the run the step takes a snapshot of everything the faults can touch (``xpchaos.run.snapshot``), so a Then
 step can tell that the cluster was left exactly as before. Bad input (a missing experiment file, an invalid
 target, an unknown provider) fails the step before any fault, with the one-line message saying what to fix.
 """
@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from pytest_bdd import parsers, when
 
-from harness import adhoc, runner, snapshot
-from harness.target import TargetError
+from xpchaos.core.target import TargetError
+from xpchaos.run import adhoc, runner, snapshot
 
 from .world import NAME, World
 

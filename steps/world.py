@@ -14,10 +14,10 @@ from typing import Protocol
 import pytest
 from parse import with_pattern
 
-from harness import snapshot
-from harness import target as targets
-from harness.runner import RunResult
-from harness.undo_log import UndoLog
+from xpchaos.core import target as targets
+from xpchaos.core.undo_log import UndoLog
+from xpchaos.run import snapshot
+from xpchaos.run.runner import RunResult
 
 DEFAULT_PROFILE, DEFAULT_PRIMARY = "blueprint", "aws"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import sandbox_process as sp
+from xpchaos.run import sandbox_process as sp
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,7 +36,7 @@ class Sandbox:
 
 
 def _xpchaos(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True, timeout=60,
+    return subprocess.run([sys.executable, "-m", "xpchaos", *args], capture_output=True, text=True, timeout=60,
                           cwd=ROOT)
 
 

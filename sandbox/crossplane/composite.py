@@ -19,7 +19,7 @@ from .recorder import Recorder
 from .scheduler import Scheduler
 from .timings import Timings
 
-log = logging.getLogger("sandbox.crossplane.composite")
+log = logging.getLogger("xpchaos.sandbox.crossplane.composite")
 COMPONENT = f"defined/compositeresourcedefinition.apiextensions.crossplane.io/{XR_PLURAL}.{XR_GROUP}"
 
 

@@ -23,7 +23,7 @@ from .platform import Side
 from .recorder import Recorder
 from .timings import Timings
 
-log = logging.getLogger("sandbox.crossplane.failover")
+log = logging.getLogger("xpchaos.sandbox.crossplane.failover")
 ROLE_ANNOTATION = "database.example.org/role"
 COMPONENT = "composite/xglobaldatabases.database.example.org"
 

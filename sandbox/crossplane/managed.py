@@ -23,7 +23,7 @@ from .recorder import Recorder
 from .scheduler import Scheduler
 from .timings import Timings
 
-log = logging.getLogger("sandbox.crossplane.managed")
+log = logging.getLogger("xpchaos.sandbox.crossplane.managed")
 UPJET_PREFIX = "cannot initialize the Terraform plugin SDK async external client: cannot get terraform setup: "
 USAGE_LABEL = "crossplane.io/provider-config"
 

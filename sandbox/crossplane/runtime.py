@@ -17,7 +17,7 @@ from .providerconfigs import ProviderConfigReconciler
 from .recorder import Recorder
 from .timings import Timings, poll_args
 
-log = logging.getLogger("sandbox.crossplane")
+log = logging.getLogger("xpchaos.sandbox.crossplane")
 PROFILES = ("stock", "blueprint")
 
 

@@ -31,7 +31,7 @@ import dns.tsig
 
 from .zone import EDNS_PAYLOAD, Zone, error_response, make_response
 
-log = logging.getLogger("sandbox.dns")
+log = logging.getLogger("xpchaos.sandbox.dns")
 
 UDP_PLAIN_LIMIT = 512  # RFC 1035, without EDNS
 UDP_EDNS_LIMIT = EDNS_PAYLOAD  # never more than we advertise, whatever the client offers

@@ -9,12 +9,12 @@ import pytest
 from chaoslib.activity import ensure_activity_is_valid, run_activity
 from chaoslib.exceptions import ActivityFailed
 
-import actions
 from tests.actions.conftest import Cluster
+from xpchaos import actions
 
-PAIRS = [("actions.providerconfig", "delete_provider_config", "restore_provider_config", {"force": True}),
-         ("actions.network", "block_provider_api", "unblock_provider_api", {"mode": "deny-cloud"}),
-         ("actions.credentials", "revoke_credentials", "restore_credentials", {"mode": "secret"})]
+PAIRS = [("xpchaos.actions.providerconfig", "delete_provider_config", "restore_provider_config", {"force": True}),
+         ("xpchaos.actions.network", "block_provider_api", "unblock_provider_api", {"mode": "deny-cloud"}),
+         ("xpchaos.actions.credentials", "revoke_credentials", "restore_credentials", {"mode": "secret"})]
 
 
 def activity(module: str, func: str, **arguments: Any) -> dict[str, Any]:
@@ -49,4 +49,5 @@ def test_chaoslib_runs_each_fault_and_its_rollback(cluster_for: Callable[[str], 
 
 def test_a_refused_fault_is_an_activity_failure(cluster: Cluster) -> None:
     with pytest.raises(ActivityFailed, match="no provider 'gcp'"):
-        run_activity(activity("actions.credentials", "revoke_credentials", provider="gcp"), cluster.configuration, {})
+        run_activity(activity("xpchaos.actions.credentials", "revoke_credentials", provider="gcp"),
+                     cluster.configuration, {})

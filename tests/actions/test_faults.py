@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import yaml
 
-from actions import credentials, network, providerconfig
-from actions._common import FaultError, TargetObjectMissing
-from harness.undo_log import UndoLog
 from tests.actions.conftest import Cluster
+from xpchaos.actions import credentials, network, providerconfig
+from xpchaos.actions._common import FaultError, TargetObjectMissing
+from xpchaos.core.undo_log import UndoLog
 
 
 def secret_bytes(c: Cluster, provider: str) -> bytes:
@@ -206,7 +206,7 @@ def test_missing_targets_are_refused_before_anything_changes(cluster: Cluster, t
 
 def test_no_change_without_a_durable_undo_record(cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:
     """The undo record is written before the change: when it cannot be written, nothing is changed."""
-    from harness.undo_log import UndoLogError
+    from xpchaos.core.undo_log import UndoLogError
 
     def refuse(self: UndoLog, entry: dict[str, Any]) -> None:
         raise UndoLogError(f"{self.path}: cannot write the undo log: disk full")

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from actions._common import FaultError
-from actions.credentials import invalid_credential
-from actions.network import selector_to_label_selector
+from xpchaos.actions._common import FaultError
+from xpchaos.actions.credentials import invalid_credential
+from xpchaos.actions.network import selector_to_label_selector
 
 
 @pytest.mark.parametrize(("text", "expected"), [

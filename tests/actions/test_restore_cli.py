@@ -7,14 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from actions import credentials, network, providerconfig
-from harness.undo_log import UndoLog
 from tests.actions.conftest import Cluster
 from tests.conftest import ROOT
+from xpchaos.actions import credentials, network, providerconfig
+from xpchaos.core.undo_log import UndoLog
 
 
 def xpchaos(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True, timeout=60,
+    return subprocess.run([sys.executable, "-m", "xpchaos", *args], capture_output=True, text=True, timeout=60,
                           cwd=ROOT)
 
 

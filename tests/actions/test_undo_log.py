@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.undo_log import ENV_VAR, UndoLog, default_path
+from xpchaos.core.undo_log import ENV_VAR, UndoLog, default_path
 
 
 def test_records_are_appended_and_marked_done_without_rewriting(tmp_path: Path) -> None:

@@ -264,7 +264,7 @@ def test_the_log_and_the_metrics_agree_and_a_seed_repeats_the_rolls(own_sandbox:
 ])
 def test_a_bad_value_stops_the_server_with_one_line(tmp_path: Path, flags: list[str], problem: str) -> None:
     state = tmp_path / "sb"
-    result = subprocess.run([sys.executable, "-m", "sandbox", "serve", "--state-dir", str(state), *flags],
+    result = subprocess.run([sys.executable, "-m", "xpchaos.sandbox", "serve", "--state-dir", str(state), *flags],
                             capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert result.returncode == 2
     assert result.stderr.splitlines() == [f"sandbox: cannot start: {problem}"]

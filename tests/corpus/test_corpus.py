@@ -4,7 +4,7 @@ to the real command that reads it (``xpchaos run``/``plan``/``gameday``/``prefli
 
 Every case must end with the documented exit code (2 bad input; pytest's 4 for a ``--target`` usage error;
 ``preflight`` 1 when the target loads but a check fails), exactly one line on stderr, no traceback anywhere,
-within a bounded time, and leave the cluster as it was: the same ``harness.snapshot`` before and after, no undo log,
+within a bounded time, and leave the cluster as it was: the same ``xpchaos.run.snapshot`` before and after, no undo log,
 no journal. The files are in this directory; what must be made per run (the bad targets, which carry the sandbox's
 kubeconfig, and the 5 MB files) is made from ``target-mutations.yaml`` and the sandbox's own target.yaml.
 """
@@ -24,9 +24,9 @@ from typing import Any
 import pytest
 import yaml
 
-from harness import snapshot
-from harness import target as targets
 from tests.experiments.conftest import KNOBS, ROOT, Sandbox, start_sandbox
+from xpchaos.core import target as targets
+from xpchaos.run import snapshot
 
 CORPUS = Path(__file__).resolve().parent
 EXPERIMENT = ROOT / "experiments" / "revoke-credentials.json"
@@ -102,7 +102,7 @@ def invoke(argv: list[str], world: World, timeout: float = TIMEOUT) -> Result:
 
 
 def xpchaos_argv(*args: str) -> list[str]:
-    return [sys.executable, "-m", "harness", *args]
+    return [sys.executable, "-m", "xpchaos", *args]
 
 
 def command(name: str, world: World, *, experiment: Path = EXPERIMENT, target: Path | None = None,
@@ -285,7 +285,7 @@ def test_bad_target(source: str, cmd: str, world: World) -> None:
     assert_refused(result, world, before, code)
 
 
-# -- feature files: checked (steps.feature_files) before pytest-bdd binds them ------------------------------------
+# -- feature files: checked (xpchaos.steps.feature_files) before pytest-bdd binds them ----------------------------
 FEATURES = {  # file -> what the one-line refusal must say (after the file name), or "parsed"
     "empty.feature": "no 'Feature:' line",
     "no-feature-keyword.feature": ":1: 'Scenario: a scenario with no Feature above it' before any 'Feature:' line",
@@ -303,7 +303,7 @@ FEATURES = {  # file -> what the one-line refusal must say (after the file name)
 def test_bad_feature_file(name: str, tmp_path: Path) -> None:
     from pytest_bdd.feature import get_feature
 
-    from steps import feature_files
+    from xpchaos.steps import feature_files
 
     if name == "huge.feature":
         steps = "".join(f"    Given a healthy XGlobalDatabase number {i}\n" for i in range(HUGE // 45))

@@ -11,9 +11,9 @@ import pytest
 from kubernetes import client
 from kubernetes.config import incluster_config
 
-from harness import kube
-from harness import target as targets
 from tests.conftest import Sandbox
+from xpchaos.core import kube
+from xpchaos.core import target as targets
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
-from harness import gameday, preflight
-from harness import target as targets
 from tests.conftest import Sandbox
+from xpchaos.core import target as targets
+from xpchaos.run import gameday, preflight
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -79,7 +79,7 @@ def test_the_target_and_the_suite_in_the_configmap_parse(monkeypatch: pytest.Mon
     assert target.safety.emergency_stop_name == "xpchaos-emergency-stop"
     suite_doc = yaml.safe_load(data["suite.yaml"])
     assert suite_doc["kind"] == "GameDay" and suite_doc["steadyState"] == {"timeout": "5m"}
-    assert target.allowed_contexts == ("in-cluster",)  # harness.kube.IN_CLUSTER: the pod's ServiceAccount
+    assert target.allowed_contexts == ("in-cluster",)  # xpchaos.core.kube.IN_CLUSTER: the pod's ServiceAccount
     experiments = [s["experiment"] for s in suite_doc["steps"] if "experiment" in s]
     assert experiments == ["experiments/revoke-credentials.json", "experiments/block-provider-api.json",
                            "experiments/delete-providerconfig.json"]

@@ -14,9 +14,9 @@ from typing import Any, TypeVar
 import dns.tsig
 import pytest
 
-from sandbox.dns import server as dns_server_module
-from sandbox.dns.rfc2136 import generate_tsig_key
-from sandbox.dns.zone import Zone, default_zone_text
+from xpchaos.sandbox.dns import server as dns_server_module
+from xpchaos.sandbox.dns.rfc2136 import generate_tsig_key
+from xpchaos.sandbox.dns.zone import Zone, default_zone_text
 
 T = TypeVar("T")
 ZONE = "xpchaos.test"

@@ -17,9 +17,9 @@ import dns.rdatatype
 import dns.tsig
 import pytest
 
-from sandbox.dns.rfc2136 import UpdateFailed, generate_tsig_key, load_tsig_key, replace_address
-from sandbox.dns.zone import default_zone_text
 from tests.dns.conftest import API, KEY_NAME, ZONE, dig, free_port, tool
+from xpchaos.sandbox.dns.rfc2136 import UpdateFailed, generate_tsig_key, load_tsig_key, replace_address
+from xpchaos.sandbox.dns.zone import default_zone_text
 
 STARTUP_DEADLINE = 10.0
 

@@ -17,9 +17,9 @@ import dns.tsig
 import dns.update
 import pytest
 
-from sandbox.dns.rfc2136 import UpdateFailed, generate_tsig_key, replace_address
-from sandbox.dns.zone import Zone, default_zone_text
 from tests.dns.conftest import API, KEY_NAME, ZONE, RunningDns, dig
+from xpchaos.sandbox.dns.rfc2136 import UpdateFailed, generate_tsig_key, replace_address
+from xpchaos.sandbox.dns.zone import Zone, default_zone_text
 
 HOST = "127.0.0.1"
 

@@ -7,13 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness import sandbox_process as sp
 from tests.conftest import ROOT
+from xpchaos.run import sandbox_process as sp
 
 
 def test_demo_runs_twice_and_writes_its_transcript(tmp_path: Path) -> None:
     state, transcript = tmp_path / "sb", tmp_path / "out" / "demo.txt"
-    command = [sys.executable, "-m", "harness", "demo", "--state-dir", str(state), "--transcript", str(transcript),
+    command = [sys.executable, "-m", "xpchaos", "demo", "--state-dir", str(state), "--transcript", str(transcript),
                "--speed", "fast"]  # make demo runs at real speed; the same job, in seconds
     try:
         first = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=ROOT)
@@ -45,7 +45,7 @@ def test_demo_refuses_a_sandbox_of_another_profile(tmp_path: Path) -> None:
     state = tmp_path / "sb"
     sp.start(state, extra_args=["--profile", "stock", "--speed", "fast"])
     try:
-        result = subprocess.run([sys.executable, "-m", "harness", "demo", "--state-dir", str(state), "--transcript",
+        result = subprocess.run([sys.executable, "-m", "xpchaos", "demo", "--state-dir", str(state), "--transcript",
                                  str(tmp_path / "t.txt")], capture_output=True, text=True, timeout=60, cwd=ROOT)
     finally:
         sp.stop(state)

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness import sandbox_process as sp
 from tests.api.http import Http
 from tests.conftest import ROOT, Sandbox
+from xpchaos.run import sandbox_process as sp
 
 
 def xpchaos(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "xpchaos", *args], capture_output=True, text=True,
                           timeout=timeout, cwd=ROOT)
 
 
@@ -47,7 +47,7 @@ def test_up_detach_json_status_reuse_and_down(tmp_path: Path) -> None:
 
 def test_foreground_up_stops_on_sigint_and_cleans_its_state(tmp_path: Path) -> None:
     state = tmp_path / "fg"
-    process = subprocess.Popen([sys.executable, "-m", "harness", "sandbox", "up", "--output", "json",
+    process = subprocess.Popen([sys.executable, "-m", "xpchaos", "sandbox", "up", "--output", "json",
                                 "--state-dir", str(state)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, cwd=ROOT)
     try:
@@ -132,7 +132,7 @@ def test_a_sandbox_that_refuses_its_arguments_is_reported_at_once(tmp_path: Path
 
 
 def test_the_cli_knows_the_sandboxs_timings(tmp_path: Path) -> None:
-    from harness.cli import TIMING_NAMES
+    from xpchaos.cli.main import TIMING_NAMES
 
     info, _ = sp.start(tmp_path / "sb", extra_args=["--profile", "stock"])
     try:

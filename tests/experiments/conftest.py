@@ -24,11 +24,12 @@ import pytest
 import yaml
 from kubernetes import client
 
-from harness import kube, snapshot
-from harness import target as targets
-from harness.undo_log import UndoLog
-from probes.failover import dns_answers_primary, xr_is_ready
 from tests.sim.conftest import TEST_TIMINGS
+from xpchaos.core import kube
+from xpchaos.core import target as targets
+from xpchaos.core.undo_log import UndoLog
+from xpchaos.probes.failover import dns_answers_primary, xr_is_ready
+from xpchaos.run import snapshot
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,7 +113,7 @@ class Sandbox:
 
 def xpchaos(*args: str, cwd: Path | None = None, timeout: float = 60,
             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True, timeout=timeout,
+    return subprocess.run([sys.executable, "-m", "xpchaos", *args], capture_output=True, text=True, timeout=timeout,
                           cwd=cwd or ROOT, env=env)
 
 

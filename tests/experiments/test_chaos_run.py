@@ -7,7 +7,6 @@ import subprocess
 
 import pytest
 
-from harness import snapshot
 from tests.experiments.conftest import (
     CHAOS,
     EXPERIMENTS,
@@ -17,6 +16,7 @@ from tests.experiments.conftest import (
     verdict_of,
     wrong_primary_target,
 )
+from xpchaos.run import snapshot
 
 TIMES = ("time_to_detect_s", "time_to_failover_s", "time_to_dns_convergence_s")
 

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from harness import kube, snapshot
-from harness.target import Target
 from tests.experiments.conftest import EXPERIMENTS, NAMES, Run, Sandbox, xpchaos
+from xpchaos.core import kube
+from xpchaos.core.target import Target
+from xpchaos.run import snapshot
 
 WOULD = {"delete-providerconfig": "delete ProviderConfig providerconfigs.aws.upbound.io '{name}'",
          "block-provider-api": "create NetworkPolicy {namespace}/{name}",
@@ -73,7 +74,8 @@ def test_plan_lists_the_objects_and_touches_nothing(name: str, output: str, blue
         assert all(s["objects"] == objects for s in changes)
         probes = [s["name"] for s in doc["steps"] if s["read_only"]]
         assert probes == ["xr-is-ready", "dns-answers-primary", "failover-completes"]
-        assert {c["module"] for c in doc["controls"]} == {"probes.control", "harness.notify", "actions.control"}
+        assert {c["module"] for c in doc["controls"]} == {"xpchaos.controls.timeline", "xpchaos.run.notify",
+                                                          "xpchaos.controls.safety"}
     else:
         out = result.stdout
         obj = objects[0]

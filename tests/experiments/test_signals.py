@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from harness import snapshot
 from tests.experiments.conftest import SIGNALS, Run, Sandbox, signal_when_faulted, verdict_of
+from xpchaos.run import snapshot
 
 
 @pytest.mark.parametrize(("signame", "name"), [("SIGINT", "block-provider-api"), ("SIGTERM", "revoke-credentials")])

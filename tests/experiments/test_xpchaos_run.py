@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from harness import snapshot
 from tests.experiments.conftest import (
     EXPERIMENTS,
     ROOT,
@@ -21,6 +20,7 @@ from tests.experiments.conftest import (
     verdict_of,
     xpchaos,
 )
+from xpchaos.run import snapshot
 
 
 def run_xpchaos(run: Run, *args: str) -> subprocess.CompletedProcess[str]:
@@ -132,7 +132,7 @@ def test_a_signal_during_the_fault_exits_130_and_leaves_nothing_behind(signame: 
                                                                         run_dir: Run) -> None:
     slow_blueprint.wait_steady()
     before = slow_blueprint.snapshot()
-    command = [sys.executable, "-m", "harness", "run", str(EXPERIMENTS / "delete-providerconfig.json"), "--target",
+    command = [sys.executable, "-m", "xpchaos", "run", str(EXPERIMENTS / "delete-providerconfig.json"), "--target",
                str(slow_blueprint.target_path), "--slo", "60s", "--undo-log", str(run_dir.undo_log)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                cwd=run_dir.directory, env=run_dir.env(slow_blueprint.target_path))

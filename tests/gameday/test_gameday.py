@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from harness import kube, snapshot
-from harness.undo_log import UndoLog
 from tests.conftest import ROOT
 from tests.experiments.conftest import Sandbox, start_sandbox, wait_for
+from xpchaos.core import kube
+from xpchaos.core.undo_log import UndoLog
+from xpchaos.run import snapshot
 
 EXPERIMENTS = ROOT / "experiments"
 
@@ -41,7 +42,7 @@ def _suite(path: Path, *steps: str, timeout: str = "60s") -> Path:
 
 
 def _gameday(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness", "gameday", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "xpchaos", "gameday", *args], capture_output=True, text=True,
                           cwd=ROOT, timeout=timeout, env=env)
 
 
@@ -81,7 +82,7 @@ def test_three_experiments_in_order(blueprint: Sandbox, tmp_path: Path) -> None:
     assert [(f, v) for f, v, _ in results] == [("revoke-credentials", "passed"), ("block-provider-api", "passed"),
                                                ("delete-providerconfig", "passed")]
     assert all(dns is not None and dns < 90 for _, _, dns in results)
-    shown = subprocess.run([sys.executable, "-m", "harness", "history", "--history", str(tmp_path / "history.sqlite"),
+    shown = subprocess.run([sys.executable, "-m", "xpchaos", "history", "--history", str(tmp_path / "history.sqlite"),
                             "-o", str(tmp_path / "history.html")], capture_output=True, text=True, cwd=ROOT,
                            timeout=60)
     assert shown.returncode == 0, shown.stdout + shown.stderr
@@ -122,7 +123,7 @@ def test_dry_run_touches_nothing(blueprint: Sandbox, tmp_path: Path) -> None:
 
 def test_a_second_concurrent_run_is_refused(blueprint: Sandbox, tmp_path: Path) -> None:
     suite = _suite(tmp_path / "suite.yaml", "pause: 20s")
-    first = subprocess.Popen([sys.executable, "-m", "harness", "gameday", str(suite), "--target",
+    first = subprocess.Popen([sys.executable, "-m", "xpchaos", "gameday", str(suite), "--target",
                               str(blueprint.target_path), "--report-dir", str(tmp_path / "first")], cwd=ROOT,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(tmp_path))
     coord = client.CoordinationV1Api(kube.api_client(blueprint.target.kubeconfig))
@@ -146,7 +147,7 @@ def test_a_tripped_stop_condition_rolls_back_and_exits_2(slow_blueprint: Sandbox
     before = snapshot.take(slow_blueprint.target)
     undo = UndoLog(tmp_path / "undo.jsonl")
     core = _core(slow_blueprint)
-    proc = subprocess.Popen([sys.executable, "-m", "harness", "gameday", str(suite), "--target",
+    proc = subprocess.Popen([sys.executable, "-m", "xpchaos", "gameday", str(suite), "--target",
                              str(slow_blueprint.target_path), "--report-dir", str(tmp_path / "r")], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(tmp_path))
     try:
@@ -201,7 +202,7 @@ def test_a_bad_suite_exits_2_with_one_line(blueprint: Sandbox, tmp_path: Path, b
 def test_an_abandoned_lease_is_taken_over_and_a_live_one_is_not(blueprint: Sandbox) -> None:
     import datetime as dt
 
-    from harness import lease
+    from xpchaos.run import lease
 
     api = kube.api_client(blueprint.target.kubeconfig)
     coord = client.CoordinationV1Api(api)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import yaml
 
-from harness import gate_cli
 from tests.conftest import ROOT
+from xpchaos.cli import gate as gate_cli
 
 
 def test_the_workflow_runs_the_gate_and_keeps_its_report() -> None:

@@ -18,10 +18,10 @@ import pytest
 import yaml
 from kubernetes import client
 
-from harness import kube
-from harness import target as targets
 from tests.conftest import ROOT
 from tests.experiments.conftest import Sandbox, start_sandbox
+from xpchaos.core import kube
+from xpchaos.core import target as targets
 
 SELECTION = "ci and aws"  # the AWS scenarios: the three faults, the in-use deletion, the outline's AWS rows
 GATE_TIMEOUT = 400
@@ -30,7 +30,7 @@ GATE_TIMEOUT = 400
 def _gate(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "XPCHAOS_HISTORY": str(cwd / "history.sqlite") if cwd != ROOT else
            str(Path(tempfile.mkdtemp(prefix="xpchaos-history-")) / "history.sqlite")}
-    return subprocess.run([sys.executable, "-m", "harness", "gate", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "xpchaos", "gate", *args], capture_output=True, text=True,
                           cwd=cwd, timeout=GATE_TIMEOUT, env=env)
 
 

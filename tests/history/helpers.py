@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness import report_model as rm
+from xpchaos.run import report_model as rm
 
 SCENARIO = "Revoking AWS credentials fails over to Azure"
 OTHER = "Blocking the AWS API fails over to Azure"
@@ -31,7 +31,7 @@ def scenario(outcome: str = "passed", name: str = SCENARIO, **figures: Any) -> r
 
 
 def record_run(path: Any, *scenarios: rm.ScenarioReport, kind: str = "gate", n: int = 0) -> int:
-    from harness import history
+    from xpchaos.run import history
 
     code = 0 if all(s.outcome in ("passed", "skipped") for s in scenarios) else 1
     return history.record(path, kind, f"run {n}", f"2025-01-0{n or 1}T10:00:00Z", f"2025-01-0{n or 1}T10:05:00Z",

@@ -1,4 +1,4 @@
-"""harness.history: runs recorded in SQLite, trends read back in order, regressions flagged by the rule."""
+"""xpchaos.run.history: runs recorded in SQLite, trends read back in order, regressions flagged by the rule."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import history
-from harness import report_model as rm
+from xpchaos.run import history
+from xpchaos.run import report_model as rm
 
 from .helpers import OTHER, SCENARIO, record_run, scenario
 

@@ -1,4 +1,4 @@
-"""``xpchaos history`` through its click command (harness.history_cli), on histories written by harness.history."""
+"""``xpchaos history`` through its click command (xpchaos.cli.history), on histories written by xpchaos.run.history."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from harness import history
-from harness import report_model as rm
-from harness.history_cli import history_command
+from xpchaos.cli.history import history_command
+from xpchaos.run import history
+from xpchaos.run import report_model as rm
 
 from .helpers import OTHER, SCENARIO, record_run, scenario
 

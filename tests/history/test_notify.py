@@ -1,4 +1,4 @@
-"""harness.notify: a real local webhook (aiohttp on 127.0.0.1) receives the POSTs; failures never raise and log
+"""xpchaos.run.notify: a real local webhook (aiohttp on 127.0.0.1) receives the POSTs; failures never raise and log
 the host only, never the path that holds the token."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from harness import notify
-from harness import report_model as rm
+from xpchaos.run import notify
+from xpchaos.run import report_model as rm
 
 from .helpers import OTHER, SCENARIO, journal, scenario
 
@@ -162,7 +162,7 @@ def test_the_control_posts_through_chaoslib(webhook: Webhook, monkeypatch: pytes
         "method": [{"type": "probe", "name": "path-exists", "provider": {
             "type": "python", "module": "os.path", "func": "exists", "arguments": {"path": str(tmp_path)}}}],
         "controls": [{"name": "xpchaos-notify", "provider": {
-            "type": "python", "module": "harness.notify", "arguments": {"journal_path": "reports/j.json"}}}]}
+            "type": "python", "module": "xpchaos.run.notify", "arguments": {"journal_path": "reports/j.json"}}}]}
     result = run_experiment(experiment)
     assert result["status"] == "completed"
     [got] = webhook.received

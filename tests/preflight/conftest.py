@@ -13,13 +13,13 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from harness.preflight_cli import preflight
+from xpchaos.cli.preflight import preflight
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _xpchaos(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True, timeout=60,
+    return subprocess.run([sys.executable, "-m", "xpchaos", *args], capture_output=True, text=True, timeout=60,
                           cwd=ROOT)
 
 

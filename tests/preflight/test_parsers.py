@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from kubernetes.client.rest import ApiException
 
-from harness import preflight as pf
-from harness.target import parse
+from xpchaos.core.target import parse
+from xpchaos.run import preflight as pf
 
 GO_DURATIONS = [("10m", 600.0), ("1m30s", 90.0), ("500ms", 0.5), ("1h", 3600.0), ("10s", 10.0), ("0", 0.0),
                 ("1.5h", 5400.0), ("2h45m0.5s", 9900.5), ("-1m", -60.0), ("+5s", 5.0), ("300us", 0.0003),

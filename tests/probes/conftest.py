@@ -1,4 +1,4 @@
-"""A private sandbox per test (fast timings), its Target loaded with harness.target, faults made by hand."""
+"""A private sandbox per test (fast timings), its Target loaded with xpchaos.core.target, faults made by hand."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from kubernetes import client, config
 
-from harness import target as targets
-from probes.recorder import TimelineRecorder
 from tests.conftest import Sandbox
 from tests.sim.conftest import TEST_TIMINGS
+from xpchaos.core import target as targets
+from xpchaos.probes.recorder import TimelineRecorder
 
 INVALID_KEY = "[default]\naws_access_key_id = AKIAREVOKEDBYXPCHAOS\naws_secret_access_key = revoked\n"
 

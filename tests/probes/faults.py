@@ -8,8 +8,8 @@ from typing import Any
 
 from kubernetes import client
 
-from harness import kube
-from harness import target as targets
+from xpchaos.core import kube
+from xpchaos.core import target as targets
 
 _SAVED: dict[str, str] = {}
 INVALID_KEY = "[default]\naws_access_key_id = AKIAREVOKEDBYXPCHAOS\naws_secret_access_key = revoked\n"

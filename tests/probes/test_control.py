@@ -7,8 +7,8 @@ from typing import Any
 
 from chaoslib.experiment import run_experiment
 
-from probes import recorder
 from tests.probes.conftest import Cluster
+from xpchaos.probes import recorder
 
 
 def _python(kind: str, name: str, module: str, func: str, **extra: Any) -> dict[str, Any]:
@@ -20,17 +20,18 @@ def test_chaos_run_records_the_timeline_into_the_journal(cluster_for: Callable[.
     c = cluster_for("blueprint")
     experiment = {
         "title": "losing AWS credentials moves traffic to Azure",
-        "description": "probes.control + probes.failover",
+        "description": "xpchaos.controls.timeline + xpchaos.probes.failover",
         "configuration": {"xpchaos_target": str(c.target.path)},
-        "controls": [{"name": "xpchaos-timeline", "provider": {"type": "python", "module": "probes.control"}}],
+        "controls": [{"name": "xpchaos-timeline",
+                      "provider": {"type": "python", "module": "xpchaos.controls.timeline"}}],
         "steady-state-hypothesis": {"title": "serving from AWS", "probes": [
-            _python("probe", "xr-ready", "probes.failover", "xr_is_ready", tolerance=True),
-            _python("probe", "dns-primary", "probes.failover", "dns_answers_primary", tolerance=True)]},
+            _python("probe", "xr-ready", "xpchaos.probes.failover", "xr_is_ready", tolerance=True),
+            _python("probe", "dns-primary", "xpchaos.probes.failover", "dns_answers_primary", tolerance=True)]},
         "method": [
             _python("action", "revoke-aws-credentials", "tests.probes.faults", "revoke_credentials"),
             {"type": "probe", "name": "failover-completes", "tolerance": {
                 "type": "jsonpath", "path": "$.outcome", "expect": "passed"},
-             "provider": {"type": "python", "module": "probes.failover", "func": "failover_completes",
+             "provider": {"type": "python", "module": "xpchaos.probes.failover", "func": "failover_completes",
                           "arguments": {"deadlines": {"detect": 15, "promote": 15, "xr_recovers": 15,
                                                       "dns_secondary": 15}}}}],
         "rollbacks": [_python("action", "restore-aws-credentials", "tests.probes.faults", "restore_credentials")],
@@ -51,18 +52,19 @@ def test_a_blocked_fault_reads_fault_not_applied(cluster_for: Callable[..., Clus
     """Deleting an in-use ProviderConfig is blocked: the verdict says so, it is neither a pass nor a failure."""
     c = cluster_for("blueprint")
     delete = {"type": "action", "name": "delete-aws-providerconfig", "provider": {
-        "type": "python", "module": "actions.providerconfig", "func": "delete_provider_config",
+        "type": "python", "module": "xpchaos.actions.providerconfig", "func": "delete_provider_config",
         "arguments": {"provider": "aws", "timeout": 5}}}
     experiment = {
         "title": "deleting the AWS ProviderConfig", "description": "blocked by in-use protection",
         "configuration": {"xpchaos_target": str(c.target.path), "xpchaos_undo_log": str(c.target.path.parent /
                                                                                         "undo.jsonl")},
-        "controls": [{"name": "xpchaos-timeline", "provider": {"type": "python", "module": "probes.control"}}],
+        "controls": [{"name": "xpchaos-timeline",
+                      "provider": {"type": "python", "module": "xpchaos.controls.timeline"}}],
         "method": [delete, {"type": "probe", "name": "failover-completes", "provider": {
-            "type": "python", "module": "probes.failover", "func": "failover_completes",
+            "type": "python", "module": "xpchaos.probes.failover", "func": "failover_completes",
             "arguments": {"deadlines": {"detect": 5, "promote": 5, "xr_recovers": 5, "dns_secondary": 5}}}}],
         "rollbacks": [{"type": "action", "name": "restore-aws-providerconfig", "provider": {
-            "type": "python", "module": "actions.providerconfig", "func": "restore_provider_config",
+            "type": "python", "module": "xpchaos.actions.providerconfig", "func": "restore_provider_config",
             "arguments": {"provider": "aws"}}}],
     }
     journal = run_experiment(experiment, settings={"runtime": {"rollbacks": {"strategy": "always"}}})

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from probes import failover, recorder
-from probes import timeline as tl
-from probes.expectations import failover as failover_expectation
-from probes.recorder import TimelineRecorder
 from tests.probes.conftest import Cluster, Proxy, free_port, retarget
+from xpchaos.probes import failover, recorder
+from xpchaos.probes import timeline as tl
+from xpchaos.probes.expectations import failover as failover_expectation
+from xpchaos.probes.recorder import TimelineRecorder
 
 PRIMARY, SECONDARY = ("192.0.2.10",), ("198.51.100.20",)
 FAST = {"detect": 15, "promote": 15, "xr_recovers": 15, "dns_secondary": 15}
@@ -165,7 +165,7 @@ def test_unreachable_dns_reads_error(cluster_for: Callable[..., Cluster], record
     doc = yaml.safe_load(c.target.path.read_text())
     doc["dns"][0]["nameservers"].append(f"127.0.0.1:{free_port()}")  # nothing answers there
     (tmp_path / "target.yaml").write_text(yaml.safe_dump(doc))
-    from harness.target import load
+    from xpchaos.core.target import load
 
     tgt = load(tmp_path / "target.yaml")
     rec = recorders(tgt)

@@ -13,10 +13,10 @@ from typing import Any
 
 import yaml
 
-from harness import target as targets
-from probes import timeline as tl
-from probes.recorder import TimelineRecorder, _Stream
 from tests.unit.test_target import MINIMAL
+from xpchaos.core import target as targets
+from xpchaos.probes import timeline as tl
+from xpchaos.probes.recorder import TimelineRecorder, _Stream
 
 
 class _Listed:

@@ -1,4 +1,4 @@
-"""harness.snapshot against a blueprint sandbox: what counts as a change, and that no credential leaks."""
+"""xpchaos.run.snapshot against a blueprint sandbox: what counts as a change, and that no credential leaks."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 
 from kubernetes import client
 
-from harness import snapshot
 from tests.probes.conftest import Cluster
+from xpchaos.run import snapshot
 
 DEADLINE = 20.0
 SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",

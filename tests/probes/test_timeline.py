@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness import target as targets
-from probes import expectations
-from probes import timeline as tl
-from probes.dns_sampler import label
 from tests.unit.test_target import MINIMAL
+from xpchaos.core import target as targets
+from xpchaos.probes import expectations
+from xpchaos.probes import timeline as tl
+from xpchaos.probes.dns_sampler import label
 
 
 def test_wait_for_wakes_on_append_and_times_out() -> None:

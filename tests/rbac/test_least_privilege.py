@@ -27,53 +27,57 @@ import pytest
 import yaml
 from kubernetes import client
 
-from harness import kube, sandbox_process
 from tests.experiments.conftest import CHAOS, EXPERIMENTS, NAMES, RUN_TIMEOUT, Sandbox
 from tests.sim.conftest import TEST_TIMINGS
+from xpchaos.core import kube
+from xpchaos.run import sandbox_process
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = ROOT / "deploy" / "kubernetes"
 RBAC = MANIFESTS / "rbac.yaml"
-PYTHON_CLIENT = kube.USER_AGENT  # every client harness.kube makes names itself xpchaos/<version>
+PYTHON_CLIENT = kube.USER_AGENT  # every client xpchaos.core.kube makes names itself xpchaos/<version>
 
 # Rules a passing run cannot reach, each verb x resource with the reason. Anything else in rbac.yaml that no call
 # used is a privilege the experiments do not need.
 NOT_EXERCISED: dict[tuple[str, str], str] = {
     ("list", "providerconfigs"): "actions/providerconfig.py lists them only to name the alternatives when the "
-                                 "target's ProviderConfig is missing; harness/snapshot.py (Gherkin scenarios) too",
+                                 "target's ProviderConfig is missing; src/xpchaos/run/snapshot.py (Gherkin "
+                                 "scenarios) too",
     ("watch", "providerconfigs"): "actions/_common.wait_object watches only when its first get does not already show "
                                   "the state it waits for; on the sandbox each change has happened by then",
-    ("get", "clusters"): "harness/preflight.py checks that each managed resource the target names exists",
-    ("get", "records"): "harness/preflight.py, as above",
-    ("get", "healthchecks"): "harness/preflight.py, as above",
-    ("get", "mssqlservers"): "harness/preflight.py, as above",
+    ("get", "clusters"): "src/xpchaos/run/preflight.py checks that each managed resource the target names exists",
+    ("get", "records"): "src/xpchaos/run/preflight.py, as above",
+    ("get", "healthchecks"): "src/xpchaos/run/preflight.py, as above",
+    ("get", "mssqlservers"): "src/xpchaos/run/preflight.py, as above",
     ("list", "secrets"): "actions/credentials.py lists them only when the target's Secret is missing; "
-                         "harness/snapshot.py in Gherkin scenarios (`xpchaos gate`, a game day's `scenarios:` step)",
-    ("list", "networkpolicies"): "harness/snapshot.py only: Gherkin scenarios (`xpchaos gate`, a game day's "
+                         "src/xpchaos/run/snapshot.py in Gherkin scenarios (`xpchaos gate`, a game day's "
+                         "`scenarios:` step)",
+    ("list", "networkpolicies"): "src/xpchaos/run/snapshot.py only: Gherkin scenarios (`xpchaos gate`, a game day's "
                                  "`scenarios:` step), not experiment steps",
     ("create", "secrets"): "actions/credentials.py re-creates the Secret on rollback of the delete-secret mode "
                            "(XPCHAOS_REVOKE_MODE=delete-secret); the experiments use the default invalid-key mode",
     ("delete", "secrets"): "the delete-secret revoke mode (XPCHAOS_REVOKE_MODE=delete-secret), not the default",
-    ("create", "selfsubjectaccessreviews"): "harness/preflight.py only (`xpchaos preflight`), not the runs",
-    ("update", "leases"): "harness/lease.py takes over an abandoned (expired) Lease; a single game day never finds "
-                          "one",
-    ("patch", "leases"): "harness/lease.py renews the Lease every 20 s (RENEW_EVERY); a fast game day ends sooner",
+    ("create", "selfsubjectaccessreviews"): "src/xpchaos/run/preflight.py only (`xpchaos preflight`), not the runs",
+    ("update", "leases"): "src/xpchaos/run/lease.py takes over an abandoned (expired) Lease; a single game day "
+                          "never finds one",
+    ("patch", "leases"): "src/xpchaos/run/lease.py renews the Lease every 20 s (RENEW_EVERY); a fast game day "
+                         "ends sooner",
 }
 
 # The module that most likely made a call of (apiGroup, resource): named in the failure of an uncovered call.
 LIKELY_CALLER: dict[tuple[str, str], str] = {
     ("aws.upbound.io", "providerconfigs"): "actions/providerconfig.py, actions/restore.py",
     ("azure.upbound.io", "providerconfigs"): "actions/providerconfig.py, actions/restore.py",
-    ("", "secrets"): "actions/credentials.py, harness/snapshot.py",
-    ("networking.k8s.io", "networkpolicies"): "actions/network.py, harness/snapshot.py",
+    ("", "secrets"): "actions/credentials.py, src/xpchaos/run/snapshot.py",
+    ("networking.k8s.io", "networkpolicies"): "actions/network.py, src/xpchaos/run/snapshot.py",
     ("", "pods"): "actions/network.py",
     ("", "events"): "probes/recorder.py, actions/providerconfig.py",
     ("events.k8s.io", "events"): "probes/recorder.py",
-    ("coordination.k8s.io", "leases"): "harness/lease.py",
-    ("", "configmaps"): "harness/stops.py",
-    ("", "namespaces"): "harness/snapshot.py or harness/preflight.py",
-    ("database.example.org", "xglobaldatabases"): "probes/failover.py, probes/recorder.py, harness/stops.py",
-    ("authorization.k8s.io", "selfsubjectaccessreviews"): "harness/preflight.py",
+    ("coordination.k8s.io", "leases"): "src/xpchaos/run/lease.py",
+    ("", "configmaps"): "src/xpchaos/run/stops.py",
+    ("", "namespaces"): "src/xpchaos/run/snapshot.py or src/xpchaos/run/preflight.py",
+    ("database.example.org", "xglobaldatabases"): "probes/failover.py, probes/recorder.py, src/xpchaos/run/stops.py",
+    ("authorization.k8s.io", "selfsubjectaccessreviews"): "src/xpchaos/run/preflight.py",
 }
 
 
@@ -210,7 +214,7 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recording]:
         suite.write_text(f"kind: GameDay\nsteps:\n  - experiment: {EXPERIMENTS / 'revoke-credentials.json'}\n")
         directory = base / "gameday"
         run("xpchaos gameday revoke-credentials",
-            [sys.executable, "-m", "harness", "gameday", str(suite), "--target", str(target), "--report-dir",
+            [sys.executable, "-m", "xpchaos", "gameday", str(suite), "--target", str(target), "--report-dir",
              str(directory / "reports")], directory, 300)
         yield recording
     finally:

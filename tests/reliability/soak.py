@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from harness import kube
 from tests.experiments.conftest import NAMES, Run, Sandbox, wait_for, xpchaos
+from xpchaos.core import kube
 
 from . import cluster
 

@@ -1,4 +1,4 @@
-"""The harness's API client retries what the server asks to be retried (``harness.api_retry``), counts every
+"""The harness's API client retries what the server asks to be retried (``xpchaos.core.api_retry``), counts every
 retry, and hands back the server's answer when the retries run out. Against a sandbox that injects the faults
 (``--api-faults``) into the harness's requests only (its User-Agent ``xpchaos/...``)."""
 
@@ -13,8 +13,8 @@ import pytest
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from harness import api_retry, kube
 from tests.conftest import Sandbox
+from xpchaos.core import api_retry, kube
 
 
 def _faulty(own_sandbox: Callable[..., Sandbox], tmp_path: Path, spec: str) -> tuple[Sandbox, Path]:

@@ -19,9 +19,10 @@ from typing import Any
 
 import pytest
 
-from harness import kube, sandbox_process, snapshot
 from tests.experiments.conftest import NAMES, RUN_TIMEOUT, Run, Sandbox, verdict_of
 from tests.sim.conftest import TEST_TIMINGS
+from xpchaos.core import kube
+from xpchaos.run import sandbox_process, snapshot
 
 from . import figures
 

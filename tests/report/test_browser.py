@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from harness import report
-from harness import report_model as model
+from xpchaos.report import html as report
+from xpchaos.run import report_model as model
 
 from .cdp import Browser
 from .conftest import Journals

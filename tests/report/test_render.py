@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from harness import report
-from harness import report_model as model
+from xpchaos.report import html as report
+from xpchaos.run import report_model as model
 
 from .conftest import Journals
 
 ROOT = Path(__file__).resolve().parents[2]
-XPCHAOS = [sys.executable, "-m", "harness"]
+XPCHAOS = [sys.executable, "-m", "xpchaos"]
 SCRIPT = "<script>alert(1)</script>"
 
 

@@ -266,8 +266,8 @@ def test_unreachable_dns_keeps_the_xr_unready_and_recovers(own_sandbox: Callable
     """--dns-server pointing at nothing: the function reports it and retries; it never kills the controller."""
     from kubernetes import config as kube_config
 
-    from sandbox.dns.rfc2136 import generate_tsig_key
     from tests.dns.conftest import free_port
+    from xpchaos.sandbox.dns.rfc2136 import generate_tsig_key
 
     _, key_text = generate_tsig_key("nobody-key.")
     key_file = tmp_path / "nobody.key"

@@ -1,7 +1,7 @@
 """``--primary azure``: the sandbox serves from Azure first and fails over the other way, Azure → AWS.
 
 Observed as the harness would: the XR through the kubernetes client, DNS through dnspython at the nameserver the
-target file names, the Target loaded with ``harness.target``. Every wait is on a condition with a deadline.
+target file names, the Target loaded with ``xpchaos.core.target``. Every wait is on a condition with a deadline.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ import dns.rdatatype
 import pytest
 from kubernetes import client, config
 
-from harness import target as targets
 from tests.conftest import ROOT, Sandbox
 from tests.sim.conftest import TEST_TIMINGS
+from xpchaos.core import target as targets
 
 AWS_IP, AZURE_IP = "192.0.2.10", "198.51.100.20"
 DEADLINE = 20.0
@@ -110,7 +110,7 @@ def test_target_file_with_primary_azure(own_sandbox: Callable[..., Sandbox]) -> 
 
 
 def _xpchaos(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True, timeout=60,
+    return subprocess.run([sys.executable, "-m", "xpchaos", *args], capture_output=True, text=True, timeout=60,
                           cwd=ROOT)
 
 

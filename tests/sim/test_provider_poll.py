@@ -13,8 +13,8 @@ import pytest
 import yaml
 from kubernetes import client, config
 
-from sandbox.crossplane.timings import go_duration, timings_for
 from tests.conftest import Sandbox
+from xpchaos.sandbox.crossplane.timings import go_duration, timings_for
 
 NAMESPACE = "crossplane-system"
 PROVIDERS = {"provider-aws-rds", "provider-aws-route53", "provider-azure-sql"}

@@ -8,8 +8,8 @@ import sys
 
 from pytest_bdd.steps import step_function_context_registry
 
-from steps import catalogue
 from tests.conftest import ROOT
+from xpchaos.steps import catalogue
 
 
 def _matching(text: str, kind: str) -> list[str]:
@@ -36,12 +36,12 @@ def test_docs_steps_md_is_generated_from_the_library() -> None:
 
 
 def test_xpchaos_steps_lists_and_searches() -> None:
-    run = subprocess.run([sys.executable, "-m", "harness", "steps", "DNS"], capture_output=True, text=True,
+    run = subprocess.run([sys.executable, "-m", "xpchaos", "steps", "DNS"], capture_output=True, text=True,
                          cwd=ROOT, timeout=60)
     assert run.returncode == 0, run.stderr
     assert "Then DNS answers {provider} on every nameserver within {seconds} seconds" in run.stdout
     assert "e.g. Then DNS answers azure on every nameserver within 90 seconds" in run.stdout
     assert "When the experiment" not in run.stdout
-    missing = subprocess.run([sys.executable, "-m", "harness", "steps", "no such words"], capture_output=True,
+    missing = subprocess.run([sys.executable, "-m", "xpchaos", "steps", "no such words"], capture_output=True,
                              text=True, cwd=ROOT, timeout=60)
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1, missing.stderr

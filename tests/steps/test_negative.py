@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from harness import sandbox_process as sp
-from harness import snapshot
-from harness import target as targets
-from harness.undo_log import UndoLog
 from tests.conftest import ROOT
 from tests.sim.conftest import TEST_TIMINGS
+from xpchaos.core import target as targets
+from xpchaos.core.undo_log import UndoLog
+from xpchaos.run import sandbox_process as sp
+from xpchaos.run import snapshot
 
 NEGATIVE = ROOT / "tests" / "steps" / "negative" / "negative_scenarios.py"
 
@@ -103,7 +103,7 @@ def test_an_invalid_target_file_is_refused_before_anything_runs(tmp_path: Path) 
 
 
 def test_a_scenario_interrupted_with_sigint_leaves_nothing_behind(blueprint: targets.Target, tmp_path: Path) -> None:
-    from probes.failover import xr_is_ready
+    from xpchaos.probes.failover import xr_is_ready
 
     deadline = time.monotonic() + 60
     while not xr_is_ready(configuration={"xpchaos_target": str(blueprint.path)}):  # the previous test's failback

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.errors import ApiError
-from sandbox.patching import MERGE_PATCH, STRATEGIC_PATCH, apply_patch, merge_patch, strategic_merge_patch
-from sandbox.tables import human_age, jsonpath
+from xpchaos.sandbox.errors import ApiError
+from xpchaos.sandbox.patching import MERGE_PATCH, STRATEGIC_PATCH, apply_patch, merge_patch, strategic_merge_patch
+from xpchaos.sandbox.tables import human_age, jsonpath
 
 
 def test_merge_patch_rfc7386_examples() -> None:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.errors import ApiError
-from sandbox.protobuf import MAGIC, decode
+from xpchaos.sandbox.errors import ApiError
+from xpchaos.sandbox.protobuf import MAGIC, decode
 
 
 def varint(n: int) -> bytes:

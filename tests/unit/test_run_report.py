@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import run_cli, runner, verdict
+from xpchaos import verdict
+from xpchaos.cli import run as run_cli
+from xpchaos.run import runner
 
 
 def _result(extensions: list[dict[str, object]]) -> runner.RunResult:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from sandbox import schema as s
-from sandbox.errors import cause_type, invalid
+from xpchaos.sandbox import schema as s
+from xpchaos.sandbox.errors import cause_type, invalid
 
 
 def obj(schema: dict[str, Any]) -> dict[str, Any]:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.errors import ApiError
-from sandbox.selectors import fields_match, labels_match, parse_field_selector, parse_label_selector
+from xpchaos.sandbox.errors import ApiError
+from xpchaos.sandbox.selectors import fields_match, labels_match, parse_field_selector, parse_label_selector
 
 
 def obj(**labels: str) -> dict:

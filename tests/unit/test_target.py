@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness import target
 from tests.conftest import Sandbox
+from xpchaos.core import target
 
 MINIMAL = {
     "kind": "Target",

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from sandbox.dns.rfc2136 import generate_tsig_key, parse_tsig_key
+from xpchaos.sandbox.dns.rfc2136 import generate_tsig_key, parse_tsig_key
 
 
 def test_a_secret_with_double_slash_survives_comment_stripping() -> None:

@@ -1,5 +1,0 @@
-"""``python -m harness`` is the ``xpchaos`` command."""
-
-from .cli import main
-
-main()

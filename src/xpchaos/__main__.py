@@ -1,0 +1,5 @@
+"""``python -m xpchaos`` is the ``xpchaos`` command."""
+
+from xpchaos.cli.main import main
+
+main()

@@ -1,0 +1,316 @@
+"""The ``xpchaos`` command line."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from xpchaos import __version__
+from xpchaos.run import sandbox_process as sp
+
+console = Console(soft_wrap=True)  # what the user asked for goes to stdout; no hard wraps
+errors = Console(stderr=True, soft_wrap=True)  # one line per error, however long
+STATE_DIR_OPTION = click.option(
+    "--state-dir", type=click.Path(file_okay=False, path_type=Path), default=sp.DEFAULT_STATE_DIR,
+    show_default=True, help="Where the sandbox keeps its kubeconfig, state and log.",
+)
+OUTPUT_OPTION = click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text",
+                             show_default=True, help="Human-readable text, or one JSON object on stdout.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, prog_name="xpchaos")
+def main() -> None:
+    """xpchaos proves that losing a cloud provider moves traffic to the other one within the SLO.
+
+    With no cluster at hand, start the sandbox (a simulated Crossplane management cluster on 127.0.0.1) and
+    point any Kubernetes client at its kubeconfig:
+
+    \b
+      xpchaos sandbox up --detach
+      export KUBECONFIG=.xpchaos/sandbox/kubeconfig
+      kubectl get namespaces
+      xpchaos sandbox down
+    """
+
+
+@main.command()
+@STATE_DIR_OPTION
+@click.option("--transcript", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("reports/demo/sandbox-demo.txt"), show_default=True,
+              help="Where to write what the demo printed (the run's journal.json and report.txt go beside it).")
+@click.option("--speed", type=click.Choice(["real", "fast"]), default="real", show_default=True,
+              help="Timings of the sandbox when the demo starts one: real (a failover in about 30 s) or fast.")
+def demo(state_dir: Path, transcript: Path, speed: str) -> None:
+    """Run the main job on the sandbox: show the platform, run the credential-revocation experiment against it
+    with its timeline live, and report the verdict and recovery times (the sandbox keeps running).
+
+    Exit code: the run's (0 resilient, 1 not resilient, 2 could not decide).
+    """
+    from xpchaos.cli import demo as demo_module
+    from xpchaos.run import runner
+
+    try:
+        sys.exit(demo_module.run(state_dir, transcript, speed))
+    except sp.SandboxError as exc:
+        errors.print(f"[red]error:[/red] {exc}")
+        sys.exit(exc.exit_code)
+    except runner.ExperimentError as exc:
+        errors.print(f"[red]error:[/red] {exc}", markup=False, highlight=False)
+        sys.exit(2)
+    except runner.RunInterrupted:
+        errors.print("interrupted: the experiment's rollbacks ran", highlight=False)
+        sys.exit(130)
+
+
+@main.group()
+def sandbox() -> None:
+    """Start, inspect and stop the local sandbox cluster."""
+
+
+def _print_info(info: sp.SandboxInfo, output: str, headline: str) -> None:
+    if output == "json":
+        click.echo(json.dumps(info.public()))
+        return
+    console.print(f"[green]{headline}[/green]")
+    console.print(f"  API         {info.api}")
+    console.print(f"  kubeconfig  {info.kubeconfig}")
+    console.print(f"  DNS         {info.dns or '-'}")
+    console.print(f"  target      {info.target or '-'}")
+    options = sp.running_options(info)
+    if options:
+        console.print(f"  profile     {options.get('profile')} (speed {options.get('speed')}, Crossplane "
+                      f"{options.get('crossplane')})")
+    console.print(f"  pid         {info.pid}")
+    console.print(f"\n  export KUBECONFIG={info.kubeconfig}")
+
+
+@sandbox.command("up")
+@click.option("--api-port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port of the Kubernetes API (0 picks a free one).")
+@click.option("--dns-port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port of the sandbox's DNS server, UDP and TCP (0 picks a free one).")
+@STATE_DIR_OPTION
+@click.option("--profile", type=click.Choice(["stock", "blueprint", "none"]), default="blueprint", show_default=True,
+              help="stock: plain Crossplane, no failover logic; blueprint: the failover design of the seed; "
+                   "none: the bare Kubernetes API.")
+@click.option("--speed", type=click.Choice(["fast", "real"]), default="real", show_default=True,
+              help="fast: failover in seconds (tests); real: tens of seconds, within the 90 s SLO (demos).")
+@click.option("--timing", "timings", multiple=True, metavar="NAME=SECONDS",
+              help="Override one timing: mr_poll, backoff_min, backoff_max, xr_poll, detection, promotion, "
+                   "failback, dns_ttl. Repeatable.")
+@click.option("--crossplane", type=click.Choice(["v1", "v2"]), default="v1", show_default=True,
+              help="Crossplane generation: v1 (cluster-scoped XR and MRs, ProviderConfig) or v2 (namespaced XR "
+                   "and MRs in the .m. groups, ClusterProviderConfig).")
+@click.option("--primary", type=click.Choice(["aws", "azure"]), default="aws", show_default=True,
+              help="The cloud that serves first (the XR's primaryProvider); the other one takes over when it is "
+                   "lost. azure: fail over from Azure to AWS.")
+@click.option("--dns-server", metavar="IP:PORT", help="Send the failover's RFC 2136 updates to this server "
+                                                       "(e.g. a BIND9) instead of the sandbox's own.")
+@click.option("--tsig-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="BIND key file (tsig-keygen format) allowed to update the zone on --dns-server.")
+@click.option("--detach", "-d", is_flag=True, help="Return once the sandbox is ready and leave it running.")
+@OUTPUT_OPTION
+@click.pass_context
+def sandbox_up(ctx: click.Context, api_port: int, dns_port: int, state_dir: Path, profile: str, speed: str,
+               timings: tuple[str, ...], crossplane: str, primary: str, dns_server: str | None,
+               tsig_key: Path | None, detach: bool, output: str) -> None:
+    """Start the sandbox and print where to reach it once it is ready.
+
+    Without --detach it runs in the foreground until Ctrl-C. With --detach it keeps running in the background;
+    if one already runs in STATE_DIR with the options asked for, that one is reported and reused.
+    """
+    if bool(dns_server) != bool(tsig_key):
+        raise click.UsageError("--dns-server and --tsig-key go together")
+    _check_timings(timings)
+    if dns_server:
+        _check_dns_server(dns_server)
+    running = sp.read_state(state_dir)
+    if running is not None:
+        if not detach:
+            raise click.UsageError(f"a sandbox already runs in {state_dir} (pid {running.pid}); "
+                                   "use it, or stop it with `xpchaos sandbox down`")
+        _check_reuse(ctx, running, state_dir,
+                     {"profile": profile, "speed": speed, "crossplane": crossplane, "primary": primary})
+        _print_info(running, output, "Sandbox already running (reused)")
+        return
+    extra = ["--profile", profile, "--speed", speed, "--crossplane", crossplane, "--primary", primary]
+    for timing in timings:
+        extra += ["--timing", timing]
+    if dns_server and tsig_key:
+        extra += ["--dns-server", dns_server, "--tsig-key", str(tsig_key.resolve())]
+    try:
+        info, child = sp.start(state_dir, api_port, dns_port, detach=detach, extra_args=extra)
+    except sp.SandboxError as exc:
+        errors.print(f"[red]error:[/red] {exc}")
+        sys.exit(exc.exit_code)
+    if not detach:
+        # installed before the ready line is printed, so a signal right after it still reaches the child
+        def forward(signum: int, _frame: Any) -> None:
+            child.send_signal(signal.SIGTERM if signum == signal.SIGHUP else signum)
+
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, forward)
+    _print_info(info, output, "Sandbox ready")
+    if detach:
+        return
+    errors.print("\n  Running in the foreground; Ctrl-C stops it.")  # stderr: stdout may be JSON
+    sys.exit(child.wait())
+
+
+def _check_dns_server(dns_server: str) -> None:
+    host, _, port = dns_server.rpartition(":")
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        valid = port.isdigit() and 0 < int(port) < 65536
+    except ValueError:
+        valid = False
+    if not valid:
+        raise click.BadParameter(f"{dns_server!r} is not IP:PORT (an address, not a name: 127.0.0.1:53, [::1]:53)",
+                                 param_hint="--dns-server")
+
+
+def _check_reuse(ctx: click.Context, running: sp.SandboxInfo, state_dir: Path, wanted: dict[str, str]) -> None:
+    """Reuse only what was asked for: an option given explicitly must match the running sandbox."""
+    have = sp.running_options(running)
+    for name, value in wanted.items():
+        given = ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+        if given and have.get(name, "none" if name == "profile" else None) not in (value, None):
+            raise click.UsageError(f"the sandbox running in {state_dir} has --{name} {have.get(name, 'none')}; "
+                                   f"stop it with `xpchaos sandbox down` to start one with --{name} {value}")
+    for name in ("timings", "dns_server", "tsig_key", "api_port", "dns_port"):
+        if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT:
+            raise click.UsageError(f"a sandbox already runs in {state_dir}; --{name.replace('_', '-')} applies only "
+                                   "when starting one (stop it first with `xpchaos sandbox down`)")
+
+
+TIMING_NAMES = ("mr_poll", "backoff_min", "backoff_max", "xr_poll", "detection", "promotion", "failback", "dns_ttl")
+
+
+def _check_timings(timings: tuple[str, ...]) -> None:
+    """Refuse a bad --timing before anything starts (the sandbox checks again; it owns the list)."""
+    for item in timings:
+        name, _, value = item.partition("=")
+        try:
+            ok = name in TIMING_NAMES and float(value) >= 0 and (name != "dns_ttl" or float(value).is_integer())
+        except ValueError:
+            ok = False
+        if not ok:
+            raise click.BadParameter(f"{item!r}: expected NAME=SECONDS (>= 0; whole seconds for dns_ttl) with NAME "
+                                     f"one of {', '.join(TIMING_NAMES)}", param_hint="--timing")
+
+
+@sandbox.command("down")
+@STATE_DIR_OPTION
+def sandbox_down(state_dir: Path) -> None:
+    """Stop the sandbox running in STATE_DIR (harmless when none runs)."""
+    info = sp.stop(state_dir)
+    if info is None:
+        console.print(f"No sandbox running in {state_dir}.")
+    else:
+        console.print(f"Sandbox stopped (pid {info.pid}).")
+
+
+@sandbox.command("status")
+@STATE_DIR_OPTION
+@OUTPUT_OPTION
+def sandbox_status(state_dir: Path, output: str) -> None:
+    """Say whether a sandbox runs in STATE_DIR and where. Exit code 3 when none runs."""
+    info = sp.read_state(state_dir)
+    if info is None:
+        if output == "json":
+            click.echo(json.dumps({"running": False}))
+        else:
+            console.print(f"No sandbox running in {state_dir}.")
+        sys.exit(3)
+    if output == "json":
+        click.echo(json.dumps({"running": True, "pid": info.pid, **info.public()}))
+    else:
+        _print_info(info, output, "Sandbox running")
+
+
+@main.command()
+@click.option("--target", "target_path", type=click.Path(path_type=Path), default=None,
+              help="Target file whose cluster to restore (default: the target each undo record names).")
+@click.option("--undo-log", "undo_log_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The undo log to replay (default: $XPCHAOS_UNDO_LOG or .xpchaos/undo.jsonl).")
+def restore(target_path: Path | None, undo_log_path: Path | None) -> None:
+    """Undo every fault still outstanding in the undo log (newest first), e.g. after a crashed run.
+
+    Prints one line per record. Running it again is harmless: nothing outstanding, nothing done.
+    """
+    from rich.markup import escape
+
+    from xpchaos.actions import restore as restore_module
+    from xpchaos.core import target as target_module
+    from xpchaos.core.undo_log import UndoLog, UndoLogError
+
+    target = None
+    if target_path is not None:
+        try:
+            target = target_module.load(target_path)
+        except target_module.TargetError as exc:
+            errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+            sys.exit(2)
+    log = UndoLog(undo_log_path)
+    try:
+        if not log.outstanding():
+            console.print(f"Nothing to restore ({log.path} has no outstanding undo records).", highlight=False)
+            return
+        results = restore_module.restore_all(
+            log, target, on_record=lambda item: console.print(item.line(), markup=False, highlight=False))
+    except UndoLogError as exc:
+        errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        sys.exit(2)
+    failed = [r for r in results if r.error]
+    console.print(f"Restored {len(results) - len(failed)} of {len(results)} undo records from {log.path}.",
+                  highlight=False)
+    if failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--markdown", is_flag=True, help="Print the catalogue as Markdown (what docs/steps.md holds).")
+@click.argument("search", required=False)
+def steps(markdown: bool, search: str | None) -> None:
+    """List the Gherkin step library: every step with what it does and an example.
+
+    SEARCH keeps the steps whose pattern contains it (case-insensitive), e.g. `xpchaos steps dns`.
+    """
+    from xpchaos.steps import catalogue
+
+    if markdown:
+        click.echo(catalogue.markdown(), nl=False)
+        return
+    found = [d for d in catalogue.definitions() if not search or search.lower() in d.text.lower()]
+    if not found:
+        errors.print(f"[red]error:[/red] no step contains {search!r}; `xpchaos steps` lists them all", highlight=False)
+        sys.exit(2)
+    for d in found:
+        console.print(f"[bold]{d.text}[/bold]", highlight=False)
+        console.print(f"    {d.summary}", markup=False, highlight=False)
+        example = "\n".join(f"    {line}" for line in f"e.g. {d.example}".splitlines())
+        console.print(example, markup=False, highlight=False, style="dim")
+
+
+# the commands that live in modules of their own; last, because they must not import this module
+from xpchaos.cli.gameday import register as register_gameday  # noqa: E402
+from xpchaos.cli.gate import register as register_gate  # noqa: E402
+from xpchaos.cli.history import register as register_history  # noqa: E402
+from xpchaos.cli.preflight import register as register_preflight  # noqa: E402
+from xpchaos.cli.report import register as register_report  # noqa: E402
+from xpchaos.cli.run import register as register_run  # noqa: E402
+
+register_run(main)
+register_gate(main)
+register_report(main)
+register_gameday(main)
+register_history(main)
+register_preflight(main)
