@@ -16,11 +16,13 @@ from typing import Any
 from gherkin.errors import CompositeParserException
 from gherkin.parser import Parser
 
+from xpchaos.core.errors import InputError
+
 STEP_WORDS = ("Given ", "When ", "Then ", "And ", "But ", "* ")
 _EXPECTED = re.compile(r"^\((\d+):(\d+)\): (.*)$", re.S)
 
 
-class FeatureFileError(ValueError):
+class FeatureFileError(InputError):
     """A feature file that cannot be run as written; the message is one line."""
 
 

@@ -12,6 +12,7 @@ from kubernetes.client.rest import ApiException
 
 from xpchaos import __version__
 from xpchaos.core import api_retry
+from xpchaos.core.errors import InputError
 
 if TYPE_CHECKING:
     from xpchaos.core.target import Target
@@ -45,7 +46,7 @@ def api_client(kubeconfig: str | None = None, context: str | None = None, retryi
     return api_retry.install(api) if retrying else api
 
 
-class ContextNotAllowed(ValueError):
+class ContextNotAllowed(InputError):
     """The kube context is not one the target allows: refused before any call to the cluster."""
 
 

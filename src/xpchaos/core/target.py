@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from xpchaos.core.errors import InputError
+
 DEFAULT_PATH = Path("xpchaos.yaml")
 SANDBOX_PATH = Path(".xpchaos/sandbox/target.yaml")  # what `xpchaos sandbox up` writes by default
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
@@ -22,7 +24,7 @@ _NAMESPACE = re.compile(r"^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 
 
-class TargetError(ValueError):
+class TargetError(InputError):
     """The target file is missing or wrong; the message names the file and the field."""
 
 

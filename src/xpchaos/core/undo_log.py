@@ -20,11 +20,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from xpchaos.core.errors import XpchaosError
+
 DEFAULT_PATH = Path(".xpchaos/undo.jsonl")
 ENV_VAR = "XPCHAOS_UNDO_LOG"
 
 
-class UndoLogError(RuntimeError):
+class UndoLogError(XpchaosError, RuntimeError):
     """The undo log cannot be written or read (the message never contains record content)."""
 
 

@@ -30,13 +30,14 @@ import yaml
 
 from xpchaos.core import kube
 from xpchaos.core import target as targets
+from xpchaos.core.errors import InputError
 from xpchaos.run import lease, report_model, runner, stops
 from xpchaos.run import steady as steadiness
 
 MAX_SUITE_BYTES = 1 << 20
 
 
-class SuiteError(ValueError):
+class SuiteError(InputError):
     """The suite file is wrong; one line naming the file and the field."""
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xpchaos.core.errors import XpchaosError
 from xpchaos.run import report_model as rm
 
 ENV = "XPCHAOS_HISTORY"
@@ -68,7 +69,7 @@ CREATE INDEX IF NOT EXISTS results_by_scenario ON results (scenario, run_id);
 """
 
 
-class HistoryError(Exception):
+class HistoryError(XpchaosError):
     """The history file is missing, or is not an xpchaos history (one line, for the user)."""
 
 

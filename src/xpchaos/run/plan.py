@@ -21,6 +21,7 @@ from typing import Any
 
 from xpchaos.core import kube
 from xpchaos.core import target as targets
+from xpchaos.core.errors import InputError
 from xpchaos.core.undo_log import UndoLog
 from xpchaos.run import runner
 
@@ -39,7 +40,7 @@ CONTROLS = {
 }
 
 
-class PlanError(ValueError):
+class PlanError(InputError):
     """The plan cannot tell what a run would touch (or the run would refuse); one line saying why."""
 
 

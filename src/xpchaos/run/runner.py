@@ -22,13 +22,14 @@ import yaml
 from xpchaos import verdict
 from xpchaos.core import interrupts, kube
 from xpchaos.core import target as targets
+from xpchaos.core.errors import InputError
 
 logger = logging.getLogger("xpchaos.runner")
 TARGET_KEY, UNDO_LOG_KEY = "xpchaos_target", "xpchaos_undo_log"
 MAX_EXPERIMENT_BYTES = 1 << 20
 
 
-class ExperimentError(ValueError):
+class ExperimentError(InputError):
     """The experiment, the target or an override is wrong; nothing was run. The message says what to fix."""
 
 
