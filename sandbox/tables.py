@@ -137,6 +137,66 @@ def _pod_template_cell(field: str) -> Cell:
     return cell
 
 
+def _service_ports(obj: dict[str, Any]) -> str:
+    ports = []
+    for port in _spec(obj).get("ports") or []:
+        node_port = f':{port["nodePort"]}' if port.get("nodePort") else ""
+        ports.append(f'{port.get("port", "")}{node_port}/{port.get("protocol", "TCP")}')
+    return ",".join(ports) or "<none>"
+
+
+def _service_external_ip(obj: dict[str, Any]) -> str:
+    spec = _spec(obj)
+    ingress = [i.get("ip") or i.get("hostname") for i in (_status(obj).get("loadBalancer") or {}).get("ingress") or []]
+    addresses = [*(spec.get("externalIPs") or []), *filter(None, ingress)]
+    if addresses:
+        return ",".join(addresses)
+    if spec.get("type") == "ExternalName":
+        return str(spec.get("externalName", ""))
+    return "<pending>" if spec.get("type") == "LoadBalancer" else "<none>"
+
+
+def _selector(obj: dict[str, Any]) -> str:
+    return ",".join(f"{k}={v}" for k, v in (_spec(obj).get("selector") or {}).items()) or "<none>"
+
+
+def _slice_ports(obj: dict[str, Any]) -> str:
+    ports = [str(p["port"]) for p in obj.get("ports") or [] if p.get("port") is not None]
+    return ",".join(ports) or "<unset>"
+
+
+def _slice_endpoints(obj: dict[str, Any]) -> str:
+    addresses = [a for e in obj.get("endpoints") or [] for a in e.get("addresses") or []]
+    if not addresses:
+        return "<none>"
+    shown = ",".join(addresses[:3])  # kubectl's printer shows three, then counts the rest
+    return shown + (f" + {len(addresses) - 3} more..." if len(addresses) > 3 else "")
+
+
+def _node_status(obj: dict[str, Any]) -> str:
+    ready = next((c for c in _status(obj).get("conditions") or [] if c.get("type") == "Ready"), None)
+    text = "Unknown" if ready is None else ("Ready" if ready.get("status") == "True" else "NotReady")
+    return text + (",SchedulingDisabled" if _spec(obj).get("unschedulable") else "")
+
+
+def _node_roles(obj: dict[str, Any]) -> str:
+    prefix = "node-role.kubernetes.io/"
+    roles = sorted(k.removeprefix(prefix) for k in obj["metadata"].get("labels") or {} if k.startswith(prefix))
+    return ",".join(roles) or "<none>"
+
+
+def _node_address(kind: str) -> Cell:
+    def cell(obj: dict[str, Any]) -> str:
+        found = [a.get("address", "") for a in _status(obj).get("addresses") or [] if a.get("type") == kind]
+        return ",".join(found) or "<none>"
+
+    return cell
+
+
+def _node_info(field: str) -> Cell:
+    return lambda obj: str((_status(obj).get("nodeInfo") or {}).get(field, ""))
+
+
 NAME_COLUMN: tuple[dict[str, Any], Cell] = (
     _col("Name", fmt="name", description="Name must be unique within a namespace."), _name)
 AGE_COLUMN: tuple[dict[str, Any], Cell] = (
@@ -158,6 +218,22 @@ BUILTIN_COLUMNS: dict[tuple[str, str], list[tuple[dict[str, Any], Cell]]] = {
     ("", "events"): [(_col("Last Seen"), _event_last_seen), (_col("Type"), lambda o: o.get("type", "")),
                      (_col("Reason"), lambda o: o.get("reason", "")), (_col("Object"), _event_object),
                      (_col("Message"), lambda o: o.get("message") or o.get("note") or "")],
+    ("", "services"): [
+        NAME_COLUMN, (_col("Type"), lambda o: _spec(o).get("type", "ClusterIP")),
+        (_col("Cluster-IP"), lambda o: _spec(o).get("clusterIP") or "<none>"),
+        (_col("External-IP"), _service_external_ip), (_col("Port(s)"), _service_ports), AGE_COLUMN,
+        (_col("Selector", priority=1), _selector)],
+    ("", "nodes"): [
+        NAME_COLUMN, (_col("Status"), _node_status), (_col("Roles"), _node_roles), AGE_COLUMN,
+        (_col("Version"), _node_info("kubeletVersion")),
+        (_col("Internal-IP", priority=1), _node_address("InternalIP")),
+        (_col("External-IP", priority=1), _node_address("ExternalIP")),
+        (_col("OS-Image", priority=1), _node_info("osImage")),
+        (_col("Kernel-Version", priority=1), _node_info("kernelVersion")),
+        (_col("Container-Runtime", priority=1), _node_info("containerRuntimeVersion"))],
+    ("discovery.k8s.io", "endpointslices"): [
+        NAME_COLUMN, (_col("AddressType"), lambda o: o.get("addressType", "")), (_col("Ports"), _slice_ports),
+        (_col("Endpoints"), _slice_endpoints), AGE_COLUMN],
     ("networking.k8s.io", "networkpolicies"): [
         NAME_COLUMN,
         (_col("Pod-Selector"), lambda o: ",".join(
