@@ -1,4 +1,4 @@
-"""actions: see ARCHITECTURE.md. Reaches clusters only through the Kubernetes API and DNS.
+"""actions: see docs/architecture.md. Reaches clusters only through the Kubernetes API and DNS.
 
 The fault actions are plain Chaos Toolkit python activities (JSON-able arguments, ``configuration`` and
 ``secrets`` last), each with its rollback:

@@ -1,4 +1,4 @@
-"""Fault: block a provider's cloud API with a NetworkPolicy (CROSSPLANE.md §4), and its rollback.
+"""Fault: block a provider's cloud API with a NetworkPolicy (docs/crossplane.md, 'Provider pods'), and its rollback.
 
 The policy lives in the provider pods' namespace and selects them by the target's selector. Two modes:
 

@@ -1,4 +1,5 @@
-"""Fault: delete a provider's ProviderConfig (CROSSPLANE.md §3), and its rollback.
+"""Fault: delete a provider's ProviderConfig (docs/crossplane.md, 'Deleting a ProviderConfig in use'), and its
+rollback.
 
 Deleting a ProviderConfig that is in use is blocked by the ``in-use.crossplane.io`` finalizer: the object stays
 Terminating (condition ``Terminating``/``InUse``, Warning ``UsageAccounting``) and nothing fails. That is the

@@ -1,1 +1,1 @@
-"""probes: see ARCHITECTURE.md. Reaches clusters only through the Kubernetes API and DNS."""
+"""probes: see docs/architecture.md. Reaches clusters only through the Kubernetes API and DNS."""

@@ -13,7 +13,7 @@ which may precede the XR's return to Ready). Evaluation returns as soon as the a
   disconnected or re-listed, or never seen after a re-list over a condition change nobody saw (``_unless_blind``).
   Late observations only ever make a step look later, so a pass stays a pass.
 
-Signal names come from ``target.signals`` with CROSSPLANE.md §6 defaults.
+Signal names come from ``target.signals``; the defaults are in docs/crossplane.md, 'The failover sequence in signals'.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from . import timeline as tl
 PASSED, FAILED, ERROR = "passed", "failed", "error"
 NOT_APPLIED = "fault-not-applied"  # the fault did not take hold: neither a pass nor a resilience failure
 
-DEFAULT_SIGNALS: dict[str, Any] = {  # CROSSPLANE.md §6
+DEFAULT_SIGNALS: dict[str, Any] = {  # docs/crossplane.md, 'The failover sequence in signals'
     "mr_error": {"condition": {"type": "Synced", "status": "False", "reason": "ReconcileError"},
                  "events": ["CannotConnectToProvider", "CannotObserveExternalResource"]},
     "mr_healthy": {"conditions": [{"type": "Synced", "status": "True", "reason": "ReconcileSuccess"},
@@ -296,7 +296,7 @@ STEPS = ("detect", "promote", "xr_recovers", "dns_secondary")
 
 def failover(target: Target, deadlines: Mapping[str, float] | None = None, to: str | None = None,
              only: list[str] | tuple[str, ...] | None = None, lost: str | None = None) -> Expectation:
-    """The failover sequence of CROSSPLANE.md §6 for ``target``: primary MRs error (``detect``) → secondary MRs
+    """The failover sequence of docs/crossplane.md for ``target``: primary MRs error (``detect``) → secondary MRs
     healthy (``promote``) → every XR Ready False→True (``xr_recovers``) → every nameserver answers the
     secondary (``dns_secondary``). ``deadlines`` (seconds after the fault, per step) default to the target's
     ``dns_convergence`` SLO; ``only`` keeps a subset of the steps, in this order. ``lost`` names the provider

@@ -2,7 +2,7 @@
 
 A signal is a short phrase about the target, each with a deadline in seconds after the fault::
 
-    aws managed resources are Synced=False          (the error signal of CROSSPLANE.md §6, per target.signals)
+    aws managed resources are Synced=False          (the error signal of docs/crossplane.md, per target.signals)
     azure managed resources are Synced and Ready    (the healthy signal)
     the XGlobalDatabase is Ready=False              (the XR's ready condition; "the XR" or its kind)
     DNS answers azure                               (every nameserver switched to that provider's addresses)

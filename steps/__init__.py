@@ -1,1 +1,1 @@
-"""steps: see ARCHITECTURE.md. Reaches clusters only through the Kubernetes API and DNS."""
+"""steps: see docs/architecture.md. Reaches clusters only through the Kubernetes API and DNS."""

@@ -2,7 +2,8 @@
 
 Credentials are generated per sandbox run. A provider presents the bytes of its ProviderConfig's Secret key;
 the cloud accepts them only if they carry a key it issued. Messages are the ones the upjet providers surface
-(CROSSPLANE.md §1); where the source leaves a detail open (the RequestID, Azure's exact wording) it is noted.
+(docs/crossplane.md, 'Error messages'); where the source leaves a detail open (the RequestID, Azure's exact
+wording) it is noted.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The composite reconciler for ``XGlobalDatabase`` (Crossplane v1, CROSSPLANE.md §2).
+"""The composite reconciler for ``XGlobalDatabase`` (docs/crossplane.md, 'Composite resources: Ready and Synced').
 
 Stock: XR ``Ready`` is computed from the composed resources (``Unready resources: ...``); none of the faults
 changes it, since MRs stay Ready. Blueprint: a failover function in the pipeline sets readiness itself.

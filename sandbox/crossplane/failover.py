@@ -1,7 +1,7 @@
 """The blueprint's failover function (the seed's design): watch the serving side's health, promote the other.
 
 Unhealthy = any MR of the serving side ``Synced=False``, or its ProviderConfig gone (a Terminating one still
-works, CROSSPLANE.md §3). After ``detection`` seconds unhealthy, with the other side healthy, the function sets
+works: docs/crossplane.md). After ``detection`` seconds unhealthy, with the other side healthy, the function sets
 the XR ``Ready=False`` while it promotes (``promotion`` seconds), rewrites DNS by RFC 2136, moves the weights
 to 0/100, marks the MRs' roles and sets ``Ready=True``. Traffic returns only after the original primary has
 been healthy for ``failback`` seconds, so a flapping primary does not move it back and forth.

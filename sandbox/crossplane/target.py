@@ -18,7 +18,7 @@ EGRESS_KEEP = [{"cidr": "10.96.0.1/32", "port": 443, "protocol": "TCP"},
                {"cidr": "10.96.0.10/32", "port": 53, "protocol": "UDP"},
                {"cidr": "10.96.0.10/32", "port": 53, "protocol": "TCP"}]
 
-SIGNALS = {  # CROSSPLANE.md §6, overridable per target
+SIGNALS = {  # docs/crossplane.md, 'The failover sequence in signals'; overridable per target
     "mr_error": {"condition": {"type": "Synced", "status": "False", "reason": "ReconcileError"},
                  "events": ["CannotConnectToProvider", "CannotObserveExternalResource"]},
     "mr_healthy": {"conditions": [{"type": "Synced", "status": "True", "reason": "ReconcileSuccess"},

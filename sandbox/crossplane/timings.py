@@ -37,14 +37,15 @@ class Timings:
 SPEEDS = {
     "fast": Timings(mr_poll=1.0, backoff_min=0.25, backoff_max=2.0, xr_poll=0.5, detection=2.0, promotion=1.0,
                     failback=4.0, dns_ttl=2),
-    # shortened polls, as CROSSPLANE.md explains a 90 s failover needs; detection + promotion + TTL ~ 60 s
+    # shortened polls, as a 90 s failover needs (docs/crossplane.md); detection + promotion + TTL ~ 60 s
     "real": Timings(mr_poll=10.0, backoff_min=1.0, backoff_max=60.0, xr_poll=5.0, detection=20.0, promotion=10.0,
                     failback=60.0, dns_ttl=30),
 }
 
 
 # per profile at a speed: stock Crossplane at real speed keeps upjet's default --poll=10m (nothing shortened, so a
-# fault stays unseen for up to ten minutes: CROSSPLANE.md §1); the blueprint shortens it, as a 90 s failover needs
+# fault stays unseen for up to ten minutes: docs/crossplane.md, 'Detection latency'); the blueprint shortens it,
+# as a 90 s failover needs
 PROFILE_SPEEDS: dict[tuple[str, str], dict[str, Any]] = {("stock", "real"): {"mr_poll": 600.0}}
 
 

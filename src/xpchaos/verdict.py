@@ -1,6 +1,6 @@
 """The verdict of one experiment run, read from its Chaos Toolkit journal.
 
-Four outcomes, never collapsed (ARCHITECTURE.md): ``passed``; ``failed`` (the system is not resilient: which
+Four outcomes, never collapsed (docs/architecture.md): ``passed``; ``failed`` (the system is not resilient: which
 step, how late); ``fault-not-applied`` (the fault did not take hold, e.g. a blocked ProviderConfig deletion);
 ``error`` (the harness could not decide: the baseline did not hold before the fault, a fault or probe raised,
 the run was interrupted, the cluster or DNS could not be observed).

@@ -69,8 +69,8 @@ def test_poll_verdicts() -> None:
     failing = pf.judge_poll("provider-aws", "10m", "--poll=10m in Deployment x", 90.0)
     assert failing.status == "fail"
     assert failing.message.startswith("provider-aws polls every 10m")
-    assert ("a fault may stay invisible for up to 10 minutes, longer than the 90 s SLO (CROSSPLANE.md §1)"
-            in failing.message)
+    assert ("a fault may stay invisible for up to 10 minutes, longer than the 90 s SLO "
+            "(a provider notices a fault only at its next poll)" in failing.message)
     assert failing.fix == ("shorten --poll (e.g. 10s) with a DeploymentRuntimeConfig, or use a health-driven "
                            "composition function")
     assert pf.judge_poll("p", "45s", "s", 90.0).status == "warn"

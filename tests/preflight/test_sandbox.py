@@ -52,7 +52,8 @@ def test_stock_at_real_speed_fails_on_the_poll_interval(sandbox_target: Start) -
     assert polls and all(p["status"] == "fail" for p in polls), polls
     for poll in polls:
         assert "polls every 10m" in poll["message"]
-        assert "up to 10 minutes, longer than the 90 s SLO (CROSSPLANE.md §1)" in poll["message"]
+        assert ("up to 10 minutes, longer than the 90 s SLO (a provider notices a fault only at its next poll)"
+                in poll["message"])
         assert "--poll" in poll["fix"] and "DeploymentRuntimeConfig" in poll["fix"]
     assert [f for f in found if f["status"] == "fail"] == polls  # nothing else is wrong with it
 

@@ -1,4 +1,4 @@
-"""The three faults under both profiles, against the sequences CROSSPLANE.md predicts.
+"""The three faults under both profiles, against the sequences docs/crossplane.md predicts.
 
 The faults are made here by hand with the official client (the harness's own fault actions build on this);
 everything is observed through watches (kubernetes client), kubectl and DNS queries.

@@ -1,7 +1,7 @@
 """The provider pods and Deployments carry the ``--poll`` the simulation really uses, where a real cluster shows it.
 
-Stock Crossplane at real speed keeps upjet's default ten-minute poll (CROSSPLANE.md §1: it cannot fail over in
-90 s); the blueprint at real speed polls every 10 s; ``--timing mr_poll=N`` overrides both.
+Stock Crossplane at real speed keeps upjet's default ten-minute poll (docs/crossplane.md, 'Detection latency': it
+cannot fail over in 90 s); the blueprint at real speed polls every 10 s; ``--timing mr_poll=N`` overrides both.
 """
 
 from __future__ import annotations

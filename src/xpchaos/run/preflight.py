@@ -7,7 +7,7 @@
 3. ``crossplane``  Crossplane's CRDs exist, and the Provider packages are Healthy and Installed;
 4. ``composite``, ``providerconfig``, ``secret``, ``managed``, ``pods``  every object the target names exists
    (of the credential Secret only the key names are read: values are dropped as soon as the reply arrives);
-5. ``poll``        each provider's ``--poll`` lets a fault surface within the SLO (CROSSPLANE.md §1);
+5. ``poll``        each provider's ``--poll`` lets a fault surface within the SLO (docs/crossplane.md);
 6. ``rbac``        the harness may do what the experiments do (SelfSubjectAccessReviews);
 7. ``dns``         every nameserver of every record answers, and with which target.
 """
@@ -427,10 +427,10 @@ def judge_poll(name: str, value: str, source: str, slo: float, assumed: bool = F
     slo_text = f"{slo:g} s"
     if poll > slo:
         return fail("poll", f"{said}: a fault may stay invisible for up to {human(poll)}, longer than the "
-                            f"{slo_text} SLO (CROSSPLANE.md §1)", fix)
+                            f"{slo_text} SLO (a provider notices a fault only at its next poll)", fix)
     if poll > slo / 3:
         return warn("poll", f"{said}: more than a third of the {slo_text} SLO; detection alone may use most of it "
-                            "(CROSSPLANE.md §1)", fix)
+                            "(a provider notices a fault only at its next poll)", fix)
     return ok("poll", f"{said}: within a third of the {slo_text} SLO")
 
 
