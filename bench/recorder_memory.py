@@ -123,6 +123,7 @@ def _target(kubeconfig: str) -> target_mod.Target:
 
     doc = {
         "kind": "Target", "metadata": {"name": "bench-recorder"}, "kubeconfig": kubeconfig,
+        "allowedContexts": ["xpchaos-sandbox"],  # the context of the sandbox's kubeconfig
         "composites": [ref("XBench", "xbenches", f"xr-{i:04d}") for i in range(N_XR)],
         "providers": {"aws": {
             "role": "primary",

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.experiments.conftest import KNOBS, ROOT, Sandbox, start_sandbox
+from tests.experiments.conftest import CHAOS, KNOBS, ROOT, Sandbox, start_sandbox
 from xpchaos.core import target as targets
 from xpchaos.run import snapshot
 
@@ -122,12 +122,17 @@ def command(name: str, world: World, *, experiment: Path = EXPERIMENT, target: P
     if name == "pytest":
         return [sys.executable, "-m", "pytest", "features", *t, "-q", "-p", "no:cacheprovider", "-p",
                 "no:randomly", "-m", "ci and aws"]
+    if name == "chaos":  # XPCHAOS_TARGET=T chaos run EXPERIMENT, as the README shows it
+        return ["env", *([f"XPCHAOS_TARGET={target}"] if target is not None else []), CHAOS, "--no-version-check",
+                "run", "--journal-path", str(world.journal), str(experiment)]
     raise AssertionError(name)
 
 
-def assert_refused(result: Result, world: World, before: snapshot.Snapshot, code: int = 2) -> None:
-    """The documented exit code, one line on stderr (none for a preflight that ran its checks), no traceback, and
-    nothing changed or written."""
+def assert_refused(result: Result, world: World, before: snapshot.Snapshot, code: int = 2,
+                   chaos: bool = False) -> None:
+    """The documented exit code, one line on stderr (none for a preflight that ran its checks; for ``chaos run``,
+    one ``error:`` line after Chaos Toolkit's own log lines and no error of its own), no traceback, and nothing
+    changed or written."""
     shown = f"exit {result.code} in {result.seconds:.1f} s\nstdout:\n{result.stdout[-3000:]}\nstderr:\n" \
             f"{result.stderr[-3000:]}"
     assert "Traceback" not in result.stdout + result.stderr, shown
@@ -136,6 +141,10 @@ def assert_refused(result: Result, world: World, before: snapshot.Snapshot, code
         assert result.stderr == "", shown
     elif code == 4:  # pytest's usage error: our one line among pytest's own
         assert "ERROR: --target: " in result.stderr, shown
+    elif chaos:
+        lines = result.stderr.splitlines()
+        assert len([line for line in lines if line.startswith("error: ")]) == 1, shown
+        assert not [line for line in lines if " ERROR]" in line or " CRITICAL]" in line], shown
     else:
         assert result.stderr.count("\n") == 1 and result.stderr.endswith("\n"), shown
     assert result.seconds < TIMEOUT, shown
@@ -179,6 +188,12 @@ def test_bad_experiment(cmd: str, name: str, world: World) -> None:
 
 # -- game-day suites: xpchaos gameday -----------------------------------------------------------------------------
 SUITE_FILES = sorted(p.name for p in (CORPUS / "suites").iterdir() if p.is_file())
+SUITE_SAYS = {  # what the one line must contain, after the file's name
+    "unknown-key.yaml": "stedyState: unknown key; did you mean 'steadyState'?",
+    "step-key-typo.yaml": "steps[0].provder: unknown key; did you mean 'provider'?",
+    "step-unknown-key.yaml": "steps[0].force: unknown key; the known keys are experiment, provider, slo, pause, "
+                             "scenarios",
+}
 
 
 def _suite(name: str, directory: Path) -> Path:
@@ -193,9 +208,11 @@ def _suite(name: str, directory: Path) -> Path:
                                   for n in [*SUITE_FILES, "huge.yaml"]])
 def test_bad_suite(name: str, world: World) -> None:
     before = world.box.snapshot()
-    result = invoke(command("gameday", world, suite=_suite(name, world.directory), target=world.box.target_path),
-                    world)
+    suite = _suite(name, world.directory)
+    result = invoke(command("gameday", world, suite=suite, target=world.box.target_path), world)
     assert_refused(result, world, before)
+    if name in SUITE_SAYS:
+        assert f"{suite}: {SUITE_SAYS[name]}" in result.stderr, result.stderr
 
 
 # -- targets: files of the corpus, and mutations of the sandbox's real target ---------------------------------------
@@ -282,7 +299,9 @@ def test_bad_target(source: str, cmd: str, world: World) -> None:
     before = world.box.snapshot()
     timeout = 120.0 if cmd in ("gate", "pytest") else TIMEOUT
     result = invoke(command(cmd, world, experiment=experiment, target=target, suite=suite), world, timeout)
-    assert_refused(result, world, before, code)
+    assert_refused(result, world, before, code, chaos=cmd == "chaos")
+    if "says" in mutation:  # the line names the file, the field and the fix (preflight: as its failed check)
+        assert f"{target}: {mutation['says']}" in (result.stdout if code == 1 else result.stderr), result
 
 
 # -- feature files: checked (xpchaos.steps.feature_files) before pytest-bdd binds them ----------------------------

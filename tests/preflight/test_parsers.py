@@ -88,7 +88,7 @@ def test_human_durations() -> None:
 
 # RBAC, with a stand-in for the API (the sandbox allows everything) ------------------------------------------------
 TARGET: dict[str, Any] = {
-    "kind": "Target", "kubeconfig": "/k/config", "context": "prod",
+    "kind": "Target", "kubeconfig": "/k/config", "context": "prod", "allowedContexts": ["prod"],
     "composites": [{"apiVersion": "database.example.org/v1alpha1", "kind": "XGlobalDatabase",
                     "plural": "xglobaldatabases", "name": "db"}],
     "providers": {"aws": {

@@ -249,6 +249,7 @@ def restore(target_path: Path | None, undo_log_path: Path | None) -> None:
     from rich.markup import escape
 
     from xpchaos.actions import restore as restore_module
+    from xpchaos.core import kube
     from xpchaos.core import target as target_module
     from xpchaos.core.undo_log import UndoLog, UndoLogError
 
@@ -256,7 +257,8 @@ def restore(target_path: Path | None, undo_log_path: Path | None) -> None:
     if target_path is not None:
         try:
             target = target_module.load(target_path)
-        except target_module.TargetError as exc:
+            kube.check_context(target)  # the guard every change passes: a target that allows this context
+        except (target_module.TargetError, kube.ContextNotAllowed) as exc:
             errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
             sys.exit(2)
     log = UndoLog(undo_log_path)

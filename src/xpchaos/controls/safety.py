@@ -9,6 +9,10 @@ fail. After the experiment (rollbacks included) this control replays every undo 
 since the experiment began and still outstanding, newest first, with SIGINT and SIGTERM held until it is done
 (a signal that arrived meanwhile marks the run interrupted). What it cannot undo stays in the undo log for
 ``xpchaos restore``, and the journal says so. It also makes SIGTERM stop the method at once, as Ctrl-C does.
+
+Before anything runs it checks the target as every command does (it loads, and it allows this kube context:
+``xpchaos.core.kube.check_context``); if not, plain ``chaos run`` ends there with one line and exit code 2, having
+called nothing.
 """
 
 from __future__ import annotations
@@ -16,14 +20,17 @@ from __future__ import annotations
 import contextlib
 import logging
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 from xpchaos.actions import restore
-from xpchaos.actions._common import load_target, same_target, undo_log
-from xpchaos.core import interrupts
+from xpchaos.actions._common import load_target, same_target, target_path, undo_log
+from xpchaos.core import interrupts, kube
+from xpchaos.core import target as targets
+from xpchaos.core.errors import InputError
 from xpchaos.core.undo_log import UndoLog
 
 logger = logging.getLogger("chaostoolkit")
@@ -31,6 +38,16 @@ EXTENSION = "xpchaos-safety"
 _started: dict[str, float] = {}
 _phase: dict[str, str | None] = {"now": None}
 _handlers: dict[int, Any] = {}
+
+
+def configure_control(configuration: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    """Refuse a target that is wrong or may not change this context, before any activity or control calls the
+    cluster. chaoslib drops a control whose configure_control raises, and runs on: so this exits instead."""
+    try:
+        kube.check_context(targets.load(target_path(configuration)))
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(InputError.EXIT_CODE) from None
 
 
 def before_experiment_control(context: dict[str, Any], configuration: dict[str, Any] | None = None,

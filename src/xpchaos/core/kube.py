@@ -61,13 +61,28 @@ def current_context(target: Target) -> str | None:
 
 
 def check_context(target: Target) -> None:
-    """Refuse (``ContextNotAllowed``) a context outside the target's ``allowedContexts``, when it lists any."""
-    if not target.allowed_contexts:
+    """The guard before any change to a cluster (``client_for`` and every command that changes one call it before
+    their first request). Refuses (``ContextNotAllowed``) a target that does not say which contexts it may change
+    (no ``allowedContexts``, and not ``allowAnyContext: true`` in so many words), and a context outside its
+    ``allowedContexts``. Reads only the kubeconfig, never the cluster."""
+    if target.allow_any_context:
         return
+    if not target.allowed_contexts:
+        raise ContextNotAllowed(f"{target.path}: allowedContexts: missing; a target that can change a cluster must "
+                                f"list the kube contexts it may use, e.g. allowedContexts: [{_example(target)}] "
+                                "(or write allowAnyContext: true to allow every context); nothing was changed")
     context = current_context(target)
     if context not in target.allowed_contexts:
         raise ContextNotAllowed(f"{target.path}: kube context {context!r} is not in allowedContexts "
                                 f"({', '.join(target.allowed_contexts)}); nothing was changed")
+
+
+def _example(target: Target) -> str:
+    """The context the target would use, to show in the fix (a context name is not a secret)."""
+    try:
+        return current_context(target) or "my-cluster"
+    except Exception:  # no readable kubeconfig: the example is only an example
+        return "my-cluster"
 
 
 def client_for(target: Target) -> client.ApiClient:

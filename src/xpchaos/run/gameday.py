@@ -15,8 +15,8 @@ A suite (YAML)::
 
 Before each experiment the steady state must hold (waiting with the bound) and no stop condition may hold
 (``xpchaos.run.stops``); while it runs the stop conditions are watched every second and a trip rolls it back at once.
-The whole run holds the target's Lease (``xpchaos.run.lease``). Relative experiment paths are read from the suite's
-directory, then the working directory.
+The whole run holds the target's Lease (``xpchaos.run.lease``). The suite file is read by
+``xpchaos.run.gameday_suite``: relative experiment paths are found beside the suite, then in the working directory.
 """
 
 from __future__ import annotations
@@ -26,105 +26,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from xpchaos.core import kube
 from xpchaos.core import target as targets
-from xpchaos.core.errors import InputError
 from xpchaos.run import lease, report_model, runner, stops
 from xpchaos.run import steady as steadiness
+from xpchaos.run.gameday_suite import MAX_SUITE_BYTES, Step, Suite, SuiteError, load
 
-MAX_SUITE_BYTES = 1 << 20
-
-
-class SuiteError(InputError):
-    """The suite file is wrong; one line naming the file and the field."""
+__all__ = ["MAX_SUITE_BYTES", "Outcome", "Step", "Stopped", "Suite", "SuiteError", "load", "run"]
 
 
 class Stopped(RuntimeError):
     """The game day ended early (a stop condition, the steady state, the lease); exit code 2 and the reason."""
-
-
-@dataclass(frozen=True)
-class Step:
-    experiment: Path | None = None
-    provider: str | None = None
-    slo: str | None = None
-    pause: float = 0.0
-    scenarios: str | None = None  # a pytest marker expression over the feature tags
-
-    def describe(self) -> str:
-        if self.scenarios is not None:
-            return f"scenarios -m {self.scenarios!r}"
-        if self.experiment is None:
-            return f"pause {self.pause:g} s"
-        extra = "".join(f" {k}={v}" for k, v in (("provider", self.provider), ("slo", self.slo)) if v)
-        return f"experiment {self.experiment}{extra}"
-
-
-@dataclass(frozen=True)
-class Suite:
-    name: str
-    path: Path
-    steps: tuple[Step, ...]
-    steady_timeout: float = 300.0
-
-
-def _fail(path: Path, where: str, problem: str) -> SuiteError:
-    return SuiteError(f"{path}: {where}: {problem}")
-
-
-def _step(path: Path, node: Any, i: int) -> Step:
-    where = f"steps[{i}]"
-    if not isinstance(node, dict) or len({"experiment", "pause", "scenarios"} & set(node)) != 1:
-        raise _fail(path, where, "expected a mapping with one of experiment: FILE, scenarios: TAGS or "
-                                 "pause: DURATION")
-    unknown = sorted(set(node) - {"experiment", "provider", "slo", "pause", "scenarios"})
-    if unknown:
-        raise _fail(path, where, f"unknown key(s) {', '.join(unknown)} (known: experiment, provider, slo, "
-                                 "scenarios, pause)")
-    if "scenarios" in node:
-        if not isinstance(node["scenarios"], str) or not node["scenarios"].strip():
-            raise _fail(path, f"{where}.scenarios", "expected tags as a marker expression, e.g. 'gameday and aws'")
-        return Step(scenarios=node["scenarios"])
-    if "pause" in node:
-        return Step(pause=targets.parse_duration(node["pause"], f"{path}: {where}.pause"))
-    name = node["experiment"]
-    if not isinstance(name, str) or not name:
-        raise _fail(path, f"{where}.experiment", f"expected a file name, got {name!r}")
-    chosen = next((p for p in (path.parent / name, Path(name)) if p.is_file()), None)
-    if chosen is None:
-        raise _fail(path, f"{where}.experiment", f"no such experiment file {name!r} (looked beside the suite and "
-                                                 "in the working directory)")
-    slo = node.get("slo")
-    if slo is not None:
-        targets.parse_duration(slo, f"{path}: {where}.slo")
-    return Step(experiment=chosen, provider=str(node["provider"]) if node.get("provider") else None,
-                slo=str(slo) if slo is not None else None)
-
-
-def load(path: str | Path) -> Suite:
-    path = Path(path)
-    try:
-        if path.stat().st_size > MAX_SUITE_BYTES:
-            raise SuiteError(f"{path}: larger than {MAX_SUITE_BYTES // 1024} KiB; not a game-day suite")
-        doc = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise SuiteError(f"{path}: no such suite file") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise SuiteError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
-    if not isinstance(doc, dict) or doc.get("kind") != "GameDay":
-        raise _fail(path, "kind", "expected a document with kind: GameDay")
-    steps = doc.get("steps")
-    if not isinstance(steps, list) or not steps:
-        raise _fail(path, "steps", "expected a non-empty list")
-    for key in ("metadata", "steadyState"):
-        if doc.get(key) is not None and not isinstance(doc[key], dict):
-            raise _fail(path, key, f"expected a mapping, got {doc[key]!r}")
-    timeout = (doc.get("steadyState") or {}).get("timeout", "5m")
-    return Suite(str((doc.get("metadata") or {}).get("name") or path.stem), path,
-                 tuple(_step(path, node, i) for i, node in enumerate(steps)),
-                 targets.parse_duration(timeout, f"{path}: steadyState.timeout"))
 
 
 @dataclass

@@ -598,7 +598,7 @@ def check(target: Target) -> list[Finding]:
                      "correct kubeconfig / context in the target")]
     context = target.context or kube.current_context(target)
     allowed = f" (allowed: {', '.join(target.allowed_contexts)})" if target.allowed_contexts else \
-        " (the target sets no allowedContexts: any context is accepted)"
+        " (allowAnyContext: true: any context is accepted)"
     found = [ok("context", f"kube context {context!r}{allowed}")]
     with api:
         try:
