@@ -78,7 +78,7 @@ def _is_sandbox(pid: int) -> bool:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return _alive(pid)
-    return b"sandbox" in cmdline and b"serve" in cmdline
+    return b"xpchaos.sandbox" in cmdline and b"serve" in cmdline
 
 
 def read_state(state_dir: Path) -> SandboxInfo | None:
