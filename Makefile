@@ -68,9 +68,12 @@ reliability: $(INSTALLED) $(COMPAT)/.installed system-packages
 	  $(RELIABILITY_SUITES) --junitxml $(RELIABILITY_DIR)/junit-suites.xml
 	$(PY) -m tests.reliability.table $(RELIABILITY_DIR)
 
+# ruff, mypy, then the layer contract ([tool.importlinter] in pyproject.toml): an import that runs back up a layer
+# (or into the sandbox) fails the build.
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache --no-logo
 
 bench: $(INSTALLED)
 	$(PY) -m bench

@@ -20,6 +20,8 @@ from kubernetes.client.rest import ApiException
 
 from xpchaos.core import kube
 from xpchaos.core import target as target_mod
+from xpchaos.core.errors import XpchaosError
+from xpchaos.core.outcome import ActionOutcome
 from xpchaos.core.target import ObjectRef, Target, TargetError
 from xpchaos.core.undo_log import UndoLog
 
@@ -27,11 +29,11 @@ logger = logging.getLogger("xpchaos.actions")
 
 SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
                  "generation", "managedFields", "finalizers", "selfLink")
-APPLIED, NOT_APPLIED = "applied", "fault-not-applied"
 
 
-class FaultError(ActivityFailed):
-    """The fault could not be made or undone; the message never holds credential bytes."""
+class FaultError(XpchaosError, ActivityFailed):
+    """The fault could not be made or undone; the message never holds credential bytes. An ``ActivityFailed``, so
+    Chaos Toolkit records it as the activity's failure."""
 
 
 class TargetObjectMissing(FaultError):
@@ -122,7 +124,8 @@ def roll_back(configuration: dict[str, Any] | None, fault: str, provider: str,
                                                                                                     ctx.target):
             done.append(undo_one(ctx.api, record))
             ctx.log.mark_done(record["id"])
-    return {"fault": fault, "provider": provider, "restored": done, "outcome": "restored" if done else "nothing-to-do"}
+    return {"fault": fault, "provider": provider, "restored": done,
+            "outcome": ActionOutcome.RESTORED if done else ActionOutcome.NOTHING_TO_DO}
 
 
 def core(api: client.ApiClient) -> Any:

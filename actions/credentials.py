@@ -23,9 +23,9 @@ from chaoslib.types import Configuration, Secrets
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from xpchaos.core.outcome import ActionOutcome
+
 from ._common import (
-    APPLIED,
-    NOT_APPLIED,
     Context,
     FaultError,
     TargetObjectMissing,
@@ -133,8 +133,8 @@ def revoke_credentials(provider: str, mode: str = "secret", dry_run: bool = Fals
         kind, invalid = invalid_credential(original)
         result["format"] = kind
         if dry_run:
-            return {**result, "outcome": "dry-run", "would": [f"replace {where} key {ref.key!r} with an invalid "
-                                                              f"{kind} credential"]}
+            return {**result, "outcome": ActionOutcome.DRY_RUN,
+                    "would": [f"replace {where} key {ref.key!r} with an invalid {kind} credential"]}
         record_id = ctx.record(FAULT, {"action": "restore-secret", "provider": provider, "mode": mode,
                                        "namespace": ref.namespace, "name": ref.name, "key": ref.key,
                                        "snapshot": secret})
@@ -147,10 +147,11 @@ def revoke_credentials(provider: str, mode: str = "secret", dry_run: bool = Fals
             raise api_error(exc, f"patching {where}") from None
         after = _read_secret(ctx, ref.namespace, ref.name).get("data") or {}
         applied = after.get(ref.key) not in (None, data[ref.key])
-        return {**result, "undo_id": record_id, "outcome": APPLIED if applied else NOT_APPLIED,
+        return {**result, "undo_id": record_id,
+                "outcome": ActionOutcome.APPLIED if applied else ActionOutcome.NOT_APPLIED,
                 **({} if applied else {"reason": "the Secret still holds the original credential"})}
     if dry_run:
-        return {**result, "outcome": "dry-run", "would": [f"delete {where}"]}
+        return {**result, "outcome": ActionOutcome.DRY_RUN, "would": [f"delete {where}"]}
     record_id = ctx.record(FAULT, {"action": "restore-secret", "provider": provider, "mode": mode,
                                    "namespace": ref.namespace, "name": ref.name, "key": ref.key, "snapshot": secret})
     logger.info("deleting %s (undo record %s)", where, record_id)
@@ -164,7 +165,7 @@ def revoke_credentials(provider: str, mode: str = "secret", dry_run: bool = Fals
         gone = False
     except ApiException as exc:
         gone = exc.status == 404
-    return {**result, "undo_id": record_id, "outcome": APPLIED if gone else NOT_APPLIED,
+    return {**result, "undo_id": record_id, "outcome": ActionOutcome.APPLIED if gone else ActionOutcome.NOT_APPLIED,
             **({} if gone else {"reason": "the Secret is still there"})}
 
 

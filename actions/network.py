@@ -19,9 +19,9 @@ from chaoslib.types import Configuration, Secrets
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from xpchaos.core.outcome import ActionOutcome
+
 from ._common import (
-    APPLIED,
-    NOT_APPLIED,
     Context,
     FaultError,
     TargetObjectMissing,
@@ -146,7 +146,7 @@ def block_provider_api(provider: str, mode: str = "deny-all-except-keep", dry_ru
     result: dict[str, Any] = {"fault": FAULT, "provider": provider, "mode": mode, "policy": f"{namespace}/{name}",
                               "pods": pod_names}
     if dry_run:
-        return {**result, "outcome": "dry-run", "would": [f"create NetworkPolicy {namespace}/{name}"],
+        return {**result, "outcome": ActionOutcome.DRY_RUN, "would": [f"create NetworkPolicy {namespace}/{name}"],
                 "spec": policy["spec"]}
     record_id = ctx.record(FAULT, {"action": "delete-network-policy", "provider": provider, "namespace": namespace,
                                    "name": name})
@@ -160,11 +160,13 @@ def block_provider_api(provider: str, mode: str = "deny-all-except-keep", dry_ru
     try:
         created = net.read_namespaced_network_policy(name, namespace)
     except ApiException:
-        return {**result, "outcome": NOT_APPLIED, "reason": "the NetworkPolicy is not there after creating it"}
+        return {**result, "outcome": ActionOutcome.NOT_APPLIED,
+                "reason": "the NetworkPolicy is not there after creating it"}
     selected = core.list_namespaced_pod(namespace, label_selector=prov.pods_selector).items
     if (created.metadata.annotations or {}).get(UNDO_ANNOTATION) != record_id or not selected:
-        return {**result, "outcome": NOT_APPLIED, "reason": "the NetworkPolicy does not select the provider pods"}
-    return {**result, "outcome": APPLIED}
+        return {**result, "outcome": ActionOutcome.NOT_APPLIED,
+                "reason": "the NetworkPolicy does not select the provider pods"}
+    return {**result, "outcome": ActionOutcome.APPLIED}
 
 
 def undo(api: client.ApiClient, undo_doc: dict[str, Any], record_id: str) -> dict[str, Any]:

@@ -18,9 +18,9 @@ from chaoslib.types import Configuration, Secrets
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from xpchaos.core.outcome import ActionOutcome
+
 from ._common import (
-    APPLIED,
-    NOT_APPLIED,
     Context,
     FaultError,
     TargetObjectMissing,
@@ -117,7 +117,7 @@ def delete_provider_config(provider: str, force: bool = False, dry_run: bool = F
     if dry_run:
         would = [f"delete {ref.describe()}"] + ([f"remove its finalizers if blocked: "
                                                  f"{snapshot['metadata'].get('finalizers') or []}"] if force else [])
-        return {**result, "outcome": "dry-run", "would": would}
+        return {**result, "outcome": ActionOutcome.DRY_RUN, "would": would}
     if snapshot["metadata"].get("deletionTimestamp"):
         raise FaultError(f"{ref.describe()} is already Terminating (an earlier fault not rolled back? run "
                          "`xpchaos restore`); nothing was changed")
@@ -137,7 +137,7 @@ def delete_provider_config(provider: str, force: bool = False, dry_run: bool = F
 
     _, obj = wait_object(ctx.api, ref, settled, timeout)
     if obj is None:
-        return {**result, "outcome": APPLIED, "state": "gone"}
+        return {**result, "outcome": ActionOutcome.APPLIED, "state": "gone"}
     finalizers = list(obj["metadata"].get("finalizers") or [])
     users = (obj.get("status") or {}).get("users")
     blocked = {"state": "terminating", "finalizers": finalizers, "users": users,
@@ -147,15 +147,16 @@ def delete_provider_config(provider: str, force: bool = False, dry_run: bool = F
     else:
         blocked["reason"] = f"still terminating with finalizers {finalizers}"
     if not force:
-        return {**result, "outcome": NOT_APPLIED, **blocked}
+        return {**result, "outcome": ActionOutcome.NOT_APPLIED, **blocked}
     ctx.record(FAULT, {"action": "finalizers-removed", "provider": provider, "ref": ref_dict(ref),
                        "finalizers": finalizers, "parent": record_id})
     logger.info("forcing: removing the finalizers %s of %s", finalizers, ref.describe())
     _strip_finalizers(ctx.api, ref)
     gone, _ = wait_object(ctx.api, ref, lambda o: o is None, timeout)
     if not gone:
-        return {**result, "outcome": NOT_APPLIED, **blocked, "reason": "still present after removing finalizers"}
-    return {**result, "outcome": APPLIED, "state": "gone", "forced": True, "was": blocked}
+        return {**result, "outcome": ActionOutcome.NOT_APPLIED, **blocked,
+                "reason": "still present after removing finalizers"}
+    return {**result, "outcome": ActionOutcome.APPLIED, "state": "gone", "forced": True, "was": blocked}
 
 
 def undo(api: client.ApiClient, undo_doc: dict[str, Any], timeout: float = 10.0,

@@ -23,13 +23,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from xpchaos.core import interrupts
+from xpchaos.core import interrupts, measures
+from xpchaos.core.outcome import Outcome
 from xpchaos.core.target import Target
 
 from . import timeline as tl
-
-PASSED, FAILED, ERROR = "passed", "failed", "error"
-NOT_APPLIED = "fault-not-applied"  # the fault did not take hold: neither a pass nor a resilience failure
+from .dns_sampler import label
 
 DEFAULT_SIGNALS: dict[str, Any] = {  # docs/crossplane.md, 'The failover sequence in signals'
     "mr_error": {"condition": {"type": "Synced", "status": "False", "reason": "ReconcileError"},
@@ -156,7 +155,7 @@ class Expectation:
         for result in results:
             step = result.step
             if result.at is not None and result.at > t0 + step.deadline:
-                verdict = {"outcome": FAILED, "failed_step": step.name,
+                verdict = {"outcome": Outcome.FAILED, "failed_step": step.name,
                            "late_by_s": round(result.at - t0 - step.deadline, 3),
                            "reason": f"{step.description}: {result.at - t0:.2f} s after the fault, "
                                      f"deadline {step.deadline:g} s"}
@@ -164,20 +163,21 @@ class Expectation:
             if result.at is None:
                 why = unobservable(step.needs, state, now > t0 + step.deadline)
                 if why is not None:
-                    verdict = {"outcome": ERROR, "failed_step": step.name, "reason": f"could not observe: {why}"}
+                    verdict = {"outcome": Outcome.ERROR, "failed_step": step.name,
+                               "reason": f"could not observe: {why}"}
                 elif now > t0 + step.deadline:
-                    verdict = {"outcome": FAILED, "failed_step": step.name, "late_by_s": None,
+                    verdict = {"outcome": Outcome.FAILED, "failed_step": step.name, "late_by_s": None,
                                "reason": f"{step.description}: not seen within {step.deadline:g} s of the fault"}
                     if step.explain is not None:
                         verdict["observed"] = step.explain(state)
                 break
         else:
-            verdict = {"outcome": PASSED, "reason": "every step within its deadline"}
+            verdict = {"outcome": Outcome.PASSED, "reason": "every step within its deadline"}
         if verdict is None:
             return None
         verdict["expectation"] = self.name
         verdict["steps"] = [r.as_dict(t0, now) for r in results]
-        if verdict["outcome"] == FAILED:
+        if verdict["outcome"] == Outcome.FAILED:
             failed = next(r for r in results if r.step.name == verdict["failed_step"])
             verdict = {**verdict, **_unless_blind(verdict, entries, t0, now, failed.at)}
         verdict["times"] = self.times(results, t0)
@@ -194,9 +194,9 @@ class Expectation:
             return round(max(value, t0) - t0, 3)
 
         failed_over = [v for v in (at("promote"), at("xr_recovers")) if v is not None]
-        return {"time_to_detect_s": at("detect"),
-                "time_to_failover_s": max(failed_over) if len(failed_over) == 2 else None,
-                "time_to_dns_convergence_s": at("dns_secondary", since=True)}
+        return {measures.DETECT.key: at("detect"),
+                measures.FAILOVER.key: max(failed_over) if len(failed_over) == 2 else None,
+                measures.DNS.key: at("dns_secondary", since=True)}
 
     def wait(self, timeline: tl.Timeline, t0: float, unobservable: Unobservable,
              poll_limit: float = 1.0) -> dict[str, Any]:
@@ -229,7 +229,7 @@ def _unless_blind(verdict: dict[str, Any], entries: list[tl.Entry], t0: float, n
         return verdict
     first = gaps[0]
     what = "lost its history (410 Gone)" if first.what == tl.RELIST else "was disconnected"
-    return {"outcome": ERROR, "failed_step": verdict["failed_step"], "late_by_s": None,
+    return {"outcome": Outcome.ERROR, "failed_step": verdict["failed_step"], "late_by_s": None,
             "reason": "could not decide: " + why.format(name=first.name, what=what, when=first.mono - t0)
                       + f"; \"{verdict['reason']}\" is not proof",
             "unconfirmed": verdict["reason"]}
@@ -315,8 +315,6 @@ def failover(target: Target, deadlines: Mapping[str, float] | None = None, to: s
     ready = sig["xr_ready"].get("condition", "Ready") if isinstance(sig["xr_ready"], dict) else "Ready"
     aws, azure, xrs = _mr_keys(target, primary), _mr_keys(target, secondary), _xr_keys(target)
     records = [(r.name, n, tuple(sorted(getattr(r, dns_side)))) for r in target.dns for n in r.nameservers]
-
-    from .dns_sampler import label
 
     def dns_secondary(state: State) -> bool:  # a switch after the fault: an answer that was already there is none
         return bool(records) and all(state.dns.get((name, label(ns))) == want and (name, label(ns)) in

@@ -22,6 +22,7 @@ from kubernetes import client
 
 from xpchaos.core import kube
 from xpchaos.core import target as targets
+from xpchaos.core.outcome import Outcome
 
 from . import expectations, recorder
 from .dns_sampler import ask
@@ -48,7 +49,7 @@ def failover_completes(target: str | None = None, deadlines: dict[str, float] | 
     ``deadlines`` sets single steps."""
     rec = recorder.active()
     if rec is None:
-        return {"outcome": expectations.ERROR, "reason": "could not observe: no timeline recorder is running "
+        return {"outcome": Outcome.ERROR, "reason": "could not observe: no timeline recorder is running "
                                                          "(start it with the xpchaos control)"}
     tgt = rec.target if target is None and not (configuration or {}).get("xpchaos_target") else \
         _target(target, configuration)
@@ -62,13 +63,13 @@ def evaluate(rec: recorder.TimelineRecorder, expectation: expectations.Expectati
              since: float | None = None) -> dict[str, Any]:
     """Run ``expectation`` over ``rec``'s timeline from the fault marker (or ``since``)."""
     newest = rec.timeline.last_marker()
-    if since is None and newest is not None and newest.status == expectations.NOT_APPLIED:
-        return {"outcome": expectations.NOT_APPLIED, "expectation": expectation.name, "fault": newest.kind,
+    if since is None and newest is not None and newest.status == Outcome.NOT_APPLIED:
+        return {"outcome": Outcome.NOT_APPLIED, "expectation": expectation.name, "fault": newest.kind,
                 "reason": newest.message or "the fault did not take hold"}
     if since is None:
         marker = rec.timeline.last_fault()
         if marker is None:
-            return {"outcome": expectations.ERROR, "expectation": expectation.name,
+            return {"outcome": Outcome.ERROR, "expectation": expectation.name,
                     "reason": "could not tell: no fault marker on the timeline"}
         since = marker.mono
 

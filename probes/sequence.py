@@ -19,6 +19,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from xpchaos.core.errors import InputError
+from xpchaos.core.outcome import Outcome
 from xpchaos.core.target import Target, TargetError
 
 from . import expectations as ex
@@ -32,7 +34,7 @@ _XR = re.compile(r"^the (?P<kind>[\w-]+) (?:is|becomes|goes) (?P<type>\w+)=(?P<s
 _DNS = re.compile(r"^(?:every nameserver|DNS) answers (?P<provider>[\w-]+)(?: on every nameserver)?$")
 
 
-class UnknownSignal(ValueError):
+class UnknownSignal(InputError):
     """A phrase this module cannot read; the message lists the phrases it can."""
 
 
@@ -104,14 +106,14 @@ def check(target: Target, timeline: list[dict[str, Any]], signals: list[tuple[st
     entries = tl.entries_from_json(timeline)
     t0 = fault_instant(entries)
     if t0 is None:
-        return {"outcome": ex.ERROR, "reason": "no fault was injected in this run"}
+        return {"outcome": Outcome.ERROR, "reason": "no fault was injected in this run"}
     sig = ex.signals(target)
     expectation = ex.Expectation("signals", tuple(step(target, p, w) for p, w in signals),
                                  dict(sig["mr_error"].get("condition") or {}),
                                  tuple(sig["mr_error"].get("events") or ()))
     verdict = expectation.evaluate(entries, t0, math.inf, lambda _needs, _state, _late: None)
     assert verdict is not None  # with now = infinity every step is decided
-    return _check_order(verdict) if verdict["outcome"] == ex.PASSED else verdict
+    return _check_order(verdict) if verdict["outcome"] == Outcome.PASSED else verdict
 
 
 def _is_change(phrase: str) -> bool:
@@ -124,7 +126,7 @@ def _check_order(verdict: dict[str, Any]) -> dict[str, Any]:
     steps = verdict["steps"]
     for previous, current in itertools.pairwise(steps):
         if _is_change(current["name"]) and current["since_s"] < previous["at_s"]:
-            return {**verdict, "outcome": ex.FAILED, "failed_step": current["name"], "late_by_s": None,
+            return {**verdict, "outcome": Outcome.FAILED, "failed_step": current["name"], "late_by_s": None,
                     "reason": f"{current['name']}: began {current['since_s']:.2f} s after the fault, before "
                               f"{previous['name']} ({previous['at_s']:.2f} s): not in this order"}
     return verdict

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from xpchaos.core.outcome import Outcome
+
 REPORT_DIR_ENV = "XPCHAOS_REPORT_DIR"
 _records: dict[str, dict[str, Any]] = {}
 _step_started: dict[str, float] = {}
@@ -94,13 +96,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     steps, all_steps = record["steps"], record.pop("all_steps")
     message = message_of(call.excinfo.value) if call.excinfo is not None else ""
     if report.skipped:
-        record["outcome"], record["message"] = "skipped", str(getattr(call.excinfo, "value", "") or "")
+        record["outcome"], record["message"] = Outcome.SKIPPED, str(getattr(call.excinfo, "value", "") or "")
     elif report.failed:
-        record["outcome"], record["message"] = "failed", message
+        record["outcome"], record["message"] = Outcome.FAILED, message  # the gate tells which kind of failure
         if not any(s["status"] == "failed" for s in steps) and len(steps) < len(all_steps):
             steps.append(_step(all_steps[len(steps)], "failed", message))  # e.g. an unknown step
     else:
-        record["outcome"] = "passed"
+        record["outcome"] = Outcome.PASSED
     steps.extend(_step(s, "skipped") for s in all_steps[len(steps):])
     written = journal_path(item.nodeid)
     record["journal"] = str(written) if written is not None and written.exists() else None

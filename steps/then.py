@@ -11,16 +11,16 @@ from typing import Any
 
 from pytest_bdd import parsers, then
 
+from xpchaos.core.outcome import VERDICTS, Outcome
+from xpchaos.core.target import parse_duration
 from xpchaos.probes import sequence
 from xpchaos.probes import timeline as tl
 from xpchaos.run import snapshot
-from xpchaos.verdict import ERROR, FAILED, NOT_APPLIED, PASSED
 
 from .world import NAME, World
 
-VERDICT_WORDS = {"passed": PASSED, "resilient": PASSED, "failed": FAILED, "not resilient": FAILED,
-                 "fault not applied": NOT_APPLIED, "fault-not-applied": NOT_APPLIED, "error": ERROR,
-                 "could not decide": ERROR}
+# a verdict as a feature file may say it: its word in the journal, or in a sentence ("not resilient")
+VERDICT_WORDS = {said: outcome for outcome in VERDICTS for said in (outcome.value, outcome.word.lower())}
 
 
 def _signals(world: World, signals: list[tuple[str, float]]) -> dict[str, Any]:
@@ -33,7 +33,7 @@ def _signals(world: World, signals: list[tuple[str, float]]) -> dict[str, Any]:
 def _assert_sequence(world: World, signals: list[tuple[str, float]]) -> None:
     verdict = _signals(world, signals)
     observed = f"; observed: {verdict['observed']}" if verdict.get("observed") else ""
-    assert verdict["outcome"] == PASSED, f"{verdict['reason']}{observed}; seen: " + ", ".join(
+    assert verdict["outcome"] == Outcome.PASSED, f"{verdict['reason']}{observed}; seen: " + ", ".join(
         f"{s['name']}: {s['status']}" + (f" at {s['at_s']} s" if "at_s" in s else "") for s in verdict["steps"])
 
 
@@ -44,7 +44,7 @@ def failover_passes(world: World) -> None:
     Example: Then the failover passes
     """
     got = world.run.verdict
-    assert got.outcome == PASSED, f"verdict {got.outcome}: {got.reason}" + (
+    assert got.outcome == Outcome.PASSED, f"verdict {got.outcome}: {got.reason}" + (
         f" (observed: {got.observed})" if got.observed else "")
 
 
@@ -68,7 +68,7 @@ def not_resilient_at(world: World, step: str) -> None:
     Example: Then the run is not resilient at step "xr_recovers"
     """
     got = world.run.verdict
-    assert got.outcome == FAILED, f"verdict {got.outcome}, not failed: {got.reason}"
+    assert got.outcome == Outcome.FAILED, f"verdict {got.outcome}, not failed: {got.reason}"
     assert got.failed_step == step, f"failed at step {got.failed_step!r}, not {step!r}: {got.reason}"
     assert "not seen within" in got.reason or "deadline" in got.reason, f"the reason names no lateness: {got.reason}"
 
@@ -97,8 +97,6 @@ def signals_in_order(world: World, datatable: list[list[str]]) -> None:
     header, *rows = datatable
     if [h.strip().lower() for h in header] != ["signal", "within"]:
         raise ValueError(f"the table needs the columns | signal | within |, got {header}")
-    from xpchaos.core.target import parse_duration
-
     _assert_sequence(world, [(sig, parse_duration(within, f"within of {sig!r}")) for sig, within in rows])
 
 
@@ -155,7 +153,7 @@ def provider_config_protected(world: World, provider: str, finalizer: str) -> No
     fault = next((r for r in world.run.journal.get("run") or [] if r["activity"]["type"] == "action"), None)
     assert fault is not None, "the run has no fault action"
     output = fault.get("output") or {}
-    assert output.get("outcome") == NOT_APPLIED, f"the deletion was not blocked: {output.get('outcome')}"
+    assert output.get("outcome") == Outcome.NOT_APPLIED, f"the deletion was not blocked: {output.get('outcome')}"
     assert finalizer in (output.get("finalizers") or []), \
         f"blocked, but not by {finalizer}: finalizers {output.get('finalizers')}, {output.get('reason')}"
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-PASSED, FAILED, NOT_APPLIED, ERROR = "passed", "failed", "fault-not-applied", "error"
-EXIT_CODES = {PASSED: 0, FAILED: 1, NOT_APPLIED: 2, ERROR: 2}
+from xpchaos.core.outcome import UNDECIDED, Outcome
+
 EXTENSION = "xpchaos-verdict"
 FAILOVER_FUNCS = ("failover_completes",)
 SIGNAL_EXCEPTION = "chaoslib.exceptions.InterruptExecution"  # how SIGTERM shows in an activity's exception
@@ -26,7 +26,7 @@ SIGNAL_EXCEPTION = "chaoslib.exceptions.InterruptExecution"  # how SIGTERM shows
 
 @dataclass(frozen=True)
 class Verdict:
-    outcome: str
+    outcome: Outcome
     reason: str
     experiment: str = ""
     fault: str | None = None  # the method's fault action
@@ -38,18 +38,19 @@ class Verdict:
     steps: list[dict[str, Any]] = field(default_factory=list)
     slo_s: float | None = None
 
+    def __post_init__(self) -> None:  # a journal's word (JSON holds a plain string) as the Outcome it names
+        object.__setattr__(self, "outcome", Outcome.parse(self.outcome))
+
     @property
     def exit_code(self) -> int:
         """0 passed, 1 not resilient, 2 the harness could not decide (error, fault not applied)."""
-        return EXIT_CODES.get(self.outcome, 2)
+        return self.outcome.exit_code
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v not in (None, {}, [])}
 
     def headline(self) -> str:
-        words = {PASSED: "resilient", FAILED: "NOT resilient", NOT_APPLIED: "fault not applied",
-                 ERROR: "could not decide"}
-        return f"{words.get(self.outcome, self.outcome)}: {self.reason}"
+        return f"{self.outcome.word}: {self.reason}"
 
 
 def _activity_runs(journal: dict[str, Any], kind: str) -> list[dict[str, Any]]:
@@ -106,32 +107,33 @@ def of_journal(journal: dict[str, Any]) -> Verdict:
             ((fault["activity"].get("provider") or {}).get("arguments") or {}).get("provider")
     status = "interrupted" if _signalled(journal) else journal.get("status")
     if status in ("interrupted", "aborted"):
-        return Verdict(ERROR, f"the run was {status} before a verdict; rollbacks ran", **base)
+        return Verdict(Outcome.ERROR, f"the run was {status} before a verdict; rollbacks ran", **base)
     baseline = _baseline_failure(journal)
     if baseline is not None:
-        return Verdict(ERROR, f"the steady state did not hold before the fault ({baseline}); no fault was "
-                              "injected", **base)
+        return Verdict(Outcome.ERROR, f"the steady state did not hold before the fault ({baseline}); no fault "
+                                      "was injected", **base)
     for run in actions:
         output = _output(run)
         name = run["activity"].get("name")
-        if output.get("outcome") == NOT_APPLIED:
-            return Verdict(NOT_APPLIED, f"{name}: {output.get('reason') or 'the fault did not take hold'}", **base)
+        if output.get("outcome") == Outcome.NOT_APPLIED:
+            return Verdict(Outcome.NOT_APPLIED, f"{name}: {output.get('reason') or 'the fault did not take hold'}",
+                           **base)
         if run.get("status") != "succeeded":
-            return Verdict(ERROR, f"fault {name!r} failed: {_exception_line(run)}", **base)
+            return Verdict(Outcome.ERROR, f"fault {name!r} failed: {_exception_line(run)}", **base)
     probes = [r for r in _activity_runs(journal, "probe")
               if ((r.get("activity") or {}).get("provider") or {}).get("func") in FAILOVER_FUNCS]
     if probes:
         run = probes[-1]
         if run.get("status") != "succeeded" or not isinstance(run.get("output"), dict):
-            return Verdict(ERROR, f"probe {run['activity'].get('name')!r} could not observe: {_exception_line(run)}",
-                           **base)
+            return Verdict(Outcome.ERROR, f"probe {run['activity'].get('name')!r} could not observe: "
+                                          f"{_exception_line(run)}", **base)
         out = run["output"]
-        return Verdict(out.get("outcome", ERROR), str(out.get("reason", "")), failed_step=out.get("failed_step"),
-                       late_by_s=out.get("late_by_s"), observed=out.get("observed"), times=dict(out.get("times") or {}),
-                       steps=list(out.get("steps") or []), slo_s=_slo(run), **base)
+        return Verdict(Outcome.parse(out.get("outcome")), str(out.get("reason", "")),
+                       failed_step=out.get("failed_step"), late_by_s=out.get("late_by_s"), observed=out.get("observed"),
+                       times=dict(out.get("times") or {}), steps=list(out.get("steps") or []), slo_s=_slo(run), **base)
     if journal.get("deviated"):
-        return Verdict(FAILED, "the steady state deviated after the method", **base)
-    return Verdict(PASSED, "the run completed and the steady state held", **base)
+        return Verdict(Outcome.FAILED, "the steady state deviated after the method", **base)
+    return Verdict(Outcome.PASSED, "the run completed and the steady state held", **base)
 
 
 def apply_to_journal(journal: dict[str, Any], verdict: Verdict) -> None:
@@ -141,9 +143,9 @@ def apply_to_journal(journal: dict[str, Any], verdict: Verdict) -> None:
     journal.setdefault("extensions", []).append({"name": EXTENSION, **verdict.as_dict()})
     if _signalled(journal):
         journal["status"] = "interrupted"
-    elif verdict.outcome == FAILED:
+    elif verdict.outcome == Outcome.FAILED:
         journal["deviated"] = True
-    elif verdict.outcome in (ERROR, NOT_APPLIED) and journal.get("status") == "completed":
+    elif verdict.outcome in UNDECIDED and journal.get("status") == "completed":
         journal["status"] = "failed"
 
 

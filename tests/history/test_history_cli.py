@@ -1,4 +1,4 @@
-"""``xpchaos history`` through its click command (xpchaos.cli.history), on histories written by xpchaos.run.history."""
+"""``xpchaos history`` through the ``xpchaos`` command group, on histories written by xpchaos.run.history."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from xpchaos.cli.history import history_command
+from xpchaos.cli.main import main
+from xpchaos.core.outcome import Outcome
 from xpchaos.run import history
-from xpchaos.run import report_model as rm
 
 from .helpers import OTHER, SCENARIO, record_run, scenario
 
@@ -23,7 +23,7 @@ def db(tmp_path: Path) -> Path:
 
 
 def _run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(history_command, list(args), catch_exceptions=False)
+    result = CliRunner().invoke(main, ["history", *args], catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -41,7 +41,7 @@ def test_no_regression_prints_the_table_writes_the_page_and_exits_0(db: Path, tm
 
 
 def test_a_regression_is_flagged_with_its_reason_and_exits_1(db: Path, tmp_path: Path) -> None:
-    record_run(db, scenario(failover=45.0), scenario(name=OTHER, outcome=rm.FAILED, failover=33.0), n=4)
+    record_run(db, scenario(failover=45.0), scenario(name=OTHER, outcome=Outcome.FAILED, failover=33.0), n=4)
     out = tmp_path / "history.html"
     code, stdout, _ = _run("--history", str(db), "-o", str(out))
     assert code == 1

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from xpchaos.core.outcome import Outcome
 from xpchaos.run import notify
 from xpchaos.run import report_model as rm
 
@@ -95,8 +96,8 @@ def test_a_journal_summary_is_posted_as_slack_json(webhook: Webhook) -> None:
 
 
 def test_notify_gate_posts_every_scenario_worst_first(webhook: Webhook) -> None:
-    report = rm.GateReport("xpchaos resilience gate", [scenario(), scenario(rm.FAILED, name=OTHER, dns=120.0),
-                                                       scenario(rm.SKIPPED, name="<skipped & such>")],
+    report = rm.GateReport("xpchaos resilience gate", [scenario(), scenario(Outcome.FAILED, name=OTHER, dns=120.0),
+                                                       scenario(Outcome.SKIPPED, name="<skipped & such>")],
                            exit_code=1, exit_meaning="not resilient: the platform failed a failover expectation")
     notify.notify_gate(webhook.url, report, "reports/20250101T000000Z/index.html")
     [got] = webhook.received

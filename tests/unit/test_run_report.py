@@ -6,12 +6,13 @@ from pathlib import Path
 
 from xpchaos import verdict
 from xpchaos.cli import run as run_cli
+from xpchaos.core.outcome import Outcome
 from xpchaos.run import runner
 
 
 def _result(extensions: list[dict[str, object]]) -> runner.RunResult:
     journal = {"status": "completed", "rollbacks": [], "extensions": extensions}
-    return runner.RunResult(Path("x.json"), journal, verdict.Verdict(verdict.PASSED, "every step within its deadline"),
+    return runner.RunResult(Path("x.json"), journal, verdict.Verdict(Outcome.PASSED, "every step within its deadline"),
                             None)
 
 

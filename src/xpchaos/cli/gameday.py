@@ -6,50 +6,44 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 from kubernetes.client.rest import ApiException
-from rich.console import Console
 from rich.markup import escape
 from urllib3.exceptions import MaxRetryError
 
-from xpchaos.cli.gate import HISTORY_OPTION
+from xpchaos.cli.gate import HISTORY_OPTION, record_history
+from xpchaos.cli.output import console, fail
+from xpchaos.cli.run import sigterm_interrupts
 from xpchaos.core import kube
 from xpchaos.core import target as targets
+from xpchaos.report import html as report
+from xpchaos.report.page import write
 from xpchaos.run import gameday as gamedays
-from xpchaos.run import lease, report_model, runner, stops
+from xpchaos.run import lease, notify, report_model, runner, stops
+from xpchaos.run import plan as plans
 
-console = Console(soft_wrap=True)
-errors = Console(stderr=True, soft_wrap=True)
 MEANINGS = {0: "every experiment passed", 1: "not resilient: an experiment failed its failover expectation",
             2: "the game day could not finish or decide", 130: "interrupted (the running experiment's rollbacks ran)"}
 
 
-def fail(message: str, code: int = 2) -> NoReturn:
-    errors.print(f"[red]error:[/red] {escape(message)}", highlight=False)
-    sys.exit(code)
-
-
 def _load(suite_path: Path, target_path: Path | None) -> tuple[gamedays.Suite, targets.Target]:
-    try:
-        suite = gamedays.load(suite_path)
-        target = targets.load(target_path)
-        kube.check_context(target)
-        for step in suite.steps:  # every experiment valid, every provider known, before anything runs
-            if step.experiment is not None:
-                runner.prepare(step.experiment, target.path)
-            if step.provider is not None:
-                target.provider(step.provider)
-    except (gamedays.SuiteError, targets.TargetError, kube.ContextNotAllowed, runner.ExperimentError) as exc:
-        fail(str(exc))
+    """The suite and the target, every experiment valid and every provider known, before anything runs; bad input
+    raises ``InputError`` (one line and exit code 2, from the command group)."""
+    suite = gamedays.load(suite_path)
+    target = targets.load(target_path)
+    kube.check_context(target)
+    for step in suite.steps:
+        if step.experiment is not None:
+            runner.prepare(step.experiment, target.path)
+        if step.provider is not None:
+            target.provider(step.provider)
     return suite, target
 
 
-def dry_run(suite: gamedays.Suite, target: targets.Target) -> dict[str, Any]:
+def dry_run_doc(suite: gamedays.Suite, target: targets.Target) -> dict[str, Any]:
     """What the game day would do and touch; reads only."""
-    from xpchaos.run import plan as plans
-
     api = kube.client_for(target)
     doc: dict[str, Any] = {"suite": suite.name, "target": str(target.path), "context": target.context,
                            "lease": f"{target.safety.lease_namespace}/{lease.lease_name(target)}",
@@ -67,14 +61,12 @@ def dry_run(suite: gamedays.Suite, target: targets.Target) -> dict[str, Any]:
 
 def _report(suite: gamedays.Suite, target: targets.Target, outcome: gamedays.Outcome, directory: Path,
             started: str) -> tuple[report_model.GateReport, Path]:
-    from xpchaos.report import html as report
-
     code = outcome.exit_code
     meaning = MEANINGS[code] + (f": {outcome.stopped}" if outcome.stopped else "")
     page = report_model.GateReport(f"xpchaos game day {suite.name}", outcome.scenarios, started,
                                    time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), str(target.path),
                                    str(suite.path), code, meaning)
-    return page, report.write(report.render_gate(page), directory / "index.html")
+    return page, write(report.render_gate(page), directory / "index.html")
 
 
 @click.command()
@@ -100,7 +92,7 @@ def gameday(suite_path: Path, target_path: Path | None, dry_run: bool, report_di
     """
     suite, target = _load(suite_path, target_path)
     if dry_run:
-        doc = dry_run_doc(suite, target)
+        doc = dry_run_doc(suite, target)  # a plan it cannot make is bad input
         if output == "json":
             click.echo(json.dumps(doc, indent=2))
         else:
@@ -109,8 +101,6 @@ def gameday(suite_path: Path, target_path: Path | None, dry_run: bool, report_di
     directory = (report_dir or Path("reports") / time.strftime("gameday-%Y%m%dT%H%M%SZ", time.gmtime())).resolve()
     directory.mkdir(parents=True, exist_ok=True)
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    from xpchaos.cli.run import sigterm_interrupts
-
     try:
         with sigterm_interrupts():  # SIGTERM (a CronJob's pod being stopped) ends the run like Ctrl-C
             outcome = gamedays.run(suite, target, directory / "journals",
@@ -132,15 +122,6 @@ def gameday(suite_path: Path, target_path: Path | None, dry_run: bool, report_di
     sys.exit(code)
 
 
-def dry_run_doc(suite: gamedays.Suite, target: targets.Target) -> dict[str, Any]:
-    from xpchaos.run import plan as plans
-
-    try:
-        return dry_run(suite, target)
-    except (runner.ExperimentError, plans.PlanError) as exc:
-        fail(str(exc))
-
-
 def _print_plan(doc: dict[str, Any]) -> None:
     console.print(f"[bold]Game day {escape(doc['suite'])}[/bold] against {escape(doc['target'])} "
                   f"(context {escape(str(doc['context']))}), holding the lease {escape(doc['lease'])}", highlight=False)
@@ -157,9 +138,6 @@ def _print_plan(doc: dict[str, Any]) -> None:
 
 def _after(suite: gamedays.Suite, page: report_model.GateReport, index: Path, history_path: Path | None) -> None:
     """The figures into the history, the summary to the webhook ($XPCHAOS_WEBHOOK_URL); neither fails the run."""
-    from xpchaos.cli.gate import record_history
-    from xpchaos.run import notify
-
     record_history("gameday", suite.name, page, index, history_path)
     notify.notify_gate(notify.webhook_url(), page, index)
 

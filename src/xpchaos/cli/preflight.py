@@ -14,7 +14,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from xpchaos.cli.run import console, fail
+from xpchaos.cli.output import console
 from xpchaos.core import target as targets
 from xpchaos.run import preflight as checks
 
@@ -52,10 +52,7 @@ def preflight(target_path: Path | None, output: str) -> None:
 
     Exit codes: 0 ready (warnings allowed), 1 a check failed, 2 bad input.
     """
-    try:
-        target = targets.load(target_path)
-    except targets.TargetError as exc:
-        fail(str(exc))
+    target = targets.load(target_path)  # bad input: one line and exit code 2, from the command group
     found = checks.check(target)
     if output == "json":
         click.echo(json.dumps([f.as_dict() for f in found]))

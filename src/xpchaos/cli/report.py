@@ -13,27 +13,30 @@ from typing import Any
 
 import click
 
-from xpchaos.cli.run import console, fail
+from xpchaos.cli.output import console, fail
+from xpchaos.core.errors import InputError
+from xpchaos.report import html as reports
+from xpchaos.report.page import write
 
 
 def load_journal(path: Path) -> dict[str, Any]:
-    """The journal at ``path``; exits 2 with one line on stderr when it is not a chaos journal."""
+    """The journal at ``path``; ``InputError`` when it is not a chaos journal."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        fail(f"{path}: no such file")
+        raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:
-        fail(f"{path}: is a directory, not a journal")
+        raise InputError(f"{path}: is a directory, not a journal") from None
     except (OSError, UnicodeDecodeError) as exc:
-        fail(f"{path}: cannot read it: {getattr(exc, 'strerror', None) or exc}")
+        raise InputError(f"{path}: cannot read it: {getattr(exc, 'strerror', None) or exc}") from None
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        fail(f"{path}: not JSON ({exc})")
+        raise InputError(f"{path}: not JSON ({exc})") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("experiment"), dict) \
             or not isinstance(doc.get("run"), list):
-        fail(f"{path}: not a Chaos Toolkit journal (it needs an \"experiment\" object and a \"run\" list; "
-             "`chaos run --journal-path` writes one)")
+        raise InputError(f"{path}: not a Chaos Toolkit journal (it needs an \"experiment\" object and a \"run\" "
+                         "list; `chaos run --journal-path` writes one)")
     return doc
 
 
@@ -51,16 +54,14 @@ def report(journal: Path, output: Path | None) -> None:
 
     Exit codes: 0 written, 2 bad input (nothing written).
     """
-    from xpchaos.report import html as reports
-
     doc = load_journal(journal)
     out = output if output is not None else journal.with_suffix(".html")
     if out.resolve() == journal.resolve():
-        fail(f"{out}: that is the journal itself; choose another output with -o")
+        raise InputError(f"{out}: that is the journal itself; choose another output with -o")
     link = os.path.relpath(journal.resolve(), out.resolve().parent)  # the page links to the journal from its dir
     page = reports.render_journal(doc, link)
     try:
-        reports.write(page, out)
+        write(page, out)
     except OSError as exc:
         fail(f"{out}: cannot write the report: {exc.strerror or exc}")
     console.print(str(out), markup=False, highlight=False)

@@ -25,6 +25,7 @@ from typing import Any
 from xpchaos import verdict
 from xpchaos.core import api_retry
 from xpchaos.core import target as targets
+from xpchaos.core.outcome import ActionOutcome, Outcome
 from xpchaos.probes import recorder
 
 logger = logging.getLogger("chaostoolkit")
@@ -73,9 +74,9 @@ def after_activity_control(context: dict[str, Any], state: Any = None, **kwargs:
     rec = recorder.active()
     output = state.get("output") if isinstance(state, dict) else None
     if (rec is not None and _phase["now"] == "method" and context.get("type") == "action"
-            and isinstance(output, dict) and output.get("outcome") == "fault-not-applied"):
+            and isinstance(output, dict) and output.get("outcome") == ActionOutcome.NOT_APPLIED):
         # the action says its fault did not take hold (e.g. deletion blocked by in-use protection)
-        rec.timeline.mark_fault(str(context.get("name", "action")), "fault-not-applied",
+        rec.timeline.mark_fault(str(context.get("name", "action")), Outcome.NOT_APPLIED,
                                 message=str(output.get("reason", "")))
     if rec is not None and _phase["now"] == "rollbacks" and context.get("type") == "action":
         status = (state or {}).get("status", "") if isinstance(state, dict) else ""
@@ -93,7 +94,7 @@ def after_experiment_control(context: dict[str, Any], state: Any = None, **kwarg
     state.setdefault("extensions", []).append({"name": API_EXTENSION, "retries": api_retry.stats()})
     found = verdict.of_journal(state)
     verdict.apply_to_journal(state, found)
-    log = logger.info if found.outcome == verdict.PASSED else logger.error
+    log = logger.info if found.outcome == Outcome.PASSED else logger.error
     log("xpchaos verdict: %s", found.headline())
 
 

@@ -28,6 +28,8 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 from urllib3.exceptions import ProtocolError
 from urllib3.util.retry import Retry
 
+from xpchaos.core.errors import XpchaosError
+
 logger = logging.getLogger("xpchaos.api")
 
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -57,7 +59,7 @@ def reset() -> None:
         _counts.clear()
 
 
-class _Refused(Exception):
+class _Refused(XpchaosError):
     """An answer worth another attempt; holds it so the last one can be handed back."""
 
     def __init__(self, response: rest.RESTResponse) -> None:

@@ -12,7 +12,7 @@ from kubernetes.client.rest import ApiException
 
 from xpchaos import __version__
 from xpchaos.core import api_retry
-from xpchaos.core.errors import InputError
+from xpchaos.core.errors import InputError, XpchaosError
 
 if TYPE_CHECKING:
     from xpchaos.core.target import Target
@@ -101,7 +101,7 @@ def get_table(api: client.ApiClient, path: str) -> dict[str, Any]:
     return json.loads(response.data)
 
 
-class Unreachable(ConnectionError):
+class Unreachable(XpchaosError, ConnectionError):
     """The target's cluster cannot be reached (or its kubeconfig read); one line, nothing was changed."""
 
 

@@ -8,32 +8,27 @@ journals carry no secret, and the page adds none).
   (fault, outcome, the three recovery times against their deadlines, why), then one section per scenario (steps
   with their exact failure messages, the verdict, the timeline chart and the timeline as a table).
 - ``render_journal(journal, path)``: the same page for one plain ``chaos run``.
-- ``write(html, path)``: atomic write.
+
+``xpchaos.report.page.write`` writes either atomically.
 """
 
 from __future__ import annotations
 
-import html
-import os
-import tempfile
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 from xpchaos import __version__
 from xpchaos import verdict as verdicts
+from xpchaos.core import measures
+from xpchaos.core.measures import Measure, number
+from xpchaos.core.outcome import Outcome
 from xpchaos.report import svg as report_svg
+from xpchaos.report.axis import seconds
+from xpchaos.report.page import document, esc
 from xpchaos.report.timeline_text import describe
 from xpchaos.run import report_model as model
 
-OUTCOMES = {  # outcome -> (word, css class)
-    model.PASSED: ("passed", "passed"), model.FAILED: ("NOT RESILIENT", "failed"),
-    model.NOT_APPLIED: ("fault not applied", "not-applied"), model.ERROR: ("could not decide", "error"),
-    model.SKIPPED: ("skipped", "skipped")}
-# (column, key in Verdict.times, the verdict steps whose (largest) deadline it is measured against)
-MEASURES = (("time to detect", "time_to_detect_s", ("detect",)),
-            ("time to fail over", "time_to_failover_s", ("promote", "xr_recovers")),
-            ("time to DNS convergence", "time_to_dns_convergence_s", ("dns_secondary",)))
+CSS_CLASSES = {Outcome.NOT_APPLIED: "not-applied"}  # an outcome's css class, where it is not the outcome's word
 EXIT_MEANINGS = {0: "resilient: every failover met its deadlines",  # when the report does not say
                  1: "not resilient: a failover step missed its deadline",
                  2: "could not decide: a harness error, a fault not applied or bad input",
@@ -68,16 +63,12 @@ footer{margin-top:32px;color:#9e9e9e;font-size:12px}
 """
 
 
-def esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _num(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
 def _secs(value: float) -> str:
-    return report_svg.seconds(value) + " s"
+    return seconds(value) + " s"
+
+
+def _css(outcome: Outcome) -> str:
+    return CSS_CLASSES.get(outcome, outcome.value) if outcome in model.SEVERITY else "error"
 
 
 # the page --------------------------------------------------------------------------------------------------------
@@ -88,7 +79,7 @@ def render_gate(report: model.GateReport) -> str:
     body = [_header(report, scenarios), _summary(scenarios, anchors),
             *(_section(s, anchors[id(s)]) for s in scenarios),
             f"<footer>xpchaos {esc(__version__)}: a self-contained page; nothing is fetched.</footer>"]
-    return _page(report.title, "\n".join(body))
+    return document(report.title, CSS, "\n".join(body))
 
 
 def render_journal(journal: dict[str, Any], path: str | None = None) -> str:
@@ -110,33 +101,8 @@ def journal_report(journal: dict[str, Any], path: str | None = None) -> model.Ga
         files={"journal": path} if path else {})
 
 
-def write(html_text: str, path: Path) -> Path:
-    """Write atomically (a temporary file beside it, then rename); creates the parent directories."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(html_text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _page(title: str, body: str) -> str:
-    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-            f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n")
-
-
-def _badge(outcome: str) -> str:
-    word, css = OUTCOMES.get(outcome, (outcome, "error"))
-    return f'<span class="outcome {css}">{esc(word)}</span>'
+def _badge(outcome: Outcome) -> str:
+    return f'<span class="outcome {_css(outcome)}">{esc(outcome.label)}</span>'
 
 
 def _facts(rows: Iterable[tuple[str, str]]) -> str:
@@ -151,10 +117,10 @@ def _header(report: model.GateReport, scenarios: list[model.ScenarioReport]) -> 
     meaning = report.exit_meaning or EXIT_MEANINGS.get(report.exit_code or 0, "")
     exit_code = "" if report.exit_code is None else \
         f"<b>{esc(report.exit_code)}</b>" + (f" — {esc(meaning)}" if meaning else "")
-    counts: dict[str, int] = {}
+    counts: dict[Outcome, int] = {}
     for s in scenarios:
         counts[s.outcome] = counts.get(s.outcome, 0) + 1
-    tally = ", ".join(f"{n} {OUTCOMES.get(o, (o, ''))[0]}" for o, n in sorted(
+    tally = ", ".join(f"{n} {o.label}" for o, n in sorted(
         counts.items(), key=lambda item: model.SEVERITY.get(item[0], 0)))
     files = " · ".join(f'<a href="{esc(p)}">{esc(label)}</a> <span class="dim">{esc(p)}</span>'
                        for label, p in report.files.items())
@@ -166,18 +132,18 @@ def _header(report: model.GateReport, scenarios: list[model.ScenarioReport]) -> 
 
 def _deadline(found: verdicts.Verdict | None, names: tuple[str, ...]) -> float | None:
     steps = found.steps if found else []
-    deadlines = [d for s in steps if s.get("name") in names and (d := _num(s.get("deadline_s"))) is not None]
+    deadlines = [d for s in steps if s.get("name") in names and (d := number(s.get("deadline_s"))) is not None]
     return max(deadlines) if deadlines else None
 
 
-def measure(found: verdicts.Verdict | None, key: str, names: tuple[str, ...]) -> tuple[str, str]:
+def measure(found: verdicts.Verdict | None, what: Measure) -> tuple[str, str]:
     """(text, css class) of one recovery time against its deadline, e.g. ("3.69 s / 90 s", "").
 
     Red ("late") when over the deadline, or missing although the step had a deadline (the step was missed); grey
     ("na") when there was nothing to measure against (no failover probe ran: error, fault not applied, skipped).
     """
-    value = _num((found.times if found else {}).get(key))
-    deadline = _deadline(found, names)
+    value = what.of(found.times if found else None)
+    deadline = _deadline(found, what.steps)
     if value is None and deadline is None:
         return "—", "na"
     shown = _secs(value) if value is not None else "not measured"
@@ -196,33 +162,33 @@ def message_of(scenario: model.ScenarioReport) -> str:
     """Why it is not passed: the failed step and how late, then the message (or the verdict's reason)."""
     found = scenario.verdict
     parts = []
-    if found is not None and found.failed_step and scenario.outcome != model.PASSED:
-        late = _num(found.late_by_s)
+    if found is not None and found.failed_step and scenario.outcome != Outcome.PASSED:
+        late = number(found.late_by_s)
         parts.append(f"step {found.failed_step} " + (f"late by {_secs(late)}" if late is not None else "missed"))
     text = scenario.message or (found.reason if found else "")
     lines = text.strip().splitlines()
     if lines:  # a multi-line failure message: its first line here, all of it verbatim in the scenario's section
         first = lines[0] if len(lines[0]) <= SUMMARY_CHARS else lines[0][:SUMMARY_CHARS] + "…"
         parts.append(first + (" (more below)" if first != text.strip() else ""))
-    if found is not None and found.observed and scenario.outcome != model.PASSED and found.observed not in text:
+    if found is not None and found.observed and scenario.outcome != Outcome.PASSED and found.observed not in text:
         parts.append(found.observed)
     return " — ".join(parts)
 
 
 def _summary(scenarios: list[model.ScenarioReport], anchors: dict[int, str]) -> str:
-    head = "".join(f"<th>{esc(h)}</th>" for h in ("scenario", "fault", "outcome", *(m[0] for m in MEASURES),
-                                                   "why"))
+    head = "".join(f"<th>{esc(h)}</th>" for h in ("scenario", "fault", "outcome",
+                                                   *(m.label for m in measures.MEASURES), "why"))
     rows = []
     for s in scenarios:
         found = s.verdict
         cells = [f'<td><a href="#{anchors[id(s)]}">{esc(s.name)}</a>'
                  + (f'<br><span class="dim">{esc(s.feature)}</span>' if s.feature else "") + "</td>",
                  f"<td>{esc(fault_of(found))}</td>", f"<td>{_badge(s.outcome)}</td>"]
-        for _label, key, names in MEASURES:
-            text, css = measure(found, key, names)
+        for what in measures.MEASURES:
+            text, css = measure(found, what)
             cells.append(f'<td class="{" ".join(("num", css)).strip()}">{esc(text)}</td>')
         cells.append(f"<td>{esc(message_of(s))}</td>")
-        rows.append(f'<tr class="scenario {OUTCOMES.get(s.outcome, ("", "error"))[1]}-row">{"".join(cells)}</tr>')
+        rows.append(f'<tr class="scenario {_css(s.outcome)}-row">{"".join(cells)}</tr>')
     if not rows:
         rows.append('<tr><td colspan="7" class="dim">no scenario ran</td></tr>')
     return (f'<section><h2>Summary</h2><table class="summary"><thead><tr>{head}</tr></thead>'
@@ -245,7 +211,7 @@ def _steps(steps: list[model.StepReport]) -> str:
     rows = []
     for step in steps:
         css = {"passed": "met", "failed": "missed"}.get(step.status, "dim")
-        duration = _num(step.duration_s)
+        duration = number(step.duration_s)
         rows.append(f"<tr><td>{esc(step.keyword)}</td><td>{esc(step.text)}</td>"
                     f'<td class="{css}">{esc(step.status)}</td>'
                     f'<td class="num">{esc(f"{duration:.2f} s") if duration is not None else ""}</td></tr>')
@@ -260,13 +226,13 @@ def _verdict(scenario: model.ScenarioReport) -> str:
     if found is None:
         return "<h3>Verdict</h3><p class=\"dim\">No verdict: this scenario has no journal.</p>" \
             if scenario.journal is None else ""
-    late, slo = _num(found.late_by_s), _num(found.slo_s)
+    late, slo = number(found.late_by_s), number(found.slo_s)
     rows = [("outcome", _badge(scenario.outcome)), ("reason", esc(found.reason)),
             ("fault", esc(fault_of(found)) if found.fault else ""), ("observed", esc(found.observed or "")),
             ("failed step", esc(found.failed_step or "")), ("late by", esc(_secs(late)) if late is not None else ""),
             ("SLO", esc(_secs(slo)) if slo is not None else "")]
-    rows += [(label, f'<span class="{css}">{esc(text)}</span>') for label, key, names in MEASURES
-             for text, css in [measure(found, key, names)] if css != "na"]
+    rows += [(what.label, f'<span class="{css}">{esc(text)}</span>') for what in measures.MEASURES
+             for text, css in [measure(found, what)] if css != "na"]
     return f"<h3>Verdict</h3>{_facts(rows)}{_failover_steps(found.steps)}"
 
 
@@ -276,9 +242,9 @@ def _failover_steps(steps: list[dict[str, Any]]) -> str:
     rows = []
     for step in steps:
         status = str(step.get("status", "?"))
-        late = _num(step.get("late_by_s"))
+        late = number(step.get("late_by_s"))
         status += f" (+{_secs(late)})" if late is not None else ""
-        deadline, at = _num(step.get("deadline_s")), _num(step.get("at_s"))
+        deadline, at = number(step.get("deadline_s")), number(step.get("at_s"))
         rows.append(f"<tr><td>{esc(step.get('name', ''))}</td><td>{esc(step.get('description', ''))}</td>"
                     f'<td class="num">{esc(_secs(deadline)) if deadline is not None else ""}</td>'
                     f'<td class="num">{esc(_secs(at)) if at is not None else "—"}</td>'
@@ -301,10 +267,10 @@ def _safety(scenario: model.ScenarioReport) -> str:
 def chart_deadline(scenario: model.ScenarioReport) -> float | None:
     """The deadline drawn on the chart: the largest step deadline, else the target's DNS convergence SLO."""
     found = scenario.verdict
-    deadlines = [d for s in (found.steps if found else []) if (d := _num(s.get("deadline_s"))) is not None]
+    deadlines = [d for s in (found.steps if found else []) if (d := number(s.get("deadline_s"))) is not None]
     if deadlines:
         return max(deadlines)
-    return _num((scenario.target.get("slos") or {}).get("dns_convergence"))
+    return number((scenario.target.get("slos") or {}).get("dns_convergence"))
 
 
 def _timeline(scenario: model.ScenarioReport) -> str:

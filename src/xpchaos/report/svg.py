@@ -10,11 +10,15 @@ and what the entry said. Only what the journal holds is drawn.
 
 from __future__ import annotations
 
-import html
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from xpchaos.core.measures import number
+from xpchaos.core.outcome import Outcome
+from xpchaos.report.axis import Scale, seconds
+from xpchaos.report.page import esc
 
 WIDTH, LABEL_W, RIGHT_PAD = 1100, 250, 24
 LANE_H, LANE_GAP, TOP, AXIS_H = 18, 5, 62, 40
@@ -28,16 +32,7 @@ STATE_COLORS = {"True": "#2e7d32", "False": "#c62828", "Unknown": "#f9a825", "go
 SIDE_COLORS = {"primary": "#1565c0", "secondary": "#6a1b9a", "other": "#ef6c00", "none": "#bdbdbd",
                "error": "#9e9e9e"}
 EVENT_COLORS = {"Warning": "#e65100", "Normal": "#1565c0"}
-MARK_COLORS = {"injected": "#b71c1c", "fault-not-applied": "#ef6c00", "rolled-back": "#2e7d32"}
-TICK_STEPS = (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600)
-
-
-def esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _num(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+MARK_COLORS = {"injected": "#b71c1c", Outcome.NOT_APPLIED: "#ef6c00", "rolled-back": "#2e7d32"}
 
 
 @dataclass
@@ -77,9 +72,13 @@ class Axis:
     def rel(self, entry: dict[str, Any]) -> float:
         return float(entry["t"]) - self.origin
 
-    def x(self, seconds: float) -> float:
-        width = WIDTH - LABEL_W - RIGHT_PAD
-        return LABEL_W + (seconds - self.start) / (self.end - self.start) * width
+    @property
+    def scale(self) -> Scale:
+        return Scale(self.start, self.end, LABEL_W, WIDTH - RIGHT_PAD)
+
+    def x(self, at: float) -> float:
+        """The pixel of ``at`` seconds from the fault."""
+        return self.scale.at(at)
 
     @property
     def deadline_shown(self) -> bool:
@@ -89,8 +88,8 @@ class Axis:
 # the axis -------------------------------------------------------------------------------------------------------
 def timed(timeline: Iterable[Any]) -> list[dict[str, Any]]:
     """The entries that can be placed on the axis (a dict with a numeric ``t``), in time order."""
-    entries = [e for e in timeline if isinstance(e, dict) and _num(e.get("t")) is not None]
-    return sorted(entries, key=lambda e: (float(e["t"]), _num(e.get("seq")) or 0))
+    entries = [e for e in timeline if isinstance(e, dict) and number(e.get("t")) is not None]
+    return sorted(entries, key=lambda e: (float(e["t"]), number(e.get("seq")) or 0))
 
 
 def fault_marker(entries: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -108,23 +107,6 @@ def make_axis(entries: list[dict[str, Any]], deadline: float | None) -> Axis:
         end = deadline  # see STRETCH
     pad = (end - start) * 0.02
     return Axis(origin, start - pad, end + pad, last, deadline, fault)
-
-
-def ticks(axis: Axis) -> list[float]:
-    span = axis.end - axis.start
-    step = next((s for s in TICK_STEPS if span / s <= 12), TICK_STEPS[-1])
-    first = int(axis.start // step) + 1 if axis.start % step else int(axis.start // step)
-    out, n = [], first
-    while n * step <= axis.end:
-        out.append(round(n * step, 6))
-        n += 1
-    return out
-
-
-def seconds(value: float) -> str:
-    """2 decimals, no trailing zeros: 90 → "90", 3.693 → "3.69", 0.5 → "0.5"."""
-    text = f"{value:.2f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
 
 
 def stamp(axis: Axis, entry: dict[str, Any]) -> str:
@@ -361,7 +343,7 @@ def draw_deadline(axis: Axis, bottom: float) -> str:
 
 def draw_axis(axis: Axis, y: float) -> str:
     parts = [f'<line x1="{LABEL_W}" y1="{y}" x2="{WIDTH - RIGHT_PAD}" y2="{y}" stroke="#616161"/>']
-    for tick in ticks(axis):
+    for tick in axis.scale.ticks():
         x = axis.x(tick)
         parts.append(f'<line x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{y + 4}" stroke="#e0e0e0" '
                      f'stroke-width="{1.5 if tick == 0 else 0.7}"/>'

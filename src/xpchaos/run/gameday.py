@@ -27,15 +27,17 @@ from pathlib import Path
 from typing import Any
 
 from xpchaos.core import kube
+from xpchaos.core import outcome as outcomes
 from xpchaos.core import target as targets
-from xpchaos.run import lease, report_model, runner, stops
+from xpchaos.core.errors import XpchaosError
+from xpchaos.run import gate, lease, report_model, runner, stops
 from xpchaos.run import steady as steadiness
 from xpchaos.run.gameday_suite import MAX_SUITE_BYTES, Step, Suite, SuiteError, load
 
 __all__ = ["MAX_SUITE_BYTES", "Outcome", "Step", "Stopped", "Suite", "SuiteError", "load", "run"]
 
 
-class Stopped(RuntimeError):
+class Stopped(XpchaosError, RuntimeError):
     """The game day ended early (a stop condition, the steady state, the lease); exit code 2 and the reason."""
 
 
@@ -46,12 +48,10 @@ class Outcome:
 
     @property
     def exit_code(self) -> int:
-        outcomes = {s.outcome for s in self.scenarios}
-        if report_model.FAILED in outcomes:
-            return 1
-        if self.stopped or outcomes & {report_model.ERROR, report_model.NOT_APPLIED}:
-            return 2
-        return 0
+        """1 when an experiment was not resilient; else 2 when one could not be decided or the game day stopped
+        early; else 0."""
+        code = outcomes.exit_code_of(s.outcome for s in self.scenarios)
+        return 2 if code == 0 and self.stopped else code
 
 
 def _overrides(step: Step, experiment: dict[str, Any]) -> dict[str, Any]:
@@ -91,8 +91,6 @@ def _scenarios(step: Step, target: targets.Target, api: Any, journal_dir: Path |
                say: Any) -> list[report_model.ScenarioReport]:
     """Tagged Gherkin scenarios against the target, as the gate runs them (pytest in a process of its own, which
     a tripped stop condition interrupts like Ctrl-C: the running scenario rolls back)."""
-    from xpchaos.run import gate
-
     reason = stops.check(api, target)
     if reason:
         raise Stopped(reason)
@@ -105,7 +103,7 @@ def _scenarios(step: Step, target: targets.Target, api: Any, journal_dir: Path |
     if monitor.reason:
         say(f"stop condition tripped: {monitor.reason}; the running scenario's rollbacks ran")
         raise Stopped(monitor.reason)
-    found = [s for s in gate.scenario_reports(directory) if s.outcome != report_model.SKIPPED]
+    found = [s for s in gate.scenario_reports(directory) if s.outcome != outcomes.Outcome.SKIPPED]
     if code in gate.PYTEST_PROBLEMS or not found:
         raise Stopped(f"scenarios -m {step.scenarios!r}: " + (gate.pytest_error(directory) or
                                                               gate.PYTEST_PROBLEMS.get(code, "nothing ran")))

@@ -25,17 +25,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xpchaos.core.errors import XpchaosError
+from xpchaos.core import measures
+from xpchaos.core.errors import InputError
+from xpchaos.core.outcome import Outcome
 from xpchaos.run import report_model as rm
 
 ENV = "XPCHAOS_HISTORY"
 DEFAULT_PATH = Path("reports/history.sqlite")
 SCHEMA_VERSION = 1
 KINDS = ("gate", "gameday")
-# (column, key in Verdict.times, label)
-FIGURES = (("detect_s", "time_to_detect_s", "time to detect"),
-           ("failover_s", "time_to_failover_s", "time to fail over"),
-           ("dns_s", "time_to_dns_convergence_s", "DNS convergence"))
 # the regression rule (see regression_reasons)
 REGRESSION_RATIO = 0.25  # worse than the median of the previous runs by more than 25 % ...
 REGRESSION_MIN_S = 1.0  # ... and by more than 1 s
@@ -69,7 +67,7 @@ CREATE INDEX IF NOT EXISTS results_by_scenario ON results (scenario, run_id);
 """
 
 
-class HistoryError(XpchaosError):
+class HistoryError(InputError):
     """The history file is missing, or is not an xpchaos history (one line, for the user)."""
 
 
@@ -167,10 +165,6 @@ def open_for_reading(path: str | Path | None = None) -> sqlite3.Connection:
     return conn
 
 
-def _num(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
 def _text(value: Any) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value or "")
 
@@ -182,9 +176,9 @@ def result_row(scenario: rm.ScenarioReport) -> dict[str, Any]:
     times = found.times if found else {}
     row: dict[str, Any] = {"scenario": scenario.name, "fault": found.fault if found else None,
                            "provider": found.provider if found else None, "verdict": scenario.outcome,
-                           "slo_s": _num(found.slo_s) if found else None}
-    for column, key, _label in FIGURES:
-        row[column] = _num(times.get(key))
+                           "slo_s": measures.number(found.slo_s) if found else None}
+    for what in measures.MEASURES:
+        row[what.column] = what.of(times)
     return row
 
 
@@ -194,7 +188,7 @@ def record(path: str | Path | None, kind: str, name: str, started_at: Any, finis
     run's id. ``started_at`` / ``finished_at``: ISO 8601 text (or datetimes)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
-    rows = [result_row(s) for s in scenarios if s.outcome != rm.SKIPPED]
+    rows = [result_row(s) for s in scenarios if s.outcome != Outcome.SKIPPED]
     with closing(open_for_writing(path)) as conn:
 
         def write() -> int:
@@ -222,8 +216,8 @@ class Point:
     kind: str
     run_name: str
     started_at: str
-    verdict: str
-    values: dict[str, float | None]  # column (detect_s, failover_s, dns_s) -> seconds
+    verdict: Outcome
+    values: dict[str, float | None]  # a measure's column (detect_s, failover_s, dns_s) -> seconds
     slo_s: float | None = None
     fault: str | None = None
     provider: str | None = None
@@ -232,7 +226,7 @@ class Point:
 
 @dataclass
 class Regression:
-    figure: str  # a column of FIGURES, or "verdict"
+    figure: str  # a measure's column, or "verdict"
     reason: str
 
 
@@ -262,18 +256,19 @@ def regression_reasons(latest: Point, previous: list[Point]) -> list[Regression]
     that median AND by more than ``REGRESSION_MIN_S`` seconds. The verdict regressed when the run before was
     ``passed`` and the latest is anything else. ``previous``: oldest first."""
     found = []
-    if previous and previous[-1].verdict == rm.PASSED and latest.verdict != rm.PASSED:
+    if previous and previous[-1].verdict == Outcome.PASSED and latest.verdict != Outcome.PASSED:
         found.append(Regression("verdict", f"verdict went from passed to {latest.verdict}"))
-    for column, _key, label in FIGURES:
-        value = latest.values.get(column)
-        before = [v for p in previous if (v := p.values.get(column)) is not None]
+    for what in measures.MEASURES:
+        value = latest.values.get(what.column)
+        before = [v for p in previous if (v := p.values.get(what.column)) is not None]
         if value is None or len(before) < REGRESSION_MIN_PREVIOUS:
             continue
         median = statistics.median(before)
         if value - median > REGRESSION_MIN_S and value > median * (1 + REGRESSION_RATIO):
             worse = f"+{(value / median - 1) * 100:.0f} %" if median > 0 else f"+{value - median:.1f} s"
-            found.append(Regression(column, f"{label} {value:.1f} s vs median {median:.1f} s of the previous "
-                                            f"{len(before)} runs ({worse})"))
+            found.append(Regression(what.column, f"{what.label} {measures.seconds(value)} vs median "
+                                                 f"{measures.seconds(median)} of the previous {len(before)} runs "
+                                                 f"({worse})"))
     return found
 
 
@@ -294,7 +289,8 @@ def trend(path: str | Path | None = None, limit_runs: int = 20) -> list[Trend]:
     for (scenario, run_id, kind, name, started_at, verdict, detect_s, failover_s, dns_s, slo_s, fault, provider,
          report_path) in rows:
         by_scenario.setdefault(scenario, []).append(Point(
-            run_id, kind, name, started_at, verdict, {"detect_s": detect_s, "failover_s": failover_s, "dns_s": dns_s},
+            run_id, kind, name, started_at, Outcome.parse(verdict),
+            {measures.DETECT.column: detect_s, measures.FAILOVER.column: failover_s, measures.DNS.column: dns_s},
             slo_s, fault, provider, report_path))
     return [Trend(scenario, points, regression_reasons(points[-1], points[:-1]))
             for scenario, points in by_scenario.items()]

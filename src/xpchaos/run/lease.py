@@ -18,13 +18,14 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from xpchaos.core.errors import XpchaosError
 from xpchaos.core.target import Target
 
 DURATION = 60  # seconds without renewal after which a lease counts as abandoned
 RENEW_EVERY = 20.0
 
 
-class LeaseHeld(RuntimeError):
+class LeaseHeld(XpchaosError, RuntimeError):
     """Another run holds the target's lease; the message says who and since when."""
 
 

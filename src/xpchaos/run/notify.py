@@ -26,6 +26,8 @@ import urllib.request
 from typing import Any
 
 from xpchaos import verdict as verdicts
+from xpchaos.core import measures
+from xpchaos.core.outcome import Outcome
 from xpchaos.run import report_model as rm
 
 # urllib.request, not aiohttp: the control is called synchronously in chaoslib's main thread and the gate's CLI is
@@ -36,13 +38,8 @@ TIMEOUT_S = 10.0
 MAX_BLOCKS = 50  # Slack's limit per message
 MAX_SECTION_CHARS = 3000  # Slack's limit for a section's text
 MAX_HEADER_CHARS = 150  # Slack's limit for a header's plain text
-WORDS = {verdicts.PASSED: "resilient", verdicts.FAILED: "NOT RESILIENT", verdicts.NOT_APPLIED: "fault not applied",
-         verdicts.ERROR: "could not decide", rm.SKIPPED: "skipped", "interrupted": "interrupted"}
-ICONS = {verdicts.PASSED: ":white_check_mark:", verdicts.FAILED: ":x:", verdicts.NOT_APPLIED: ":warning:",
-         verdicts.ERROR: ":warning:", rm.SKIPPED: ":heavy_minus_sign:", "interrupted": ":octagonal_sign:"}
-GATE_VERDICTS = {0: verdicts.PASSED, 1: verdicts.FAILED, 2: verdicts.ERROR, 130: "interrupted"}
-TIMES = (("time_to_detect_s", "detect"), ("time_to_failover_s", "fail over"),
-         ("time_to_dns_convergence_s", "DNS"))
+ICONS = {Outcome.PASSED: ":white_check_mark:", Outcome.FAILED: ":x:", Outcome.NOT_APPLIED: ":warning:",
+         Outcome.ERROR: ":warning:", Outcome.SKIPPED: ":heavy_minus_sign:", Outcome.INTERRUPTED: ":octagonal_sign:"}
 
 logger = logging.getLogger("xpchaos.notify")
 
@@ -81,16 +78,12 @@ def _why(exc: BaseException) -> str:
 
 
 # what is said ----------------------------------------------------------------------------------------------------
-def _seconds(value: Any) -> str:
-    return f"{value:.1f} s" if isinstance(value, (int, float)) and not isinstance(value, bool) else "-"
-
-
 def _mrkdwn(text: Any) -> str:
     """Slack's escaping: only &, < and > are special (a '<' would start a link)."""
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def scenario_summary(name: str, outcome: str, found: verdicts.Verdict | None, reason: str = "") -> dict[str, Any]:
+def scenario_summary(name: str, outcome: Outcome, found: verdicts.Verdict | None, reason: str = "") -> dict[str, Any]:
     return {"name": name, "verdict": outcome, "reason": reason or (found.reason if found else ""),
             "fault": found.fault if found else None, "provider": found.provider if found else None,
             "times": dict(found.times) if found else {}, "slo_s": found.slo_s if found else None}
@@ -107,9 +100,9 @@ def summary_of_journal(journal: dict[str, Any], journal_path: str | None = None)
 def summary_of_gate(report: rm.GateReport, report_path: str | None = None) -> dict[str, Any]:
     """A gate's or game day's run: its exit code decides the headline (1 wins over 2, as in the gate)."""
     code = report.exit_code
-    outcome = GATE_VERDICTS.get(code, verdicts.ERROR) if code is not None else verdicts.ERROR
-    passed = sum(1 for s in report.scenarios if s.outcome == rm.PASSED)
-    counted = sum(1 for s in report.scenarios if s.outcome != rm.SKIPPED)
+    outcome = Outcome.of_exit_code(code) if code is not None else Outcome.ERROR
+    passed = sum(1 for s in report.scenarios if s.outcome == Outcome.PASSED)
+    counted = sum(1 for s in report.scenarios if s.outcome != Outcome.SKIPPED)
     counts = f"{passed} of {counted} scenarios passed"
     headline = f"{report.exit_meaning}; {counts}" if report.exit_meaning else counts
     return {"title": report.title, "verdict": outcome, "headline": headline,
@@ -120,8 +113,7 @@ def summary_of_gate(report: rm.GateReport, report_path: str | None = None) -> di
 
 def message(summary: dict[str, Any]) -> dict[str, Any]:
     """The Slack-compatible message: ``text`` (the fallback notifications show) and ``blocks``."""
-    outcome = str(summary.get("verdict") or verdicts.ERROR)
-    word = WORDS.get(outcome, outcome)
+    word = Outcome.parse(summary.get("verdict")).alert
     title = str(summary.get("title") or "xpchaos")
     report = summary.get("report")
     text = f"xpchaos: {word}: {title}"
@@ -150,18 +142,17 @@ def message(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 def _scenario_text(item: dict[str, Any]) -> str:
-    outcome = str(item.get("verdict") or verdicts.ERROR)
-    lines = [f"{ICONS.get(outcome, ':grey_question:')} *{_mrkdwn(item.get('name', ''))}*: "
-             f"{_mrkdwn(WORDS.get(outcome, outcome))}"]
+    outcome = Outcome.parse(item.get("verdict"))
+    lines = [f"{ICONS[outcome]} *{_mrkdwn(item.get('name', ''))}*: {_mrkdwn(outcome.alert)}"]
     lost = " / ".join(_mrkdwn(v) for v in (item.get("fault"), item.get("provider")) if v)
     if lost:
         lines[0] += f" ({lost})"
     times = item.get("times") or {}
     slo = item.get("slo_s")
-    if any(times.get(key) is not None for key, _ in TIMES) or slo is not None:
-        figures = ", ".join(f"{label} {_seconds(times.get(key))}" for key, label in TIMES)
-        lines.append(f"{figures} (SLO {_seconds(slo)})")
-    if outcome != verdicts.PASSED and item.get("reason"):
+    if any(times.get(m.key) is not None for m in measures.MEASURES) or slo is not None:
+        figures = ", ".join(f"{m.short} {measures.seconds(times.get(m.key))}" for m in measures.MEASURES)
+        lines.append(f"{figures} (SLO {measures.seconds(slo)})")
+    if outcome != Outcome.PASSED and item.get("reason"):
         lines.append(f"_{_mrkdwn(item['reason'])}_")
     return "\n".join(lines)[:MAX_SECTION_CHARS]
 

@@ -19,9 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xpchaos.actions.network import policy_name
 from xpchaos.core import kube
 from xpchaos.core import target as targets
 from xpchaos.core.errors import InputError
+from xpchaos.core.outcome import ActionOutcome
 from xpchaos.core.undo_log import UndoLog
 from xpchaos.run import runner
 
@@ -122,8 +124,6 @@ def _provider(target: targets.Target, arguments: dict[str, Any]) -> targets.Prov
 
 def _objects(module: str, target: targets.Target, provider: targets.Provider) -> list[dict[str, Any]]:
     """The objects a fault of ``module`` (and its rollback) changes, from the target."""
-    from xpchaos.actions.network import policy_name
-
     if module == "xpchaos.actions.providerconfig":
         pc = provider.provider_config
         return [{"kind": pc.kind, "apiVersion": pc.api_version, "name": pc.name,
@@ -137,8 +137,6 @@ def _objects(module: str, target: targets.Target, provider: targets.Provider) ->
 
 
 def _rollback_would(module: str, target: targets.Target, provider: targets.Provider) -> list[str]:
-    from xpchaos.actions.network import policy_name
-
     if module == "xpchaos.actions.providerconfig":
         return [f"re-create {provider.provider_config.describe()} from the snapshot taken before the fault "
                 "(only if the fault deleted it)"]
@@ -184,7 +182,7 @@ def _action(phase: str, activity: dict[str, Any], target: targets.Target, config
     except Exception as exc:  # the fault refuses (object missing, already faulted, ...): so would the run
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise PlanError(f"{name}: a run would stop here: {first}") from None
-    if not isinstance(result, dict) or result.get("outcome") != "dry-run":
+    if not isinstance(result, dict) or result.get("outcome") != ActionOutcome.DRY_RUN:
         raise PlanError(f"action {module}.{func} did not answer a dry run: cannot tell what it touches")
     detail = {k: v for k, v in result.items() if k not in ("outcome", "would")}
     return Step(phase, "action", name, call, False, [str(w) for w in result.get("would") or []],

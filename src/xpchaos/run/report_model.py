@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from xpchaos import verdict as verdicts
+from xpchaos.core.outcome import UNDECIDED, Outcome
 
-# a scenario's outcome, as the gate classifies it (worst first)
-ERROR, FAILED, NOT_APPLIED, PASSED, SKIPPED = "error", "failed", "fault-not-applied", "passed", "skipped"
-SEVERITY = {ERROR: 0, NOT_APPLIED: 1, FAILED: 2, PASSED: 3, SKIPPED: 4}
+# the order a report lists scenarios in, by their outcome (as the gate classifies it): worst first
+SEVERITY = {Outcome.ERROR: 0, Outcome.NOT_APPLIED: 1, Outcome.FAILED: 2, Outcome.PASSED: 3, Outcome.SKIPPED: 4}
 
 
 @dataclass
@@ -35,11 +35,14 @@ class ScenarioReport:
     name: str
     feature: str = ""
     tags: list[str] = field(default_factory=list)
-    outcome: str = PASSED  # see SEVERITY
+    outcome: Outcome = Outcome.PASSED  # see SEVERITY
     message: str = ""  # why it is not passed: the failing step's message, or the verdict's reason
     steps: list[StepReport] = field(default_factory=list)
     journal: dict[str, Any] | None = None
     journal_path: str | None = None
+
+    def __post_init__(self) -> None:  # a recorded word (scenarios.jsonl, a journal) as the Outcome it names
+        self.outcome = Outcome.parse(self.outcome)
 
     def extension(self, name: str) -> dict[str, Any] | None:
         for ext in (self.journal or {}).get("extensions") or []:
@@ -72,15 +75,15 @@ class ScenarioReport:
                 ok = run.get("status") == "succeeded" and run.get("tolerance_met", True)
                 message = "".join(run.get("exception") or []).strip().splitlines()[-1:] if not ok else []
                 said = run.get("output") if isinstance(run.get("output"), dict) else {}
-                if ok and said.get("outcome") in (FAILED, ERROR, NOT_APPLIED):  # a probe that ran, saying no
+                if ok and said.get("outcome") in (Outcome.FAILED, *UNDECIDED):  # a probe that ran, saying no
                     ok, message = False, [f"{said['outcome']}: {said.get('reason', '')}"]
                 steps.append(StepReport(label, f"{activity.get('type', 'activity')} {activity.get('name', '')}",
                                         "passed" if ok else "failed", message[0] if message else "",
                                         run.get("duration")))
-        outcome = {verdicts.PASSED: PASSED, verdicts.FAILED: FAILED, verdicts.NOT_APPLIED: NOT_APPLIED}.get(
-            found.outcome, ERROR)
+        outcome = found.outcome if found.outcome in (Outcome.PASSED, Outcome.FAILED, Outcome.NOT_APPLIED) else \
+            Outcome.ERROR
         return cls(name=str((journal.get("experiment") or {}).get("title", "experiment")), outcome=outcome,
-                   message="" if outcome == PASSED else found.reason, steps=steps, journal=journal,
+                   message="" if outcome == Outcome.PASSED else found.reason, steps=steps, journal=journal,
                    journal_path=str(path) if path else None,
                    tags=list((journal.get("experiment") or {}).get("tags") or []))
 

@@ -20,12 +20,14 @@ from typing import Any
 
 import yaml
 
+from xpchaos.core.errors import XpchaosError
+
 DEFAULT_STATE_DIR = Path(".xpchaos/sandbox")
 STATE_FILE = "state.json"
 LOG_FILE = "sandbox.log"
 
 
-class SandboxError(Exception):
+class SandboxError(XpchaosError):
     """The sandbox could not be started or stopped; the message says what to do next."""
 
     def __init__(self, message: str, exit_code: int = 1) -> None:
