@@ -11,6 +11,7 @@ import importlib.util
 import re
 import shutil
 import subprocess
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -178,3 +179,15 @@ def test_every_module_the_architecture_names_exists() -> None:
     assert len(named) > 20  # the data path names the module of each stage
     missing = sorted(name for name in named if not _findable(name))
     assert not missing, f"docs/architecture.md names modules that do not exist: {', '.join(missing)}"
+
+
+def test_the_layers_are_the_ones_the_contract_enforces() -> None:
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    section = text.split("## Layers", 1)[1].split("\n## ", 1)[0]
+    block = FENCE.search(section)
+    assert block is not None, "docs/architecture.md, 'Layers': the stack of layers is missing"
+    documented = [" | ".join(f"xpchaos.{name.strip()}" for name in re.split(r"\s{2,}", line.strip())[0].split("|"))
+                  for line in block.group(0).splitlines()[1:-1] if line.strip()]
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
+    layers = next(c["layers"] for c in contracts["contracts"] if c["type"] == "layers")
+    assert documented == layers
