@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hmac
 import json
 import logging
 import time
@@ -14,7 +13,8 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from . import api_faults, discovery, protobuf, reviews, tables
+from . import api_faults, bootstrap_policy, discovery, protobuf, reviews, tables, tokens
+from .access import Access, user_of
 from .audit import AuditLog
 from .cluster import Cluster, Filter, view
 from .errors import ApiError
@@ -53,6 +53,8 @@ class Settings:
     max_body_bytes: int = 3 * 1024 * 1024
     audit: AuditLog | None = None  # --audit-log: every accepted request, one JSON line
     faults: api_faults.ApiFaults | None = None  # --api-faults: injected errors, delays and watch faults
+    max_token_expiration: int | None = None  # --service-account-max-token-expiration
+    token_leeway: float = 60.0  # --service-account-token-leeway
 
 
 def status_response(err: ApiError) -> web.Response:
@@ -60,6 +62,9 @@ def status_response(err: ApiError) -> web.Response:
 
 
 def build_app(cluster: Cluster, settings: Settings) -> web.Application:
+    for rtype in reviews.TYPES:
+        cluster.registry.add(rtype)
+    bootstrap_policy.install(cluster)
     api = Api(cluster, settings)
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[api.middleware])
     app["api"] = api
@@ -97,6 +102,8 @@ class Api:
         self.settings = settings
         self.requests = 0
         self.watch_tasks: set[asyncio.Task[Any]] = set()
+        self.tokens = tokens.TokenIssuer(cluster, settings.max_token_expiration, settings.token_leeway)
+        self.access = Access(cluster, settings.token, self.tokens)
 
     async def close_watches(self, _app: web.Application) -> None:
         """On shutdown, end open watch streams (clients re-watch elsewhere), as a stopping API server does."""
@@ -107,10 +114,12 @@ class Api:
     async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         self.requests += 1
         try:
-            if self.settings.token and request.path not in _PUBLIC_PATHS:
-                self._authenticate(request)
+            checked = request.path not in _PUBLIC_PATHS
+            user = self.access.authenticate(request) if checked else None
             if self.settings.audit is not None:
                 self.settings.audit.record(request)
+            if user is not None:
+                self.access.authorize(request, user)
             if self.settings.faults is not None:
                 return await self.settings.faults.handle(request, handler)
             return await handler(request)
@@ -124,14 +133,6 @@ class Api:
         except Exception:  # the client gets a Status, the log gets the traceback
             log.exception("internal error on %s %s", request.method, request.path)
             return status_response(ApiError(500, "Internal error occurred: see the sandbox log"))
-
-    def _authenticate(self, request: web.Request) -> None:
-        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer":  # the scheme is case-insensitive (RFC 7235); in-cluster clients send "bearer"
-            given = ""
-        given = given.strip()
-        if not (self.settings.token and hmac.compare_digest(given.encode(), self.settings.token.encode())):
-            raise ApiError(401, "Unauthorized")
 
     # non-resource endpoints ---------------------------------------------------------------------------
     async def version(self, request: web.Request) -> web.Response:
@@ -209,7 +210,8 @@ class Api:
             raise ApiError(404, f"the server could not find the requested resource ({wanted} in {gv})")
         name = rest[1] if len(rest) > 1 else None
         sub = rest[2] if len(rest) > 2 else None
-        if sub is not None and not (sub == "status" and rtype.has_status):
+        token = sub == "token" and rtype.storage_key == ("", "serviceaccounts")  # TokenRequest
+        if sub is not None and not (sub == "status" and rtype.has_status) and not token:
             raise ApiError(404, f"the server could not find the requested resource ({rtype.plural}/{sub})")
         return Target(rtype, namespace, name, sub)
 
@@ -220,7 +222,11 @@ class Api:
         if not target.rtype.stored:  # review kinds: create on the collection, nothing else (405, as real)
             if method != "POST" or target.name is not None:
                 raise ApiError(405, "the server does not allow this method on the requested resource")
-            return web.json_response(reviews.answer(target.rtype, await self._body(request, target.rtype)), status=201)
+            body = await self._body(request, target.rtype)
+            answer = reviews.answer(target.rtype, body, user_of(request), self.access.authorizer)
+            return web.json_response(answer, status=201)
+        if target.subresource == "token":
+            return await self._token(request, target)
         if target.name is None:
             if method == "GET":
                 if _truthy(_first_query(request, "watch")):
@@ -251,6 +257,17 @@ class Api:
         if method == "DELETE":
             return await self._delete(request, target, namespace)
         raise ApiError(405, f"the server does not allow this method on the requested resource ({method})")
+
+    async def _token(self, request: web.Request, target: Target) -> web.Response:
+        """TokenRequest: create only (405 otherwise); a shortened expiration comes with a Warning header."""
+        if request.method != "POST" or target.namespace is None or target.name is None:
+            raise ApiError(405, "the server does not allow this method on the requested resource")
+        answer, warnings = self.tokens.create(target.namespace, target.name,
+                                              await self._body(request, tokens.TOKEN_REQUEST))
+        response = web.json_response(answer, status=201)
+        for warning in warnings:
+            response.headers.add("Warning", f'299 - "{warning}"')
+        return response
 
     async def _body(self, request: web.Request, rtype: ResourceType | None = None) -> Any:
         if request.content_type == protobuf.PROTOBUF:

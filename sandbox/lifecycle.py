@@ -43,6 +43,12 @@ def check_name(rtype: ResourceType, name: str) -> list[tuple[str, str]]:
     if rtype.plural == "namespaces":
         if len(name) > 63 or not _LABEL.match(name):
             return [("metadata.name", f'Invalid value: "{name}": {LABEL_MSG}')]
+    elif rtype.group == "rbac.authorization.k8s.io":  # path segments (ValidateRBACName): "system:discovery"
+        if name in (".", ".."):
+            return [("metadata.name", f"Invalid value: \"{name}\": may not be '{name}'")]
+        for bad in ("/", "%"):
+            if bad in name:
+                return [("metadata.name", f"Invalid value: \"{name}\": may not contain '{bad}'")]
     elif len(name) > 253 or not _SUBDOMAIN.match(name):
         return [("metadata.name", f'Invalid value: "{name}": {SUBDOMAIN_MSG}')]
     return []

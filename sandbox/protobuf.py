@@ -1,5 +1,5 @@
 """Decode the protobuf bodies kubectl's typed clients send (``kubectl create namespace|secret|configmap|sa``,
-``kubectl auth can-i``).
+``kubectl create token``, ``kubectl auth can-i [--list]``, ``kubectl auth whoami``).
 
 The envelope is ``k8s\\0`` + runtime.Unknown{typeMeta{apiVersion, kind}, raw}; ``raw`` is the object's message
 from k8s.io/api/core/v1/generated.proto. Only these kinds and only the fields a create sends are mapped
@@ -146,9 +146,38 @@ def _self_subject_access_review(data: bytes) -> dict[str, Any]:
     return obj
 
 
+def _token_request(data: bytes) -> dict[str, Any]:
+    """k8s.io/api/authentication/v1: what ``kubectl create token`` sends (audiences, expirationSeconds)."""
+    obj: dict[str, Any] = {"spec": {}}
+    for number, raw in fields(data):
+        if number == 1 and isinstance(raw, bytes):
+            obj["metadata"] = _object_meta(raw)
+        elif number == 2 and isinstance(raw, bytes):
+            for sub, value in fields(raw):
+                if sub == 1 and isinstance(value, bytes):
+                    obj["spec"].setdefault("audiences", []).append(value.decode())
+                elif sub == 4 and isinstance(value, int):
+                    obj["spec"]["expirationSeconds"] = value
+    return obj
+
+
+def _self_subject_rules_review(data: bytes) -> dict[str, Any]:
+    """k8s.io/api/authorization/v1: what ``kubectl auth can-i --list`` sends (the namespace)."""
+    obj: dict[str, Any] = {"spec": {}}
+    for number, raw in fields(data):
+        if number == 1 and isinstance(raw, bytes):
+            obj["metadata"] = _object_meta(raw)
+        elif number == 2 and isinstance(raw, bytes):
+            obj["spec"] = _strings(raw, {1: "namespace"})
+    return obj
+
+
 _DECODERS = {("v1", "Secret"): _secret, ("v1", "ConfigMap"): _configmap, ("v1", "Namespace"): _namespace,
              ("v1", "ServiceAccount"): _namespace,  # a created ServiceAccount carries only metadata
-             ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): _self_subject_access_review}
+             ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): _self_subject_access_review,
+             ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): _self_subject_rules_review,
+             ("authentication.k8s.io/v1", "SelfSubjectReview"): _namespace,  # metadata only
+             ("authentication.k8s.io/v1", "TokenRequest"): _token_request}
 
 
 def decode(body: bytes, resource: str = "") -> dict[str, Any]:
@@ -156,8 +185,9 @@ def decode(body: bytes, resource: str = "") -> dict[str, Any]:
     the 415 a body of any other kind gets."""
     where = f" for {resource}" if resource else ""
     unsupported = ApiError(415, f"the body of the request was in an unknown format ({PROTOBUF}){where}: the sandbox "
-                                "decodes protobuf only for v1 Namespace, Secret, ConfigMap and ServiceAccount and "
-                                "authorization.k8s.io/v1 SelfSubjectAccessReview; "
+                                "decodes protobuf only for v1 Namespace, Secret, ConfigMap and ServiceAccount, "
+                                "authorization.k8s.io/v1 SelfSubjectAccessReview and SelfSubjectRulesReview and "
+                                "authentication.k8s.io/v1 TokenRequest and SelfSubjectReview; "
                                 "send JSON or YAML (e.g. kubectl apply -f)")
     if not body.startswith(MAGIC):
         raise unsupported

@@ -120,7 +120,7 @@ BUILTINS: tuple[ResourceType, ...] = (
     ResourceType("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False, "clusterrole"),
     ResourceType("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False,
                  "clusterrolebinding"),
-    # answered at once and not stored, as the real review APIs are; the sandbox does not enforce RBAC
+    # answered at once by the authorizer and not stored, as the real review APIs are (reviews.py)
     ResourceType("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", False,
                  "selfsubjectaccessreview", verbs=("create",), stored=False),
     ResourceType("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", False,

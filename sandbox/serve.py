@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import api_faults, housekeeping, kubeconfig, profiles, tls
+from . import api_faults, housekeeping, kubeconfig, profiles, tls, tokens
 from .api import Settings, build_app
 from .audit import AuditLog
 from .cluster import Cluster
@@ -45,6 +45,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="append one JSON line per accepted API request (verb, resource, namespace, name, ...)")
     profiles.add_arguments(parser)
     api_faults.add_arguments(parser)
+    tokens.add_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -74,7 +75,8 @@ async def serve(args: argparse.Namespace) -> None:
     if faults is not None:
         log.info("API faults: %s", faults.describe())
     app = build_app(cluster, Settings(token=token, bookmark_interval=args.bookmark_interval, audit=audit,
-                                      faults=faults))
+                                      faults=faults, max_token_expiration=args.service_account_max_token_expiration,
+                                      token_leeway=args.service_account_token_leeway))
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0,
                                handler_cancellation=True)  # a client that hangs up ends its watch
     await runner.setup()

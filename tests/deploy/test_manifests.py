@@ -66,7 +66,10 @@ def test_kubectl_apply_creates_everything(sandbox: Sandbox, kubectl_bin: str, ku
     assert cron.stdout == "0 10 * * 3|xpchaos", cron.stdout + cron.stderr
     can = _kubectl(kubectl_bin, kube_env, "auth", "can-i", "create", "leases", "-n", "xpchaos",
                    "--as", "system:serviceaccount:xpchaos:xpchaos")
-    assert can.stdout.strip() == "yes", can.stderr  # the sandbox does not enforce RBAC: always yes
+    assert can.stdout.strip() == "yes", can.stderr  # the game-day Role grants it
+    cannot = _kubectl(kubectl_bin, kube_env, "auth", "can-i", "create", "leases", "-n", "default",
+                      "--as", "system:serviceaccount:xpchaos:xpchaos")
+    assert cannot.stdout.strip() == "no", cannot.stderr  # and nothing outside its namespace (RBAC is enforced)
 
 
 def test_the_target_and_the_suite_in_the_configmap_parse(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from xpchaos import __version__
 from xpchaos.run import sandbox_process as sp
@@ -234,6 +236,110 @@ def sandbox_status(state_dir: Path, output: str) -> None:
         click.echo(json.dumps({"running": True, "pid": info.pid, **info.public()}))
     else:
         _print_info(info, output, "Sandbox running")
+
+
+_ACCOUNT = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?)/([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*"
+                      r"[a-z0-9])?)*)$")
+_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+
+@sandbox.command("kubeconfig")
+@click.option("--serviceaccount", "account", required=True, metavar="NS/NAME",
+              help="The ServiceAccount whose identity the kubeconfig carries, e.g. xpchaos/xpchaos.")
+@STATE_DIR_OPTION
+@click.option("--duration", default="24h", show_default=True, metavar="DURATION",
+              help="How long the token is valid: 10m or more, e.g. 90m, 2h, 1h30m (the sandbox's tokens also end "
+                   "when it stops).")
+@click.option("--output", "-o", "output_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write it (default: STATE_DIR/kubeconfig-NS-NAME).")
+def sandbox_kubeconfig(account: str, state_dir: Path, duration: str, output_file: Path | None) -> None:
+    """Write a kubeconfig that acts as a ServiceAccount of the running sandbox, with a token from the
+    TokenRequest API (what `kubectl create token` asks for), so RBAC can be checked as that identity.
+
+    The file is owner-only; the token never reaches the terminal.
+    """
+    match = _ACCOUNT.match(account)
+    if match is None or len(match.group(1)) > 63 or len(match.group(3)) > 253:
+        _fail(f"--serviceaccount {account!r}: expected NAMESPACE/NAME with lowercase DNS names, e.g. "
+              "xpchaos/xpchaos")
+    namespace, name = match.group(1), match.group(3)
+    seconds = _token_seconds(duration)
+    info = sp.read_state(state_dir)
+    if info is None:
+        _fail(f"--state-dir {state_dir}: no sandbox runs there; start one with `xpchaos sandbox up --detach`")
+    path = output_file or state_dir / f"kubeconfig-{namespace}-{name}"
+    if not path.parent.is_dir():
+        _fail(f"--output {path}: the folder {path.parent} does not exist; create it or write elsewhere")
+    token, expires = _request_token(info.kubeconfig, namespace, name, seconds)
+    _write_kubeconfig(path, info.kubeconfig, f"system:serviceaccount:{namespace}:{name}", namespace, token)
+    console.print(f"Kubeconfig for system:serviceaccount:{namespace}:{name} (token valid until {expires}): {path}",
+                  highlight=False)
+    console.print(f"\n  export KUBECONFIG={path}", highlight=False)
+
+
+def _fail(message: str) -> NoReturn:
+    errors.print(f"[red]error:[/red] {escape(message)}", highlight=False)
+    sys.exit(2)
+
+
+def _token_seconds(duration: str) -> int:
+    match = _DURATION.match(duration.strip())
+    if not duration.strip() or match is None:
+        _fail(f"--duration {duration!r}: expected hours, minutes and seconds such as 90m, 2h or 1h30m")
+    hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    total = hours * 3600 + minutes * 60 + seconds
+    if total < 600:
+        _fail(f"--duration {duration!r}: a ServiceAccount token lasts at least 10 minutes (the API refuses less)")
+    return total
+
+
+def _request_token(kubeconfig: str, namespace: str, name: str, seconds: int) -> tuple[str, str]:
+    """A token for the ServiceAccount from the sandbox's TokenRequest API, with the admin kubeconfig."""
+    from kubernetes import client
+    from kubernetes.client.rest import ApiException
+
+    from xpchaos.core import kube
+
+    api = kube.api_client(kubeconfig)
+    # no audiences: the API server's own, so the token authenticates to it
+    body = client.AuthenticationV1TokenRequest(spec=client.V1TokenRequestSpec(audiences=[],
+                                                                              expiration_seconds=seconds))
+    try:
+        answer = client.CoreV1Api(api).create_namespaced_service_account_token(name, namespace, body)
+    except ApiException as exc:
+        if exc.status == 404:
+            _fail(f"--serviceaccount {namespace}/{name}: no such ServiceAccount in the sandbox; create it with "
+                  f"`kubectl create serviceaccount {name} -n {namespace}`")
+        _fail(f"the sandbox refused the TokenRequest for {namespace}/{name}: HTTP {exc.status} {exc.reason}")
+    except OSError as exc:
+        _fail(f"cannot reach the sandbox through {kubeconfig}: {type(exc).__name__}")
+    finally:
+        api.close()
+    if answer.status is None or not answer.status.token:
+        _fail(f"the sandbox answered the TokenRequest for {namespace}/{name} without a token")
+    return answer.status.token, str(answer.status.expiration_timestamp)
+
+
+def _write_kubeconfig(path: Path, admin_kubeconfig: str, user: str, namespace: str, token: str) -> None:
+    """The admin kubeconfig's cluster with the ServiceAccount's token, written owner-only and atomically."""
+    import os
+
+    import yaml
+
+    admin = yaml.safe_load(Path(admin_kubeconfig).read_text())
+    cluster = admin["clusters"][0]
+    context = f"{cluster['name']}-{user.rsplit(':', 2)[-2]}-{user.rsplit(':', 1)[-1]}"
+    config = {
+        "apiVersion": "v1", "kind": "Config", "clusters": [cluster],
+        "users": [{"name": user, "user": {"token": token}}],
+        "contexts": [{"name": context, "context": {"cluster": cluster["name"], "user": user, "namespace": namespace}}],
+        "current-context": context, "preferences": {},
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(yaml.safe_dump(config, sort_keys=False))
+    os.replace(tmp, path)
 
 
 @main.command()
