@@ -1,7 +1,7 @@
 """Benchmark 6: DNS convergence error - when the DNS sampler (``xpchaos.probes.dns_sampler``, every 100 ms) records the
 switch of the failover record, against the sandbox's own switch instant.
 
-A ``--profile blueprint --speed fast`` sandbox with the short timings of ``tests/sim/conftest.py``. The fault is
+A ``--profile blueprint --speed fast`` sandbox with the short timings of ``tests/support/sandboxes.py``. The fault is
 injected by hand with the ``kubernetes`` client, as ``tests/sim/test_faults.py`` does: the AWS credential Secret's
 key gets an invalid credential; the blueprint fails over and points DNS at the secondary. Restoring the bytes makes
 it fail back to the primary. Each run measures both switches (over and back); N runs.
@@ -45,7 +45,7 @@ from .common import Deadline, sandbox
 N_RUNS = 5
 REF_INTERVAL = 0.005
 TIMINGS = ("mr_poll=0.5", "backoff_min=0.2", "backoff_max=1", "xr_poll=0.25", "detection=1", "promotion=0.5",
-           "failback=2", "dns_ttl=2")  # tests/sim/conftest.py TEST_TIMINGS
+           "failback=2", "dns_ttl=2")  # tests/support/sandboxes.py TEST_TIMINGS
 INVALID = "[default]\naws_access_key_id = AKIAREVOKEDBYXPCHAOS\naws_secret_access_key = revoked\n"
 LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) \S+ \S+: DNS (\S+) -> (\S+) at (\S+)")
 

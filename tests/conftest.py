@@ -1,86 +1,55 @@
-"""Fixtures shared by the project's own tests: a real sandbox process, reached like a real cluster."""
+"""Fixtures shared by the project's own tests: real sandbox processes reached like a real cluster, the pinned
+kubectl, a real BIND9. What they are built from lives in ``tests.support``."""
 
 from __future__ import annotations
 
-import json
+import contextlib
+import itertools
 import os
-import shutil
-import subprocess
-import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from xpchaos.run import sandbox_process as sp
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-@dataclass(frozen=True)
-class Sandbox:
-    api: str
-    kubeconfig: str
-    state_dir: Path
-
-    @property
-    def token(self) -> str:
-        import yaml
-
-        return yaml.safe_load(Path(self.kubeconfig).read_text())["users"][0]["user"]["token"]
-
-    @property
-    def ca_file(self) -> str:
-        return str(self.state_dir / "ca.crt")
-
-
-def _xpchaos(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "xpchaos", *args], capture_output=True, text=True, timeout=60,
-                          cwd=ROOT)
+from tests.support import bind9, kubectl, sandboxes
+from tests.support.sandboxes import Sandbox
 
 
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    """One sandbox for the session, started the way a user does: ``xpchaos sandbox up --detach -o json``."""
-    state_dir = tmp_path_factory.mktemp("sandbox")
-    result = _xpchaos("sandbox", "up", "--detach", "--profile", "none", "--output", "json", "--state-dir",
-                      str(state_dir))
-    assert result.returncode == 0, result.stderr
-    doc = json.loads(result.stdout)
-    yield Sandbox(doc["api"], doc["kubeconfig"], state_dir)
-    down = _xpchaos("sandbox", "down", "--state-dir", str(state_dir))
-    assert down.returncode == 0, down.stderr
+    """One bare sandbox (``--profile none``) for the session, started the way a user does:
+    ``xpchaos sandbox up --detach -o json``."""
+    with sandboxes.running(tmp_path_factory.mktemp("sandbox"), "--profile", "none", cli=True) as box:
+        yield box
 
 
 @pytest.fixture
-def own_sandbox(tmp_path: Path) -> Iterator[callable]:  # type: ignore[valid-type]
-    """Start a private sandbox with extra server flags (e.g. a tiny watch history); stopped afterwards."""
-    started: list[Path] = []
+def own_sandbox(tmp_path: Path) -> Iterator[Callable[..., Sandbox]]:
+    """``start(*server_args)``: a private sandbox with these server flags (e.g. a tiny watch history), stopped
+    after the test."""
+    numbers = itertools.count()
+    with contextlib.ExitStack() as stack:
 
-    def start(*extra: str) -> Sandbox:
-        state_dir = tmp_path / f"sandbox-{len(started)}"
-        info, _child = sp.start(state_dir, extra_args=list(extra))
-        started.append(state_dir)
-        return Sandbox(info.api, info.kubeconfig, state_dir)
+        def start(*server_args: str) -> Sandbox:
+            return stack.enter_context(sandboxes.running(tmp_path / f"sandbox-{next(numbers)}", *server_args))
 
-    yield start
-    for state_dir in started:
-        sp.stop(state_dir)
+        yield start
 
 
 @pytest.fixture(scope="session")
 def kubectl_bin() -> str:
-    path = shutil.which("kubectl")
-    if path is None:
-        pytest.fail("kubectl is not on PATH; the contract tests need the real kubectl (see README, 'Testing')")
-    return path
+    """The pinned kubectl of the dev extras."""
+    return kubectl.require(kubectl.pinned())
 
 
 @pytest.fixture
 def kube_env(sandbox: Sandbox, tmp_path: Path) -> dict[str, str]:
     """Environment for kubectl and chaostoolkit: the sandbox's kubeconfig and a private HOME (discovery cache)."""
-    env = dict(os.environ)
-    env["KUBECONFIG"] = sandbox.kubeconfig
-    env["HOME"] = str(tmp_path)
-    return env
+    return {**os.environ, "KUBECONFIG": sandbox.kubeconfig, "HOME": str(tmp_path)}
+
+
+@pytest.fixture
+def named(tmp_path: Path) -> Iterator[bind9.Named]:
+    """A real BIND9 ``named`` serving the sandbox's zone, accepting updates signed with its TSIG key."""
+    with bind9.named(tmp_path) as server:
+        yield server

@@ -9,7 +9,7 @@ import pytest
 from chaoslib.activity import ensure_activity_is_valid, run_activity
 from chaoslib.exceptions import ActivityFailed
 
-from tests.actions.conftest import Cluster
+from tests.actions.cluster import Cluster
 from xpchaos import actions
 
 PAIRS = [("xpchaos.actions.providerconfig", "delete_provider_config", "restore_provider_config", {"force": True}),

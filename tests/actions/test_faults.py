@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.actions.conftest import Cluster
+from tests.actions.cluster import Cluster
 from xpchaos.actions import credentials, network, providerconfig
 from xpchaos.actions._common import FaultError, TargetObjectMissing
 from xpchaos.core.undo_log import UndoLog

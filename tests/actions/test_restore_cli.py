@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import base64
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.actions.conftest import Cluster
-from tests.conftest import ROOT
+from tests.actions.cluster import Cluster
+from tests.support.commands import xpchaos
 from xpchaos.actions import credentials, network, providerconfig
 from xpchaos.core.undo_log import UndoLog
-
-
-def xpchaos(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "xpchaos", *args], capture_output=True, text=True, timeout=60,
-                          cwd=ROOT)
 
 
 def test_restore_after_a_crash_undoes_every_fault_and_is_harmless_twice(cluster: Cluster) -> None:

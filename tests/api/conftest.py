@@ -5,7 +5,7 @@ import itertools
 import pytest
 
 from tests.api.http import Http
-from tests.conftest import Sandbox
+from tests.support.sandboxes import Sandbox
 
 _counter = itertools.count()
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import requests
 
-from tests.conftest import Sandbox
+from tests.support.sandboxes import Sandbox
 
 
 class Http:

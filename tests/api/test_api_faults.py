@@ -16,7 +16,8 @@ import urllib3
 from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 
-from tests.conftest import ROOT, Sandbox
+from tests.support.paths import ROOT
+from tests.support.sandboxes import Sandbox
 
 AGENT = "xpchaos/0.0-test"  # what the harness sends; the faults below only hit this User-Agent
 SEED = "7"

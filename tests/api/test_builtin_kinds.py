@@ -12,7 +12,7 @@ from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
 from tests.api.http import Http
-from tests.conftest import Sandbox
+from tests.support.sandboxes import Sandbox
 
 SSAR = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 

@@ -13,9 +13,9 @@ import pytest
 import yaml
 
 from tests.api.http import Http
+from tests.support.paths import UPSTREAM_CRDS, UPSTREAM_EXAMPLES
 
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
-UPSTREAM = Path(__file__).resolve().parents[2].parent / "shared" / "upstream"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _names = itertools.count()
 
@@ -152,10 +152,8 @@ def test_crd_without_a_schema_or_with_a_non_object_root_is_refused(http: Http) -
 
 
 # the real upstream CRDs ------------------------------------------------------------------------------------------
-def upstream(relative: str) -> Any:
-    path = UPSTREAM / relative
-    if not path.exists():
-        pytest.skip(f"upstream reference data not found: {path} (see /work/shared/upstream/SOURCES.md)")
+def upstream(path: Path) -> Any:
+    """The documents of an upstream file (one, or a list), as kubectl reads them."""
     with open(path, encoding="utf-8") as handle:
         documents = [d for d in yaml.load_all(handle, Loader=_LOADER) if d]
     return documents[0] if len(documents) == 1 else documents
@@ -164,16 +162,14 @@ def upstream(relative: str) -> Any:
 @pytest.fixture(scope="module")
 def upstream_crds(sandbox: Any) -> None:
     http = Http(sandbox)
-    for relative in ("provider-upjet-aws/aws.upbound.io_providerconfigs.yaml",
-                     "provider-upjet-aws/rds.aws.upbound.io_clusters.yaml",
-                     "provider-upjet-aws/route53.aws.upbound.io_records.yaml",
-                     "provider-upjet-azure/azure.upbound.io_providerconfigs.yaml",
-                     "crossplane/apiextensions.crossplane.io_compositeresourcedefinitions.yaml"):
-        install(http, json.loads(json.dumps(upstream(relative))))  # POSTed as JSON, like kubectl does
+    for name in ("aws.upbound.io_providerconfigs.yaml", "rds.aws.upbound.io_clusters.yaml",
+                 "route53.aws.upbound.io_records.yaml", "azure.upbound.io_providerconfigs.yaml",
+                 "apiextensions.crossplane.io_compositeresourcedefinitions.yaml"):
+        install(http, json.loads(json.dumps(upstream(UPSTREAM_CRDS / name))))  # POSTed as JSON, like kubectl does
 
 
 def test_upstream_aws_provider_config_example(http: Http, upstream_crds: None) -> None:
-    example = upstream("provider-upjet-aws/examples/providerconfig/cluster/v1beta1/providerconfig.yaml")
+    example = upstream(UPSTREAM_EXAMPLES / "aws-providerconfig.yaml")
     example["metadata"]["name"] = unique("aws-default")
     path = "/apis/aws.upbound.io/v1beta1/providerconfigs"
     created = http.ok(http.post(path, example), 201)
@@ -196,7 +192,7 @@ def test_upstream_aws_provider_config_example(http: Http, upstream_crds: None) -
 
 
 def test_upstream_route53_record_example_gets_the_schema_defaults(http: Http, upstream_crds: None) -> None:
-    documents = upstream("provider-upjet-aws/examples/route53/cluster/v1beta1/record.yaml")
+    documents = upstream(UPSTREAM_EXAMPLES / "aws-route53-record.yaml")
     record = next(d for d in documents if d["kind"] == "Record")
     record["metadata"]["name"] = unique("www")
     path = "/apis/route53.aws.upbound.io/v1beta1/records"

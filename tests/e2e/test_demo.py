@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT
-from xpchaos.run import sandbox_process as sp
+from tests.support import sandboxes
+from tests.support.paths import ROOT
 
 
 def test_demo_runs_twice_and_writes_its_transcript(tmp_path: Path) -> None:
@@ -21,7 +21,7 @@ def test_demo_runs_twice_and_writes_its_transcript(tmp_path: Path) -> None:
         second = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=ROOT)
         assert second.returncode == 0, second.stderr
     finally:
-        sp.stop(state)
+        sandboxes.stop(state)
     assert "Sandbox started" in first.stdout and "reused" in second.stdout
     text = transcript.read_text()
     row = next(line for line in text.splitlines() if line.strip().startswith("production-db  "))
@@ -43,12 +43,9 @@ def test_demo_runs_twice_and_writes_its_transcript(tmp_path: Path) -> None:
 
 def test_demo_refuses_a_sandbox_of_another_profile(tmp_path: Path) -> None:
     state = tmp_path / "sb"
-    sp.start(state, extra_args=["--profile", "stock", "--speed", "fast"])
-    try:
+    with sandboxes.running(state, "--profile", "stock", "--speed", "fast"):
         result = subprocess.run([sys.executable, "-m", "xpchaos", "demo", "--state-dir", str(state), "--transcript",
                                  str(tmp_path / "t.txt")], capture_output=True, text=True, timeout=60, cwd=ROOT)
-    finally:
-        sp.stop(state)
     assert result.returncode == 2
     assert "--profile stock" in result.stderr and "sandbox down" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "t.txt").exists()

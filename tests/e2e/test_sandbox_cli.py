@@ -14,13 +14,11 @@ import pytest
 import yaml
 
 from tests.api.http import Http
-from tests.conftest import ROOT, Sandbox
+from tests.support import sandboxes
+from tests.support.commands import xpchaos
+from tests.support.paths import ROOT
+from tests.support.sandboxes import Sandbox
 from xpchaos.run import sandbox_process as sp
-
-
-def xpchaos(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "xpchaos", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT)
 
 
 def test_up_detach_json_status_reuse_and_down(tmp_path: Path) -> None:
@@ -66,8 +64,7 @@ def test_foreground_up_stops_on_sigint_and_cleans_its_state(tmp_path: Path) -> N
 
 def test_down_ends_open_watch_streams(tmp_path: Path) -> None:
     state = tmp_path / "w"
-    info, _ = sp.start(state)
-    http = Http(Sandbox(info.api, info.kubeconfig, state))
+    http = Http(sandboxes.start(state))
     connected, ended = threading.Event(), threading.Event()
 
     def watch() -> None:
@@ -134,22 +131,16 @@ def test_a_sandbox_that_refuses_its_arguments_is_reported_at_once(tmp_path: Path
 def test_the_cli_knows_the_sandboxs_timings(tmp_path: Path) -> None:
     from xpchaos.cli.main import TIMING_NAMES
 
-    info, _ = sp.start(tmp_path / "sb", extra_args=["--profile", "stock"])
-    try:
-        assert info.target is not None
-        target = yaml.safe_load(Path(info.target).read_text())
-    finally:
-        sp.stop(tmp_path / "sb")
+    with sandboxes.running(tmp_path / "sb", "--profile", "stock") as box:
+        assert box.target_path is not None
+        target = yaml.safe_load(box.target_path.read_text())
     assert tuple(target["sandbox"]["timings"]) == TIMING_NAMES
 
 
 def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
-    info, _ = sp.start(tmp_path / "first")
-    try:
-        port = info.api.rsplit(":", 1)[1]
+    with sandboxes.running(tmp_path / "first") as box:
+        port = box.api.rsplit(":", 1)[1]
         result = xpchaos("sandbox", "up", "--detach", "--api-port", port, "--state-dir", str(tmp_path / "second"))
         assert result.returncode == 2  # the port asked for is taken: refused, like any bad argument
         assert "address already in use" in result.stderr.lower()
         assert not (tmp_path / "second" / "state.json").exists()
-    finally:
-        sp.stop(tmp_path / "first")

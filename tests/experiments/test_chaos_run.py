@@ -7,15 +7,11 @@ import subprocess
 
 import pytest
 
-from tests.experiments.conftest import (
-    CHAOS,
-    EXPERIMENTS,
-    NAMES,
-    Run,
-    Sandbox,
-    verdict_of,
-    wrong_primary_target,
-)
+from tests.support.commands import CHAOS
+from tests.support.paths import EXPERIMENTS
+from tests.support.runs import NAMES, Run, verdict_of
+from tests.support.sandboxes import Sandbox
+from tests.support.targets import wrong_primary
 from xpchaos.run import snapshot
 
 TIMES = ("time_to_detect_s", "time_to_failover_s", "time_to_dns_convergence_s")
@@ -71,7 +67,7 @@ def test_stock_fails_on_the_xr_and_leaves_the_cluster_as_it_was(name: str, stock
 def test_a_baseline_that_does_not_hold_is_an_error_and_injects_nothing(blueprint: Sandbox, run_dir: Run) -> None:
     blueprint.wait_steady()
     before, versions = blueprint.snapshot(), blueprint.resource_versions()
-    wrong = wrong_primary_target(blueprint, run_dir.directory)
+    wrong = wrong_primary(blueprint.target_path, run_dir.directory / "wrong-primary.yaml")
     result = run_dir.chaos("block-provider-api", wrong)
     journal = run_dir.journal()
     found = verdict_of(journal)

@@ -10,7 +10,10 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from tests.experiments.conftest import EXPERIMENTS, NAMES, Run, Sandbox, xpchaos
+from tests.support.commands import xpchaos
+from tests.support.paths import EXPERIMENTS
+from tests.support.runs import NAMES, Run
+from tests.support.sandboxes import Sandbox
 from xpchaos.core import kube
 from xpchaos.core.target import Target
 from xpchaos.run import snapshot

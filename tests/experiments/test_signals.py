@@ -7,7 +7,8 @@ import subprocess
 
 import pytest
 
-from tests.experiments.conftest import SIGNALS, Run, Sandbox, signal_when_faulted, verdict_of
+from tests.support.runs import SIGNALS, Run, signal_when_faulted, verdict_of
+from tests.support.sandboxes import Sandbox
 from xpchaos.run import snapshot
 
 

@@ -10,16 +10,10 @@ from typing import Any
 
 import pytest
 
-from tests.experiments.conftest import (
-    EXPERIMENTS,
-    ROOT,
-    SIGNALS,
-    Run,
-    Sandbox,
-    signal_when_faulted,
-    verdict_of,
-    xpchaos,
-)
+from tests.support.commands import xpchaos
+from tests.support.paths import EXPERIMENTS, ROOT
+from tests.support.runs import SIGNALS, Run, signal_when_faulted, verdict_of
+from tests.support.sandboxes import Sandbox
 from xpchaos.run import snapshot
 
 
@@ -43,7 +37,7 @@ def test_blueprint_exits_0_and_reports_the_verdict_and_times(blueprint: Sandbox,
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
     out = result.stdout
     assert "PASSED" in out and "resilient: every step within its deadline" in out
-    for label in ("time to detect", "time to fail over", "DNS convergence"):
+    for label in ("time to detect", "time to fail over", "time to DNS convergence"):
         line = next(line for line in out.splitlines() if line.strip().startswith(label))
         assert " s " in line and "within SLO" in line, line
     for step in ("detect", "promote", "xr_recovers", "dns_secondary"):

@@ -14,24 +14,26 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from tests.conftest import ROOT
-from tests.experiments.conftest import Sandbox, start_sandbox, wait_for
+from tests.support import sandboxes
+from tests.support.paths import EXPERIMENTS, ROOT
+from tests.support.sandboxes import Sandbox
+from tests.support.waiting import wait_for
 from xpchaos.core import kube
 from xpchaos.core.undo_log import UndoLog
 from xpchaos.run import snapshot
 
-EXPERIMENTS = ROOT / "experiments"
-
 
 @pytest.fixture(scope="module")
 def blueprint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    yield from start_sandbox(tmp_path_factory.mktemp("gameday-blueprint"), "blueprint")
+    with sandboxes.platform(tmp_path_factory.mktemp("gameday-blueprint"), "blueprint") as box:
+        yield box
 
 
 @pytest.fixture(scope="module")
 def slow_blueprint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     """Detection takes 30 s here: a fault stays in place long enough to trip a stop condition under it."""
-    yield from start_sandbox(tmp_path_factory.mktemp("gameday-slow"), "blueprint", "detection=30")
+    with sandboxes.platform(tmp_path_factory.mktemp("gameday-slow"), "blueprint", "detection=30") as box:
+        yield box
 
 
 def _suite(path: Path, *steps: str, timeout: str = "60s") -> Path:
@@ -128,7 +130,7 @@ def test_a_second_concurrent_run_is_refused(blueprint: Sandbox, tmp_path: Path) 
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(tmp_path))
     coord = client.CoordinationV1Api(kube.api_client(blueprint.target.kubeconfig))
     try:
-        held = wait_for(lambda: coord.list_namespaced_lease("default").items, 30, "the first run's lease")
+        held = wait_for(lambda: coord.list_namespaced_lease("default").items, 30, what="the first run's lease")
         holder = held[0].spec.holder_identity
         second = _gameday(str(suite), "--target", str(blueprint.target_path), "--report-dir",
                           str(tmp_path / "second"), env=_env(tmp_path))
@@ -151,7 +153,7 @@ def test_a_tripped_stop_condition_rolls_back_and_exits_2(slow_blueprint: Sandbox
                              str(slow_blueprint.target_path), "--report-dir", str(tmp_path / "r")], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(tmp_path))
     try:
-        wait_for(undo.outstanding, 60, "the fault in place")
+        wait_for(undo.outstanding, 60, what="the fault in place")
         core.create_namespaced_config_map("default", {"metadata": {"name": "xpchaos-emergency-stop"}})
         out, err = proc.communicate(timeout=60)
     finally:

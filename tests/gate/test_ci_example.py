@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 from xpchaos.cli import gate as gate_cli
 
 

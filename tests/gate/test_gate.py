@@ -18,8 +18,9 @@ import pytest
 import yaml
 from kubernetes import client
 
-from tests.conftest import ROOT
-from tests.experiments.conftest import Sandbox, start_sandbox
+from tests.support import sandboxes
+from tests.support.paths import ROOT
+from tests.support.sandboxes import Sandbox
 from xpchaos.core import kube
 from xpchaos.core import target as targets
 
@@ -36,12 +37,14 @@ def _gate(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def blueprint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    yield from start_sandbox(tmp_path_factory.mktemp("gate-blueprint"), "blueprint")
+    with sandboxes.platform(tmp_path_factory.mktemp("gate-blueprint"), "blueprint") as box:
+        yield box
 
 
 @pytest.fixture(scope="module")
 def stock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    yield from start_sandbox(tmp_path_factory.mktemp("gate-stock"), "stock")
+    with sandboxes.platform(tmp_path_factory.mktemp("gate-stock"), "stock") as box:
+        yield box
 
 
 def _plant_canary(target: targets.Target) -> list[str]:

@@ -6,17 +6,15 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
+from tests.history.helpers import OTHER, SCENARIO, record_run, scenario
+from tests.support.paths import ROOT
+from tests.support.waiting import wait_for
 from xpchaos.run import history
 from xpchaos.run import report_model as rm
-
-from .helpers import OTHER, SCENARIO, record_run, scenario
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _three_runs(db: Path) -> None:
@@ -98,16 +96,23 @@ def test_two_processes_appending_at_once_both_land(tmp_path: Path) -> None:
     per_process = 30
     script = textwrap.dedent(f"""
         import os, sys, time
-        sys.path.insert(0, {str(ROOT)!r}); sys.path.insert(0, {str(Path(__file__).parent)!r})
-        from helpers import record_run, scenario
-        while not os.path.exists({str(go)!r}):
+        sys.path.insert(0, {str(ROOT)!r})
+        from tests.history.helpers import record_run, scenario
+        open(os.path.join({str(tmp_path)!r}, "ready-" + sys.argv[2]), "w").close()
+        while not os.path.exists({str(go)!r}):  # the start line: released for both at once
             time.sleep(0.001)
         for n in range({per_process}):
             record_run({str(db)!r}, scenario(name=sys.argv[1], failover=float(n)), kind=sys.argv[2], n=n % 9 + 1)
     """)
     procs = [subprocess.Popen([sys.executable, "-c", script, name, kind], cwd=ROOT, stderr=subprocess.PIPE,
                               text=True) for name, kind in ((SCENARIO, "gate"), (OTHER, "gameday"))]
-    time.sleep(0.5)  # both are waiting at the line
+
+    def both_at_the_line() -> bool:
+        for proc in procs:
+            assert proc.poll() is None, proc.communicate()[1]
+        return all((tmp_path / f"ready-{kind}").exists() for kind in ("gate", "gameday"))
+
+    wait_for(both_at_the_line, 60, what="both processes waiting at the start line")
     go.touch()
     for proc in procs:
         _, err = proc.communicate(timeout=120)

@@ -12,7 +12,8 @@ import pytest
 import yaml
 from kubernetes import client, config
 
-from .conftest import edited, findings, run_preflight
+from tests.preflight.helpers import findings, run_preflight
+from tests.support.targets import edited
 
 Start = Callable[[str, str], Path]
 OBJECT_CHECKS = ("composite", "providerconfig", "secret", "managed", "pods")

@@ -7,7 +7,7 @@ from typing import Any
 
 from chaoslib.experiment import run_experiment
 
-from tests.probes.conftest import Cluster
+from tests.probes.cluster import Cluster
 from xpchaos.probes import recorder
 
 

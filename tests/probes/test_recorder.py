@@ -13,7 +13,11 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from tests.probes.conftest import Cluster, Proxy, free_port, retarget
+from tests.probes.cluster import Cluster
+from tests.support.network import Proxy, free_port
+from tests.support.targets import retarget
+from tests.support.waiting import wait_for
+from xpchaos.core import target as targets
 from xpchaos.probes import failover, recorder
 from xpchaos.probes import timeline as tl
 from xpchaos.probes.expectations import failover as failover_expectation
@@ -21,6 +25,11 @@ from xpchaos.probes.recorder import TimelineRecorder
 
 PRIMARY, SECONDARY = ("192.0.2.10",), ("198.51.100.20",)
 FAST = {"detect": 15, "promote": 15, "xr_recovers": 15, "dns_secondary": 15}
+
+
+def _via(c: Cluster, out: Path, server: str) -> targets.Target:
+    """The cluster's target, reaching its API at ``server`` instead."""
+    return targets.load(retarget(c.target.path, out, server))
 
 
 def _names(c: Cluster, provider: str) -> list[str]:
@@ -140,7 +149,7 @@ def test_stock_fails_at_the_xr_step_not_error(cluster_for: Callable[..., Cluster
 def test_unreachable_api_reads_error(cluster_for: Callable[..., Cluster], recorders: Callable[..., TimelineRecorder],
                                      tmp_path: Path) -> None:
     c = cluster_for("stock")
-    closed = retarget(c.target, tmp_path, f"https://127.0.0.1:{free_port()}")
+    closed = _via(c, tmp_path / "closed.yaml", f"https://127.0.0.1:{free_port()}")
     rec = recorders(closed)
     rec.timeline.mark_fault("credentials-revoked")
     started = time.monotonic()
@@ -192,7 +201,7 @@ def test_resume_after_410_records_what_happened(cluster_for: Callable[..., Clust
     host, port = c.sandbox.api.removeprefix("https://").rsplit(":", 1)
     proxy = Proxy((host, int(port)))
     try:
-        via = retarget(c.target, tmp_path, f"https://127.0.0.1:{proxy.port}")
+        via = _via(c, tmp_path / "via-proxy.yaml", f"https://127.0.0.1:{proxy.port}")
         rec = recorders(via)
         assert rec.wait_synced(10), rec.errors
         mssql_before = [e for e in rec.timeline.entries() if e.name == "production-db-mssql"]
@@ -209,10 +218,7 @@ def test_resume_after_410_records_what_happened(cluster_for: Callable[..., Clust
                     return False
             return True
 
-        deadline = time.monotonic() + 10
-        while not all_errored():
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        wait_for(all_errored, 10, what="every aws MR Synced=False")
         proxy.restore()
         try:
             def caught_up(entries: list[tl.Entry]) -> bool:
@@ -257,7 +263,7 @@ def test_a_silent_api_reads_error_at_the_deadline(cluster_for: Callable[..., Clu
 
     c = cluster_for("stock")
     with socket.create_server(("127.0.0.1", 0)) as silent:  # never accepts: the TLS handshake hangs
-        silent_target = retarget(c.target, tmp_path, f"https://127.0.0.1:{silent.getsockname()[1]}")
+        silent_target = _via(c, tmp_path / "silent.yaml", f"https://127.0.0.1:{silent.getsockname()[1]}")
         rec = recorders(silent_target, dns=False)
         rec.timeline.mark_fault("credentials-revoked")
         verdict = failover.evaluate(rec, failover_expectation(silent_target, {"detect": 1}, only=["detect"]))

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from tests.unit.test_target import MINIMAL
+from tests.support.targets import MINIMAL
 from xpchaos.core import target as targets
 from xpchaos.probes import timeline as tl
 from xpchaos.probes.recorder import TimelineRecorder, _Stream

@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import base64
 import copy
-import time
 from collections.abc import Callable
-from typing import Any
 
 from kubernetes import client
 
-from tests.probes.conftest import Cluster
+from tests.probes.cluster import Cluster
+from tests.support.waiting import wait_for
 from xpchaos.run import snapshot
 
 DEADLINE = 20.0
 SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
                  "generation", "finalizers", "managedFields")
-
-
-def wait_for(check: Callable[[], Any], what: str, deadline: float = DEADLINE) -> Any:
-    until = time.monotonic() + deadline
-    while not (value := check()):
-        assert time.monotonic() < until, f"timed out after {deadline:.0f} s waiting for {what}"
-        time.sleep(0.05)
-    return value
 
 
 def test_unchanged_cluster_diffs_empty(cluster_for: Callable[..., Cluster]) -> None:
@@ -98,5 +89,5 @@ def test_recreated_providerconfig_diffs_empty_once_its_finalizer_is_back(cluster
     custom.create_cluster_custom_object(pc.group, pc.version, pc.plural, body)
     recreated = custom.get_cluster_custom_object(pc.group, pc.version, pc.plural, pc.name)
     assert recreated["metadata"]["uid"] != original["metadata"]["uid"]
-    wait_for(lambda: snapshot.diff(before, snapshot.take(c.target, c.api)) == [],
-             "the re-created ProviderConfig to match the snapshot (in-use finalizer back)")
+    wait_for(lambda: snapshot.diff(before, snapshot.take(c.target, c.api)) == [], DEADLINE,
+             what="the re-created ProviderConfig to match the snapshot (in-use finalizer back)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import threading
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.unit.test_target import MINIMAL
+from tests.support.targets import MINIMAL
 from xpchaos.core import target as targets
 from xpchaos.probes import expectations
 from xpchaos.probes import timeline as tl
@@ -100,10 +101,11 @@ def test_a_late_step_fails_with_how_late_and_unobservable_is_error(target: targe
     timeline = tl.Timeline()
     t0 = timeline.mark_fault("f").mono
     exp = expectations.failover(target, {"detect": 0.01}, only=["detect"])
-    time.sleep(0.05)
     _cond(timeline, "clusters", "db", "Synced", "False", "ReconcileError")
-    verdict = exp.evaluate(timeline.entries(), t0, time.monotonic(), _never)
-    assert verdict and verdict["outcome"] == "failed" and verdict["late_by_s"] >= 0.03, verdict
+    *before, signal = timeline.entries()
+    late = [*before, dataclasses.replace(signal, mono=t0 + 0.05)]  # the error seen 50 ms after the fault
+    verdict = exp.evaluate(late, t0, t0 + 0.05, _never)
+    assert verdict and verdict["outcome"] == "failed" and verdict["late_by_s"] == 0.04, verdict
     assert verdict["steps"][0]["status"] == "late"
     verdict = expectations.failover(target, only=["promote"]).evaluate(
         timeline.entries(), t0, time.monotonic(), lambda needs, state, at_deadline: "API down")

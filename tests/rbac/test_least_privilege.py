@@ -19,7 +19,7 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +27,13 @@ import pytest
 import yaml
 from kubernetes import client
 
-from tests.experiments.conftest import CHAOS, EXPERIMENTS, NAMES, RUN_TIMEOUT, Sandbox
-from tests.sim.conftest import TEST_TIMINGS
+from tests.support import sandboxes
+from tests.support.commands import CHAOS
+from tests.support.paths import EXPERIMENTS, ROOT
+from tests.support.runs import NAMES, RUN_TIMEOUT
+from tests.support.sandboxes import Sandbox
 from xpchaos.core import kube
-from xpchaos.run import sandbox_process
 
-ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = ROOT / "deploy" / "kubernetes"
 RBAC = MANIFESTS / "rbac.yaml"
 PYTHON_CLIENT = kube.USER_AGENT  # every client xpchaos.core.kube makes names itself xpchaos/<version>
@@ -182,14 +183,10 @@ def _env(directory: Path, target: Path) -> dict[str, str]:
 def recording(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recording]:
     base = tmp_path_factory.mktemp("rbac")
     audit_path = base / "audit.jsonl"
-    args = ["--profile", "blueprint", "--speed", "fast", "--audit-log", str(audit_path)]
-    for timing in TEST_TIMINGS:
-        args += ["--timing", timing]
-    info, _child = sandbox_process.start(base / "sandbox", extra_args=args)
-    assert info.target is not None
-    try:
-        target = _target_with_deploy_safety(Path(info.target), base)
-        box = Sandbox("blueprint", base / "sandbox", target)
+    with sandboxes.running(base / "sandbox", *sandboxes.fast("blueprint"), "--audit-log", str(audit_path)) as started:
+        assert started.target_path is not None
+        target = _target_with_deploy_safety(started.target_path, base)
+        box = replace(started, target_path=target)
         _ensure_namespace(box, "xpchaos")
         recording = Recording()
 
@@ -217,8 +214,6 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recording]:
             [sys.executable, "-m", "xpchaos", "gameday", str(suite), "--target", str(target), "--report-dir",
              str(directory / "reports")], directory, 300)
         yield recording
-    finally:
-        sandbox_process.stop(base / "sandbox")
 
 
 def _resource_calls(recording: Recording) -> list[tuple[str, dict[str, Any]]]:

@@ -6,9 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.experiments.conftest import Sandbox, start_sandbox
+from tests.support import sandboxes
+from tests.support.sandboxes import Sandbox
 
 
 @pytest.fixture(scope="module")
 def blueprint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    yield from start_sandbox(tmp_path_factory.mktemp("blueprint"), "blueprint")
+    with sandboxes.platform(tmp_path_factory.mktemp("blueprint"), "blueprint") as box:
+        yield box

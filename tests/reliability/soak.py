@@ -22,7 +22,10 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from tests.experiments.conftest import NAMES, Run, Sandbox, wait_for, xpchaos
+from tests.support.commands import xpchaos
+from tests.support.runs import NAMES, Run
+from tests.support.sandboxes import Sandbox
+from tests.support.waiting import wait_for
 from xpchaos.core import kube
 
 from . import cluster
@@ -113,7 +116,8 @@ class Soak:
             if text in run.log():
                 return True
             return "ended" if process.poll() is not None else False
-        return wait_for(seen, EXIT_DEADLINE, f"{text!r} in the run's log (seed {self.seed})", interval=0.01) is True
+        what = f"{text!r} in the run's log (seed {self.seed})"
+        return wait_for(seen, EXIT_DEADLINE, interval=0.01, what=what) is True
 
     def _signal(self, process: subprocess.Popen[bytes], run: Run, plan: Plan) -> str:
         """Send the plan's signal at its moment; returns the phase the log was in then."""

@@ -13,7 +13,7 @@ import pytest
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from tests.conftest import Sandbox
+from tests.support.sandboxes import Sandbox
 from xpchaos.core import api_retry, kube
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.experiments.conftest import Sandbox
+from tests.support.sandboxes import Sandbox
 
 from . import figures, soak
 

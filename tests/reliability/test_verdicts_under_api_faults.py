@@ -19,10 +19,11 @@ from typing import Any
 
 import pytest
 
-from tests.experiments.conftest import NAMES, RUN_TIMEOUT, Run, Sandbox, verdict_of
-from tests.sim.conftest import TEST_TIMINGS
+from tests.support import sandboxes
+from tests.support.runs import NAMES, RUN_TIMEOUT, Run, verdict_of
+from tests.support.sandboxes import Sandbox
 from xpchaos.core import kube
-from xpchaos.run import sandbox_process, snapshot
+from xpchaos.run import snapshot
 
 from . import figures
 
@@ -42,19 +43,13 @@ class Faulty:
 
 def _start(base: Path, profile: str, seed: int) -> Iterator[Faulty]:
     log = base / "faults.jsonl"
-    args = ["--profile", profile, "--speed", "fast", "--api-faults", FAULTS, "--api-faults-seed", str(seed),
-            "--api-faults-latency", "0.05:0.3", "--api-faults-drop-after", "1.5",
-            "--api-faults-agent", kube.USER_AGENT.split("/")[0] + "/", "--api-faults-log", str(log)]
-    for timing in TEST_TIMINGS:
-        args += ["--timing", timing]
-    info, _child = sandbox_process.start(base / "sandbox", extra_args=args)
-    assert info.target is not None
-    try:
-        faulty = Faulty(Sandbox(profile, base / "sandbox", Path(info.target)), log)
-        faulty.box.wait_steady()
+    faults = ["--api-faults", FAULTS, "--api-faults-seed", str(seed), "--api-faults-latency", "0.05:0.3",
+              "--api-faults-drop-after", "1.5", "--api-faults-agent", kube.USER_AGENT.split("/")[0] + "/",
+              "--api-faults-log", str(log)]
+    with sandboxes.running(base / "sandbox", *sandboxes.fast(profile), *faults) as box:
+        faulty = Faulty(box, log)
+        box.wait_steady()
         yield faulty
-    finally:
-        sandbox_process.stop(base / "sandbox")
 
 
 @pytest.fixture(scope="module")

@@ -10,52 +10,23 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.experiments.conftest import RUN_TIMEOUT, Run, Sandbox, start_sandbox
+from tests.report.journals import Journals, finish, outcome
+from tests.support.runs import Run
+from tests.support.sandboxes import Sandbox, platform
 
 SLO_FAILED = "8s"
-
-
-@dataclass
-class Journals:
-    passed: Path
-    failed: Path
-    not_applied: Path
-    targets: dict[str, Path]  # journal name -> the target it ran against
-
-    def load(self, name: str) -> dict[str, Any]:
-        return dict(json.loads(Path(getattr(self, name)).read_text()))
-
-
-def _outcome(journal: Path) -> str:
-    doc = json.loads(journal.read_text())
-    found = next((e for e in doc.get("extensions") or [] if e.get("name") == "xpchaos-verdict"), {})
-    return str(found.get("outcome"))
-
-
-def _finish(process: subprocess.Popen[str], run: Run, expected: str) -> Path:
-    _out, err = process.communicate(timeout=RUN_TIMEOUT)
-    assert run.journal_path.exists(), f"chaos run wrote no journal (exit {process.returncode}): {err[-2000:]}"
-    outcome = _outcome(run.journal_path)
-    assert outcome == expected, f"{run.journal_path}: verdict {outcome!r}, expected {expected!r}; {run.log()[-3000:]}"
-    return run.journal_path
 
 
 @pytest.fixture(scope="package")
 def sandboxes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, Sandbox]]:
     with contextlib.ExitStack() as stack:
-        blueprint = stack.enter_context(contextlib.contextmanager(start_sandbox)(
-            tmp_path_factory.mktemp("report-blueprint"), "blueprint"))
-        stock = stack.enter_context(contextlib.contextmanager(start_sandbox)(
-            tmp_path_factory.mktemp("report-stock"), "stock"))
+        blueprint = stack.enter_context(platform(tmp_path_factory.mktemp("report-blueprint"), "blueprint"))
+        stock = stack.enter_context(platform(tmp_path_factory.mktemp("report-stock"), "stock"))
         yield blueprint, stock
 
 
@@ -72,7 +43,7 @@ def journals(sandboxes: tuple[Sandbox, Sandbox], tmp_path_factory: pytest.TempPa
                           env=runs["failed"].env(stock.target_path, XPCHAOS_SLO=SLO_FAILED),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE), runs["failed"], "failed")]
     try:
-        passed, failed = (_finish(process, run, expected) for process, run, expected in started)
+        passed, failed = (finish(process, run, expected) for process, run, expected in started)
     finally:
         for process, _run, _expected in started:
             if process.poll() is None:  # a run that did not finish in time, or the other one failed first
@@ -82,7 +53,7 @@ def journals(sandboxes: tuple[Sandbox, Sandbox], tmp_path_factory: pytest.TempPa
     run = runs["not_applied"]
     done = run.chaos("delete-providerconfig", blueprint.target_path, XPCHAOS_FORCE_DELETE="false")
     assert run.journal_path.exists(), f"chaos run wrote no journal (exit {done.returncode}): {done.stderr[-2000:]}"
-    assert _outcome(run.journal_path) == "fault-not-applied", run.log()[-3000:]
+    assert outcome(run.journal_path) == "fault-not-applied", run.log()[-3000:]
     return Journals(passed, failed, run.journal_path, {"passed": blueprint.target_path,
                                                        "failed": stock.target_path,
                                                        "not_applied": blueprint.target_path})

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
+from tests.report.journals import Journals
 from xpchaos.report import html as report
 from xpchaos.run import report_model as model
 
 from .cdp import Browser
-from .conftest import Journals
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")

@@ -15,10 +15,9 @@ from typing import Any
 
 import pytest
 
+from tests.report.journals import Journals
 from xpchaos.report import html as report
 from xpchaos.run import report_model as model
-
-from .conftest import Journals
 
 ROOT = Path(__file__).resolve().parents[2]
 XPCHAOS = [sys.executable, "-m", "xpchaos"]

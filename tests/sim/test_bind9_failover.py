@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,10 +13,9 @@ import dns.rdatatype
 import yaml
 from kubernetes import client, config
 
-from tests.conftest import Sandbox
-from tests.dns.conftest import dig
-from tests.dns.test_bind9 import Named, named  # noqa: F401 - the fixture that runs named
-from tests.sim.conftest import TEST_TIMINGS
+from tests.support.bind9 import Named, dig
+from tests.support.sandboxes import Sandbox, fast
+from tests.support.waiting import wait_for
 
 
 def bind_answer(port: int) -> list[str]:
@@ -26,19 +24,13 @@ def bind_answer(port: int) -> list[str]:
 
 
 def wait_bind(port: int, expected: list[str], deadline: float = 20.0) -> None:
-    """BIND has no push: ask it every 50 ms until it answers ``expected``."""
-    end = time.monotonic() + deadline
-    while bind_answer(port) != expected:
-        assert time.monotonic() < end, f"BIND9 never answered {expected}"
-        time.sleep(0.05)
+    """BIND has no push: ask it until it answers ``expected``."""
+    wait_for(lambda: bind_answer(port) == expected, deadline, what=f"BIND9 answering {expected}")
 
 
-def test_failover_updates_bind9_and_back(named: Named, own_sandbox: Callable[..., Sandbox]) -> None:  # noqa: F811
-    args = ["--profile", "blueprint", "--speed", "fast", "--dns-server", f"127.0.0.1:{named.port}",
-            "--tsig-key", str(named.key_file)]
-    for timing in TEST_TIMINGS:
-        args += ["--timing", timing]
-    sandbox = own_sandbox(*args)
+def test_failover_updates_bind9_and_back(named: Named, own_sandbox: Callable[..., Sandbox]) -> None:
+    sandbox = own_sandbox(*fast("blueprint"), "--dns-server", f"127.0.0.1:{named.port}",
+                          "--tsig-key", str(named.key_file))
     state = json.loads((sandbox.state_dir / "state.json").read_text())
     assert state["dns"] == f"127.0.0.1:{named.port}"
     target = yaml.safe_load(Path(state["target"]).read_text())

@@ -16,8 +16,10 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from tests.sim.conftest import Platform
 from tests.sim.observer import Seen, condition_is
+from tests.sim.platform import Platform
+from tests.support.network import free_port
+from tests.support.waiting import wait_for
 
 PRIMARY, SECONDARY = ["192.0.2.10"], ["198.51.100.20"]
 SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
@@ -40,11 +42,8 @@ def steady(p: Platform) -> None:
 
 
 def wait_dns(p: Platform, expected: list[str], what: str) -> float:
-    """DNS has no push: ask the nameserver every 50 ms until it answers ``expected`` (deadline 20 s)."""
-    deadline = time.monotonic() + DEADLINE
-    while p.dig()[0] != expected:
-        assert time.monotonic() < deadline, f"DNS never answered {expected}: {what}"
-        time.sleep(0.05)
+    """DNS has no push: ask the nameserver until it answers ``expected`` (deadline 20 s); when it did."""
+    wait_for(lambda: p.dig()[0] == expected, DEADLINE, what=f"DNS answering {expected}: {what}")
     return time.monotonic()
 
 
@@ -266,7 +265,6 @@ def test_unreachable_dns_keeps_the_xr_unready_and_recovers(own_sandbox: Callable
     """--dns-server pointing at nothing: the function reports it and retries; it never kills the controller."""
     from kubernetes import config as kube_config
 
-    from tests.dns.conftest import free_port
     from xpchaos.sandbox.dns.rfc2136 import generate_tsig_key
 
     _, key_text = generate_tsig_key("nobody-key.")
@@ -276,14 +274,12 @@ def test_unreachable_dns_keeps_the_xr_unready_and_recovers(own_sandbox: Callable
     sandbox = own_sandbox("--profile", "blueprint", "--speed", "fast", "--dns-server", f"127.0.0.1:{port}",
                           "--tsig-key", str(key_file))
     custom = client.CustomObjectsApi(kube_config.new_client_from_config(config_file=sandbox.kubeconfig))
-    deadline = time.monotonic() + DEADLINE
-    while True:  # the XR's first status appears after the first reconcile: read until it is there
+
+    def ready_condition() -> dict[str, Any] | None:  # the XR's first status appears after the first reconcile
         xr = custom.get_cluster_custom_object("database.example.org", "v1alpha1", "xglobaldatabases", "production-db")
-        ready = next((c for c in (xr.get("status") or {}).get("conditions", []) if c["type"] == "Ready"), None)
-        if ready is not None:
-            break
-        assert time.monotonic() < deadline, "the XR never got a Ready condition"
-        time.sleep(0.05)
+        return next((c for c in (xr.get("status") or {}).get("conditions", []) if c["type"] == "Ready"), None)
+
+    ready = wait_for(ready_condition, DEADLINE, what="the XR's Ready condition")
     assert ready["status"] == "False" and "cannot update DNS" in ready["message"]
     log = (sandbox.state_dir / "sandbox.log").read_text()
     assert "controller composite stopped" not in log

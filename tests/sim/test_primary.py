@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -22,8 +19,9 @@ import dns.rdatatype
 import pytest
 from kubernetes import client, config
 
-from tests.conftest import ROOT, Sandbox
-from tests.sim.conftest import TEST_TIMINGS
+from tests.support.commands import xpchaos
+from tests.support.sandboxes import Sandbox, fast
+from tests.support.waiting import wait_for
 from xpchaos.core import target as targets
 
 AWS_IP, AZURE_IP = "192.0.2.10", "198.51.100.20"
@@ -31,21 +29,8 @@ DEADLINE = 20.0
 
 
 def start(own_sandbox: Callable[..., Sandbox], profile: str, *extra: str) -> tuple[targets.Target, client.ApiClient]:
-    args = ["--profile", profile, "--speed", "fast", "--primary", "azure", *extra]
-    for timing in TEST_TIMINGS:
-        args += ["--timing", timing]
-    sandbox = own_sandbox(*args)
-    return targets.load(sandbox.state_dir / "target.yaml"), config.new_client_from_config(
-        config_file=sandbox.kubeconfig)
-
-
-def wait_for(check: Callable[[], Any], what: str, deadline: float = DEADLINE) -> Any:
-    """``check()`` until it returns something true; fail naming ``what`` (and the last value) after ``deadline``."""
-    until = time.monotonic() + deadline
-    while not (value := check()):
-        assert time.monotonic() < until, f"timed out after {deadline:.0f} s waiting for {what} (last: {value!r})"
-        time.sleep(0.05)
-    return value
+    sandbox = own_sandbox(*fast(profile), "--primary", "azure", *extra)
+    return sandbox.target, config.new_client_from_config(config_file=sandbox.kubeconfig)
 
 
 def dig(tgt: targets.Target) -> list[str]:
@@ -78,7 +63,7 @@ def test_blueprint_fails_over_from_azure_to_aws_and_back(own_sandbox: Callable[.
     tgt, api = start(own_sandbox, "blueprint", "--crossplane", crossplane)
     params = read_xr(tgt, api)["spec"]["parameters"]
     assert (params["primaryProvider"], params["secondaryProvider"]) == ("azure", "aws")
-    wait_for(lambda: serving(tgt, api, "azure"), "the XR Ready with azure serving")
+    wait_for(lambda: serving(tgt, api, "azure"), DEADLINE, what="the XR Ready with azure serving")
     assert dig(tgt) == [AZURE_IP]
 
     # revoke Azure's credentials: its Secret's key replaced by a well-formed credential Azure never issued
@@ -90,13 +75,14 @@ def test_blueprint_fails_over_from_azure_to_aws_and_back(own_sandbox: Callable[.
     core.patch_namespaced_secret(ref.name, ref.namespace,
                                  {"data": {ref.key: base64.b64encode(invalid.encode()).decode()}})
     try:
-        wait_for(lambda: dig(tgt) == [AWS_IP], "DNS answering the AWS address after Azure lost its credentials")
-        wait_for(lambda: serving(tgt, api, "aws"), "the XR Ready again with aws serving")
+        wait_for(lambda: dig(tgt) == [AWS_IP], DEADLINE,
+                 what="DNS answering the AWS address after Azure lost its credentials")
+        wait_for(lambda: serving(tgt, api, "aws"), DEADLINE, what="the XR Ready again with aws serving")
     finally:
         core.patch_namespaced_secret(ref.name, ref.namespace, {"data": {ref.key: original}})
     # failback: Azure healthy again for `failback` seconds, then traffic returns to the primary
-    wait_for(lambda: dig(tgt) == [AZURE_IP], "DNS answering the Azure address again (failback)")
-    wait_for(lambda: serving(tgt, api, "azure"), "the XR Ready with azure serving again")
+    wait_for(lambda: dig(tgt) == [AZURE_IP], DEADLINE, what="DNS answering the Azure address again (failback)")
+    wait_for(lambda: serving(tgt, api, "azure"), DEADLINE, what="the XR Ready with azure serving again")
 
 
 def test_target_file_with_primary_azure(own_sandbox: Callable[..., Sandbox]) -> None:
@@ -109,23 +95,18 @@ def test_target_file_with_primary_azure(own_sandbox: Callable[..., Sandbox]) -> 
     assert dig(tgt) == [AZURE_IP]  # stock: no failover logic, the zone is seeded with the primary's address
 
 
-def _xpchaos(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "xpchaos", *args], capture_output=True, text=True, timeout=60,
-                          cwd=ROOT)
-
-
 def test_cli_primary_option(tmp_path: Path) -> None:
     state_dir = str(tmp_path / "sandbox")
-    bad = _xpchaos("sandbox", "up", "--primary", "gcp", "--state-dir", state_dir)
+    bad = xpchaos("sandbox", "up", "--primary", "gcp", "--state-dir", state_dir)
     assert bad.returncode == 2 and "Invalid value for '--primary'" in bad.stderr
-    up = _xpchaos("sandbox", "up", "--detach", "--profile", "stock", "--speed", "fast", "--primary", "azure",
+    up = xpchaos("sandbox", "up", "--detach", "--profile", "stock", "--speed", "fast", "--primary", "azure",
                   "--state-dir", state_dir, "-o", "json")
     try:
         assert up.returncode == 0, up.stderr
         assert targets.load(json.loads(up.stdout)["target"]).primary.name == "azure"
-        other = _xpchaos("sandbox", "up", "--detach", "--primary", "aws", "--state-dir", state_dir)
+        other = xpchaos("sandbox", "up", "--detach", "--primary", "aws", "--state-dir", state_dir)
         assert other.returncode == 2 and "has --primary azure" in other.stderr
-        same = _xpchaos("sandbox", "up", "--detach", "--primary", "azure", "--state-dir", state_dir, "-o", "json")
+        same = xpchaos("sandbox", "up", "--detach", "--primary", "azure", "--state-dir", state_dir, "-o", "json")
         assert same.returncode == 0 and json.loads(same.stdout) == json.loads(up.stdout)
     finally:
-        assert _xpchaos("sandbox", "down", "--state-dir", state_dir).returncode == 0
+        assert xpchaos("sandbox", "down", "--state-dir", state_dir).returncode == 0

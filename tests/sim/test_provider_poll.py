@@ -13,7 +13,7 @@ import pytest
 import yaml
 from kubernetes import client, config
 
-from tests.conftest import Sandbox
+from tests.support.sandboxes import Sandbox
 from xpchaos.sandbox.crossplane.timings import go_duration, timings_for
 
 NAMESPACE = "crossplane-system"

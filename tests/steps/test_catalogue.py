@@ -8,7 +8,7 @@ import sys
 
 from pytest_bdd.steps import step_function_context_registry
 
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 from xpchaos.steps import catalogue
 
 

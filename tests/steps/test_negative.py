@@ -8,18 +8,18 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.sim.conftest import TEST_TIMINGS
+from tests.support import sandboxes
+from tests.support.paths import ROOT
+from tests.support.waiting import wait_for
 from xpchaos.core import target as targets
 from xpchaos.core.undo_log import UndoLog
-from xpchaos.run import sandbox_process as sp
+from xpchaos.probes.failover import xr_is_ready
 from xpchaos.run import snapshot
 
 NEGATIVE = ROOT / "tests" / "steps" / "negative" / "negative_scenarios.py"
@@ -27,13 +27,8 @@ NEGATIVE = ROOT / "tests" / "steps" / "negative" / "negative_scenarios.py"
 
 @pytest.fixture(scope="module")
 def blueprint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[targets.Target]:
-    state_dir = tmp_path_factory.mktemp("blueprint")
-    args = ["--profile", "blueprint", "--speed", "fast"]
-    for timing in TEST_TIMINGS:
-        args += ["--timing", timing]
-    info, _child = sp.start(state_dir, extra_args=args)
-    yield targets.load(info.target or state_dir / "target.yaml")
-    sp.stop(state_dir)
+    with sandboxes.running(tmp_path_factory.mktemp("blueprint"), *sandboxes.fast("blueprint")) as box:
+        yield box.target
 
 
 def _pytest(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, str | None]]:
@@ -103,12 +98,8 @@ def test_an_invalid_target_file_is_refused_before_anything_runs(tmp_path: Path) 
 
 
 def test_a_scenario_interrupted_with_sigint_leaves_nothing_behind(blueprint: targets.Target, tmp_path: Path) -> None:
-    from xpchaos.probes.failover import xr_is_ready
-
-    deadline = time.monotonic() + 60
-    while not xr_is_ready(configuration={"xpchaos_target": str(blueprint.path)}):  # the previous test's failback
-        assert time.monotonic() < deadline, "the platform did not come back to Ready"
-        time.sleep(0.2)
+    wait_for(lambda: xr_is_ready(configuration={"xpchaos_target": str(blueprint.path)}), 60, interval=0.2,
+             what="the platform Ready again (the previous test's failback)")
     before = snapshot.take(blueprint)
     undo_log = tmp_path / "undo.jsonl"
     env = {**os.environ, "XPCHAOS_UNDO_LOG": str(undo_log)}
@@ -117,11 +108,11 @@ def test_a_scenario_interrupted_with_sigint_leaves_nothing_behind(blueprint: tar
          "-k", "cutting_aws_off_its_cloud_api_fails_over"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while not UndoLog(undo_log).outstanding():  # the fault is in place once its undo record is written
+        def injected() -> bool:  # the fault is in place once its undo record is written
             assert proc.poll() is None, proc.communicate()[0][-3000:]
-            assert time.monotonic() < deadline, "the fault was never injected"
-            time.sleep(0.05)
+            return bool(UndoLog(undo_log).outstanding())
+
+        wait_for(injected, 60, what="the fault injected")
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=60)
     finally:

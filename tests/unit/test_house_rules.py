@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 HARNESS_PACKAGES = ("actions", "probes", "steps", "src/xpchaos")  # everything of xpchaos but the sandbox
 
