@@ -12,6 +12,7 @@ import yaml
 # the smallest target the loader accepts: one provider, one managed resource, one DNS record with two nameservers
 MINIMAL: dict[str, Any] = {
     "kind": "Target",
+    "allowedContexts": ["production"],  # required before any change: the kube contexts this target may change
     "providers": {"aws": {
         "role": "primary",
         "providerConfig": {"apiVersion": "aws.upbound.io/v1beta1", "kind": "ProviderConfig",
