@@ -1,5 +1,6 @@
-"""What ``--profile stock|blueprint`` adds to the bare API server: the DNS server, the simulated Crossplane
-and the Target file. ``--profile none`` is the bare Kubernetes API (the project's API tests use it)."""
+"""What ``--profile stock|blueprint`` adds to the bare API server: the DNS server, the simulated platform of
+``--platform`` (seed, realistic or a SandboxPlatform file), the Target file and ``platform.json``. ``--profile
+none`` is the bare Kubernetes API (the project's API tests use it)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from .cluster import Cluster
-from .crossplane import platform, runtime
+from .crossplane import groundtruth, layout, platform, runtime, spec
 from .crossplane import target as target_file
 from .crossplane.failover import DnsTarget
+from .crossplane.presets import PRESETS
 from .crossplane.timings import SPEEDS, Timings, timings_for
 
 log = logging.getLogger("sandbox")
@@ -38,7 +40,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--speed", choices=sorted(SPEEDS), default="fast", help="timing preset")
     parser.add_argument("--timing", action="append", default=[], metavar="NAME=VALUE",
                         help=f"override one timing ({', '.join(SPEEDS['fast'].as_dict())})")
-    parser.add_argument("--crossplane", choices=("v1", "v2"), default="v1", help="Crossplane API generation")
+    parser.add_argument("--crossplane", choices=("v1", "v2"), default=None,
+                        help="Crossplane API generation (default: the platform's, else v1)")
+    parser.add_argument("--platform", default="seed", metavar="seed|realistic|FILE",
+                        help="the simulated platform: a preset, or a SandboxPlatform YAML file")
     parser.add_argument("--primary", choices=platform.CLOUDS, default="aws",
                         help="the cloud that serves first (the XR's primaryProvider); the other one is the secondary")
     parser.add_argument("--dns-server", default=None, metavar="HOST:PORT",
@@ -70,24 +75,43 @@ def _split_hostport(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def check(args: argparse.Namespace) -> None:
+    """Read and check ``--platform`` (with ``--crossplane``) before anything is bound: a bad file stops the process
+    with one line (``spec.PlatformError``, a ValueError: exit code 2). Sets ``args.platform_spec`` and resolves
+    ``args.crossplane``."""
+    choice = args.platform
+    platform_spec = (spec.parse(PRESETS[choice], f"--platform {choice}") if choice in PRESETS
+                     else spec.load(Path(choice)))
+    if args.profile == "none" and choice != "seed":
+        raise spec.PlatformError(f"--platform {choice} needs --profile stock or blueprint (--profile none is the "
+                                 "bare API, with no platform)")
+    args.crossplane = spec.check_version(platform_spec, args.crossplane, f"--platform {choice}")
+    args.platform_spec = platform_spec
+
+
 async def start(args: argparse.Namespace, cluster: Cluster, state_dir: Path) -> Running:
     running = Running()
     if args.profile == "none":
         return running
+    if getattr(args, "platform_spec", None) is None:
+        check(args)
     timings = parse_timings(args.speed, args.timing, args.profile)
-    dns_target, answer = await _start_dns(args, timings, state_dir, running)
-    simulation = runtime.start(cluster, args.profile, timings, dns_target, answer, args.crossplane, args.primary)
+    plan = layout.build(args.platform_spec, args.crossplane, args.primary)
+    dns_target = await _start_dns(args, timings, state_dir, running, plan)
+    simulation = runtime.start(cluster, plan, args.profile, timings, dns_target, dns_seeded=not args.dns_server)
     running.closers.append(simulation.stop)
-    doc = target_file.document(state_dir / "kubeconfig", args.profile, args.speed, timings, simulation.sides,
-                               running.dns or "", args.crossplane, args.primary)
+    doc = target_file.document(state_dir / "kubeconfig", args.profile, args.speed, timings, plan,
+                               running.dns or "", args.primary)
     path = state_dir / "target.yaml"
     target_file.write(path, doc)
+    groundtruth.write(state_dir / "platform.json", groundtruth.document(
+        cluster, plan, simulation.published, running.dns or "", simulation.noise))
     running.target = str(path.resolve())
     return running
 
 
-async def _start_dns(args: argparse.Namespace, timings: Timings, state_dir: Path,
-                     running: Running) -> tuple[DnsTarget, str]:
+async def _start_dns(args: argparse.Namespace, timings: Timings, state_dir: Path, running: Running,
+                     plan: layout.Layout) -> DnsTarget:
     from .dns import rfc2136
 
     if args.dns_server:
@@ -95,20 +119,20 @@ async def _start_dns(args: argparse.Namespace, timings: Timings, state_dir: Path
             raise ValueError("--dns-server needs --tsig-key (the BIND key file allowed to update the zone)")
         server = _split_hostport(args.dns_server)
         running.dns = args.dns_server
-        return DnsTarget(server, platform.DNS_ZONE, platform.DNS_NAME, timings.dns_ttl,
-                         rfc2136.load_tsig_key(args.tsig_key)), ""
+        return DnsTarget(server, platform.DNS_ZONE, timings.dns_ttl, rfc2136.load_tsig_key(args.tsig_key))
     from .dns import server as dns_server
     from .dns import zone as dns_zone
 
     key, key_text = rfc2136.generate_tsig_key("xpchaos-sandbox-key.")
     _write_private(state_dir / "tsig.key", key_text)
-    serving = platform.ADDRESSES[args.primary]  # the zone starts out answering the primary side
-    zone = dns_zone.Zone.from_text(dns_zone.default_zone_text(serving, timings.dns_ttl))
+    # the zone starts out answering each composite's primary side
+    records = [(c.dns_name, c.addresses[c.primary]) for c in plan.composites]
+    zone = dns_zone.Zone.from_text(dns_zone.zone_text(records, timings.dns_ttl))
     served = await dns_server.start(zone, args.host, args.dns_port, {key.name: key})
     running.closers.append(served.close)
     host, port = served.address
     running.dns = f"{host}:{port}"
-    return DnsTarget((host, port), platform.DNS_ZONE, platform.DNS_NAME, timings.dns_ttl, key), serving
+    return DnsTarget((host, port), platform.DNS_ZONE, timings.dns_ttl, key)
 
 
 def _write_private(path: Path, text: str) -> None:

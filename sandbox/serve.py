@@ -61,6 +61,7 @@ def ready_document(api_url: str, state_dir: Path, running: profiles.Running) -> 
 
 async def serve(args: argparse.Namespace) -> None:
     fault_config = api_faults.config_from_args(args)  # a bad value stops here, before anything is bound
+    profiles.check(args)  # so does a bad --platform
     state_dir: Path = args.state_dir
     state_dir.mkdir(parents=True, exist_ok=True)
     # handlers first: a signal that arrives while starting (or right after the ready line) still stops cleanly

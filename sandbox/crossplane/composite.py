@@ -14,7 +14,8 @@ from ..cluster import Cluster
 from ..patching import MERGE_PATCH
 from . import conditions, platform
 from .failover import FailoverFunction
-from .platform import XR_GROUP, XR_PLURAL, XR_VERSION, Side
+from .layout import Layout
+from .platform import CLAIM_PLURAL, XR_GROUP, XR_PLURAL, XR_VERSION
 from .recorder import Recorder
 from .scheduler import Scheduler
 from .timings import Timings
@@ -24,18 +25,18 @@ COMPONENT = f"defined/compositeresourcedefinition.apiextensions.crossplane.io/{X
 
 
 class CompositeReconciler:
-    def __init__(self, cluster: Cluster, recorder: Recorder, sides: dict[str, Side], timings: Timings,
+    def __init__(self, cluster: Cluster, recorder: Recorder, layout: Layout, timings: Timings,
                  function: FailoverFunction | None) -> None:
-        self.cluster, self.recorder, self.sides, self.timings = cluster, recorder, sides, timings
+        self.cluster, self.recorder, self.layout, self.timings = cluster, recorder, layout, timings
         self.function = function
-        self.announced: set[str] = set()
+        self.announced: set[tuple[str, str]] = set()
 
     @property
     def xr_type(self) -> Any:
         return self.cluster.registry.get(XR_GROUP, XR_VERSION, XR_PLURAL)
 
     async def run(self) -> None:
-        kinds = [(XR_GROUP, XR_PLURAL)] + [(r.group, r.plural) for s in self.sides.values() for r in s.managed]
+        kinds = [(XR_GROUP, XR_PLURAL)] + [(r.group, r.plural) for s in self.layout.sides.values() for r in s.managed]
         scheduler = Scheduler(self.cluster, kinds)
         scheduler.at("poll", 0)
         try:
@@ -62,17 +63,18 @@ class CompositeReconciler:
         return out
 
     async def reconcile(self, xr: dict[str, Any]) -> None:
-        name = xr["metadata"]["name"]
-        if name not in self.announced:
+        key = (xr["metadata"].get("namespace", ""), xr["metadata"]["name"])
+        if key not in self.announced:
             composition = (platform.machinery(xr).get("compositionRef") or {}).get("name", "")
             self.recorder.event(xr, "Normal", "SelectComposition",
                                 f"Successfully selected composition: {composition}", COMPONENT)
             self.recorder.event(xr, "Normal", "ComposeResources", "Successfully composed resources", COMPONENT)
-            self.announced.add(name)
+            self.announced.add(key)
         composed = self.composed(xr)
         synced = conditions.condition("Synced", "True", "ReconcileSuccess")
-        if self.function is not None:
-            ready, status = await self.function.run(xr, composed, time.monotonic())
+        composite = self.layout.composite(*key)
+        if self.function is not None and composite is not None:
+            ready, status = await self.function.run(xr, composite, composed, time.monotonic())
             self._write(xr, status, synced, ready)
             return
         unready = [o["metadata"]["name"] for o in composed if not conditions.is_true(o, "Ready")]
@@ -95,3 +97,19 @@ class CompositeReconciler:
             self.cluster.patch(self.xr_type, xr["metadata"].get("namespace", ""), xr["metadata"]["name"], MERGE_PATCH,
                                {"status": patch},
                                subresource="status")
+        self._propagate_to_claim(xr, new_conditions)
+
+    def _propagate_to_claim(self, xr: dict[str, Any], xr_conditions: list[dict[str, Any]]) -> None:
+        ref = (xr.get("spec") or {}).get("claimRef") or {}
+        if not ref.get("name"):
+            return
+        claim = self.cluster.store.get((XR_GROUP, CLAIM_PLURAL), ref.get("namespace", ""), ref["name"])
+        claim_type = self.cluster.registry.get(XR_GROUP, XR_VERSION, CLAIM_PLURAL)
+        if claim is None or claim_type is None:
+            return
+        wanted = [c for c in xr_conditions if c.get("type") in ("Synced", "Ready")]
+        current = (claim.get("status") or {}).get("conditions")
+        merged = conditions.merged(current, *wanted)
+        if merged != current:
+            self.cluster.patch(claim_type, ref.get("namespace", ""), ref["name"], MERGE_PATCH,
+                               {"status": {"conditions": merged}}, subresource="status")

@@ -1,5 +1,6 @@
-"""Put the platform of ``platform.py`` into a cluster, as Helm, the package manager and a first composition
-would have left it: CRDs established, providers healthy, pods running, the XR composed."""
+"""Put a platform layout into a cluster, as Helm, the package manager and a first composition would have left it:
+CRDs established and owned by their packages' revisions, providers healthy, pods running, every XR composed (and
+bound to its claim)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,19 @@ from typing import Any
 
 from ..cluster import Cluster
 from ..patching import MERGE_PATCH
-from . import platform
+from . import endpoints, packages, platform
 from .conditions import condition
 from .kinds import rtype
-from .platform import Side
+from .layout import Composite, Layout, Package
+
+CORE_CRDS = ("apiextensions.crossplane.io_compositeresourcedefinitions.yaml",
+             "apiextensions.crossplane.io_compositions.yaml", "pkg.crossplane.io_providers.yaml")
+PROVIDER_CRDS = tuple(f for f in platform.UPSTREAM_CRDS if f not in CORE_CRDS)
 
 
 def _create(cluster: Cluster, obj: dict[str, Any]) -> dict[str, Any]:
     group, _, version = obj["apiVersion"].rpartition("/")
-    plural = {"Namespace": "namespaces", "Secret": "secrets", "Pod": "pods",
+    plural = {"Namespace": "namespaces", "Secret": "secrets", "Pod": "pods", "ServiceAccount": "serviceaccounts",
               "CustomResourceDefinition": "customresourcedefinitions"}.get(obj["kind"])
     if plural is None:
         types = [t for t in cluster.registry.types.values()
@@ -25,69 +30,107 @@ def _create(cluster: Cluster, obj: dict[str, Any]) -> dict[str, Any]:
     return cluster.create(target, obj["metadata"].get("namespace", ""), obj)
 
 
-def _set_status(cluster: Cluster, obj: dict[str, Any], status: dict[str, Any]) -> None:
+def _set_status(cluster: Cluster, obj: dict[str, Any], status: dict[str, Any]) -> dict[str, Any]:
     group, _, version = obj["apiVersion"].rpartition("/")
     target = next(t for t in cluster.registry.types.values()
                   if t.group == group and t.version == version and t.kind == obj["kind"])
-    cluster.patch(target, obj["metadata"].get("namespace", ""), obj["metadata"]["name"], MERGE_PATCH,
-                  {"status": status}, subresource="status")
+    return cluster.patch(target, obj["metadata"].get("namespace", ""), obj["metadata"]["name"], MERGE_PATCH,
+                         {"status": status}, subresource="status")
 
 
-def install_crds(cluster: Cluster, crossplane: str) -> None:
-    for filename in platform.UPSTREAM_CRDS:
+def provider_crds(crossplane: str) -> list[dict[str, Any]]:
+    """The CRDs the provider packages ship (v2 adds the .m. groups)."""
+    out = [platform.load_crd(f) for f in PROVIDER_CRDS]
+    out.append(platform.azure_usage_crd())
+    if crossplane == "v2":
+        out.extend(platform.v2_crds())
+    return out
+
+
+def install(cluster: Cluster, layout: Layout, profile: str,
+            provider_args: list[str] | None = None) -> tuple[packages.PodAddresses, dict[str, Any]]:
+    """Provision everything (``provider_args``: the provider containers' args, which carry the simulated poll).
+    Returns the pod address pool (replaced pods draw from it) and what ``endpoints.publish`` published."""
+    for filename in CORE_CRDS:
         _create(cluster, platform.load_crd(filename))
-    _create(cluster, platform.azure_usage_crd())
-    if crossplane == "v2":
-        for crd in platform.v2_crds():
-            _create(cluster, crd)
-    _create(cluster, platform.xr_crd(crossplane))
-
-
-def install(cluster: Cluster, profile: str, sides: dict[str, Side], crossplane: str = "v1",
-            primary: str = "aws", provider_args: list[str] | None = None) -> dict[str, Any]:
-    """Provision everything (``primary``: the cloud that serves first; ``provider_args``: the provider containers'
-    args, which carry the simulated ``--poll``); returns the XR."""
-    install_crds(cluster, crossplane)
-    _create(cluster, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": platform.NAMESPACE}})
-    if crossplane == "v2":
-        _create(cluster, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": platform.V2_NAMESPACE}})
-    xrd = _create(cluster, platform.xrd(crossplane))
+    _create(cluster, packages.revision_crd())
+    namespaces = {layout.namespace, *(c.namespace for c in layout.composites if c.namespace),
+                  *(c.claim.namespace for c in layout.composites if c.claim)}
+    for namespace in sorted(namespaces):
+        if cluster.store.get(("", "namespaces"), "", namespace) is None:
+            _create(cluster, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    xrd = _create(cluster, platform.xrd(layout.crossplane, layout.claims))
+    offered = ("WatchingCompositeResourceClaim" if layout.claims else "OfferedClaimAbsent")
     _set_status(cluster, xrd, {"conditions": [condition("Established", "True", "WatchingCompositeResource"),
-                                              condition("Offered", "True", "OfferedClaimAbsent")]})
+                                              condition("Offered", "True", offered)]})
+    owned_by_xrd = [packages.owner_reference(xrd)]
+    xr_crd = platform.xr_crd(layout.crossplane)
+    xr_crd["metadata"]["ownerReferences"] = owned_by_xrd
+    _create(cluster, xr_crd)
+    if layout.claims:
+        claim_crd = platform.claim_crd()
+        claim_crd["metadata"]["ownerReferences"] = owned_by_xrd
+        _create(cluster, claim_crd)
     _create(cluster, platform.composition(profile))
-    for side in sides.values():
-        _create(cluster, platform.credential_secret(side))
-        for name in side.providers:
-            provider, deployment, pod = platform.provider_objects(name, provider_args or ["--poll=10m"])
-            created = _create(cluster, provider)
-            _set_status(cluster, created, {"conditions": [condition("Healthy", "True", "HealthyPackageRevision"),
-                                                          condition("Installed", "True", "ActivePackageRevision")],
-                                           "currentRevision": pod["metadata"]["labels"]["pkg.crossplane.io/revision"]})
-            created_deployment = _create(cluster, deployment)
-            _set_status(cluster, created_deployment, {
-                "observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "readyReplicas": 1,
-                "availableReplicas": 1, "conditions": [
-                    {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable",
-                     "message": "Deployment has minimum availability."},
-                    {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable",
-                     "message": f'ReplicaSet "{deployment["metadata"]["name"]}" has successfully progressed.'}]})
-            running = _create(cluster, pod)
-            _set_status(cluster, running, {"phase": "Running", "podIP": "10.244.0.10", "conditions": [
-                {"type": "Ready", "status": "True"}], "containerStatuses": [
-                {"name": "package-runtime", "ready": True, "restartCount": 0, "started": True,
-                 "image": pod["spec"]["containers"][0]["image"],
-                 "imageID": pod["spec"]["containers"][0]["image"] + "@sha256:" + "0" * 64,
-                 "containerID": "containerd://" + pod["metadata"]["labels"]["pkg.crossplane.io/revision"],
-                 "state": {"running": {"startedAt": running["metadata"]["creationTimestamp"]}}}]})
-        _create(cluster, platform.provider_config(side))
-    xr = _create(cluster, platform.xr(crossplane, primary))
+    published = (endpoints.publish(cluster, layout.network, layout.spec.spec.cluster.nodes)
+                 if layout.spec.spec.cluster.endpoints else {"nodes": []})
+    addresses = packages.PodAddresses(published["nodes"])
+    revisions = {p.name: _install_package(cluster, layout, p, provider_args or ["--poll=10m"], addresses)
+                 for p in layout.packages}
+    _install_provider_crds(cluster, layout, revisions)
+    for side in layout.sides.values():
+        for config in side.configs:
+            if config.source == "Secret":
+                _create(cluster, platform.credential_secret(side, config.secret))
+            _create(cluster, platform.provider_config(side, config))
+    for composite in layout.composites:
+        _compose(cluster, layout, composite)
+    return addresses, published
+
+
+def _install_package(cluster: Cluster, layout: Layout, package: Package, args: list[str],
+                     addresses: packages.PodAddresses) -> dict[str, Any]:
+    provider = _create(cluster, packages.provider(package))
+    _set_status(cluster, provider, {"conditions": packages.healthy(), "currentRevision": package.revision,
+                                    "currentIdentifier": packages.image(package)})
+    revision = _create(cluster, packages.revision(package, provider))
+    _create(cluster, packages.service_account(layout, package))
+    deployment = _create(cluster, packages.deployment(layout, package, args))
+    _set_status(cluster, deployment, packages.deployment_available(deployment))
+    packages.start_pod(cluster, deployment, addresses)
+    return revision
+
+
+def _install_provider_crds(cluster: Cluster, layout: Layout, revisions: dict[str, dict[str, Any]]) -> None:
+    """Each CRD owned by the revisions of the packages that ship it (the first one its controller), and listed in
+    their ``status.objectRefs``; members of a family count it as their one dependency."""
+    refs: dict[str, list[dict[str, str]]] = {name: [] for name in revisions}
+    for crd in provider_crds(layout.crossplane):
+        owners = packages.owner_of_crd(layout, crd)
+        crd["metadata"]["ownerReferences"] = [packages.owner_reference(revisions[p.name], controller=i == 0)
+                                              for i, p in enumerate(owners)]
+        created = _create(cluster, crd)
+        for owner in owners:
+            refs[owner.name].append({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                                     "name": created["metadata"]["name"], "uid": created["metadata"]["uid"]})
+    for package in layout.packages:
+        dependencies = 1 if package.family else 0
+        _set_status(cluster, revisions[package.name], {
+            "conditions": packages.healthy("ProviderRevision"), "objectRefs": refs[package.name],
+            "foundDependencies": dependencies, "installedDependencies": dependencies, "invalidDependencies": 0})
+
+
+def _compose(cluster: Cluster, layout: Layout, composite: Composite) -> None:
+    xr = _create(cluster, platform.xr(composite, layout.crossplane))
     refs = []
-    for side in sides.values():
-        for ref in side.managed:
+    for cloud, mrs in composite.managed.items():
+        side = layout.sides[cloud]
+        for ref in mrs:
             side.cloud.resources.add(ref.name)
-            _create(cluster, platform.managed_resource(ref, side, xr))
+            _create(cluster, platform.managed_resource(ref, side, composite, xr))
             refs.append({"apiVersion": ref.api_version, "kind": ref.kind, "name": ref.name})
     xr_type = rtype(cluster, platform.XR_GROUP, platform.XR_VERSION, platform.XR_PLURAL)
-    patch = {"resourceRefs": refs} if crossplane == "v1" else {"crossplane": {"resourceRefs": refs}}
-    return cluster.patch(xr_type, xr["metadata"].get("namespace", ""), platform.XR_NAME, MERGE_PATCH,
-                         {"spec": patch})
+    patch = {"resourceRefs": refs} if layout.crossplane == "v1" else {"crossplane": {"resourceRefs": refs}}
+    cluster.patch(xr_type, composite.namespace, composite.name, MERGE_PATCH, {"spec": patch})
+    if composite.claim is not None:
+        _create(cluster, platform.claim(composite))

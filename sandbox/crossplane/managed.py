@@ -3,22 +3,25 @@
 Each MR is observed every ``mr_poll``; after an error it is retried with exponential backoff. MR controllers
 watch only their own kinds: a deleted ProviderConfig, a changed Secret or a new NetworkPolicy is noticed at the
 next poll. Connect or observe failures set only ``Synced=False/ReconcileError``; ``Ready`` is left as it was.
+A pod that cannot reach the API server (a NetworkPolicy, as its CNI applies it) writes nothing at all: no
+conditions, no Events, no usages.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import logging
 from typing import Any
 
 from ..cluster import Cluster
 from ..patching import MERGE_PATCH
 from ..registry import ResourceType
-from . import conditions, netpol
-from .clouds import CloudError
+from . import conditions
+from .clouds import CloudError, Presented
 from .kinds import rtype
-from .platform import NAMESPACE, ManagedRef, Side
+from .network import Network
+from .packages import PROVIDER_LABEL, env_of
+from .platform import ManagedRef, Side
 from .recorder import Recorder
 from .scheduler import Scheduler
 from .timings import Timings
@@ -38,31 +41,33 @@ class ObserveError(Exception):
 
 class ManagedReconciler:
     def __init__(self, cluster: Cluster, recorder: Recorder, side: Side, provider: str, refs: list[ManagedRef],
-                 timings: Timings) -> None:
+                 timings: Timings, network: Network | None = None) -> None:
         self.cluster, self.recorder, self.side, self.provider = cluster, recorder, side, provider
-        self.refs = {ref.name: ref for ref in refs}
+        self.refs = {ref.key: ref for ref in refs}
         self.timings = timings
-        self.failures: dict[str, int] = {}
-        self.identities: dict[str, str] = {}  # credential digest -> caller identity (provider-aws caches it)
-        self.generations: dict[str, int] = {}
+        self.network = network or Network()
+        self.failures: dict[tuple[str, str], int] = {}
+        self.identities: dict[str, str] = {}  # digest of what was presented -> caller identity (provider-aws caches)
+        self.generations: dict[tuple[str, str], int] = {}
 
     def _type(self, ref: ManagedRef) -> ResourceType:
         return rtype(self.cluster, ref.group, ref.version, ref.plural)
 
     async def run(self) -> None:
         scheduler = Scheduler(self.cluster, [(ref.group, ref.plural) for ref in self.refs.values()])
-        for name in self.refs:
-            scheduler.at(name, 0)
+        for key in self.refs:
+            scheduler.at(key, 0)
         try:
             while True:
                 due, changes = await scheduler.wait()
                 for change in changes:  # a spec change (new generation) is reconciled at once
-                    name = change.obj["metadata"]["name"]
-                    generation = change.obj["metadata"].get("generation", 0)
-                    if name in self.refs and change.type != "DELETED" and generation != self.generations.get(name):
-                        scheduler.soonest(name, 0)
-                for name in due:
-                    scheduler.at(name, self.reconcile(self.refs[name]))
+                    meta = change.obj["metadata"]
+                    key = (meta.get("namespace") or "", meta["name"])
+                    if key in self.refs and change.type != "DELETED" and meta.get(
+                            "generation", 0) != self.generations.get(key):
+                        scheduler.soonest(key, 0)
+                for key in due:
+                    scheduler.at(key, self.reconcile(self.refs[key]))
         finally:
             scheduler.close()
 
@@ -75,7 +80,9 @@ class ManagedReconciler:
         pod = self._pod()
         if pod is None:  # no provider running: nothing reconciles, statuses stay as they were
             return self.timings.mr_poll
-        self.generations[ref.name] = mr["metadata"].get("generation", 0)
+        if not self.network.api_reachable(self.cluster, pod):  # cut off the API server: it cannot even report
+            return self.timings.mr_poll
+        self.generations[ref.key] = mr["metadata"].get("generation", 0)
         try:
             identity = self._connect(mr, pod)
             exists = self._observe(mr, pod, identity)
@@ -83,7 +90,7 @@ class ManagedReconciler:
             return self._failed(mr, "CannotConnectToProvider", f"connect failed: {err}", str(err))
         except ObserveError as err:
             return self._failed(mr, "CannotObserveExternalResource", f"observe failed: {err}", str(err))
-        self.failures.pop(ref.name, None)
+        self.failures.pop(ref.key, None)
         ready = (conditions.condition("Ready", "True", "Available") if exists
                  else conditions.condition("Ready", "False", "Creating"))
         self._set_conditions(mr, conditions.condition("Synced", "True", "ReconcileSuccess"), ready)
@@ -92,9 +99,9 @@ class ManagedReconciler:
     def _failed(self, mr: dict[str, Any], reason: str, condition_message: str, event_message: str) -> float:
         self.recorder.event(mr, "Warning", reason, event_message, self._component(mr))
         self._set_conditions(mr, conditions.condition("Synced", "False", "ReconcileError", condition_message))
-        name = mr["metadata"]["name"]
-        self.failures[name] = self.failures.get(name, 0) + 1
-        return min(self.timings.backoff_max, self.timings.backoff_min * 2 ** (self.failures[name] - 1))
+        key = (mr["metadata"].get("namespace") or "", mr["metadata"]["name"])
+        self.failures[key] = self.failures.get(key, 0) + 1
+        return min(self.timings.backoff_max, self.timings.backoff_min * 2 ** (self.failures[key] - 1))
 
     def _component(self, mr: dict[str, Any]) -> str:
         return f"managed/{mr['apiVersion']}, kind={mr['kind']}".lower()
@@ -103,22 +110,29 @@ class ManagedReconciler:
         current = (mr.get("status") or {}).get("conditions")
         new = conditions.merged(current, *updates)
         if new != current:
-            ref = self.refs[mr["metadata"]["name"]]
+            ref = self.refs[(mr["metadata"].get("namespace") or "", mr["metadata"]["name"])]
             self.cluster.patch(self._type(ref), ref.namespace, ref.name, MERGE_PATCH,
                                {"status": {"conditions": new}}, subresource="status")
 
     # connect and observe ----------------------------------------------------------------------------------
     def _pod(self) -> dict[str, Any] | None:
-        for pod in self.cluster.store.items(("", "pods"), NAMESPACE):
+        for pod in self.cluster.store.items(("", "pods"), self.side.namespace):
             labels = pod["metadata"].get("labels") or {}
-            if labels.get("pkg.crossplane.io/provider") == self.provider and not pod["metadata"].get(
-                    "deletionTimestamp"):
+            if labels.get(PROVIDER_LABEL) == self.provider and not pod["metadata"].get("deletionTimestamp"):
                 return pod
         return None
 
-    def _reachable(self, pod: dict[str, Any]) -> bool:
-        policies = self.cluster.store.items(("networking.k8s.io", "networkpolicies"), pod["metadata"]["namespace"])
-        return netpol.egress_allowed(policies, pod["metadata"].get("labels") or {}, self.side.cloud.endpoint, 443)
+    def _route(self, pod: dict[str, Any], host: str) -> str:
+        """"" when the pod can reach its cloud's API at ``host``, else the error a call gets (a failed lookup,
+        a timeout)."""
+        dns_error = ""
+        if not self.network.dns_reachable(self.cluster, pod):
+            nameserver = self.network.nameserver
+            pod_ip = (pod.get("status") or {}).get("podIP", "10.244.0.10")
+            dns_error = (f"dial tcp: lookup {host} on {nameserver}:53: read udp {pod_ip}:41350->{nameserver}:53: "
+                         "i/o timeout")
+        reachable = self.network.address_reachable(self.cluster, pod, self.side.cloud.endpoint)
+        return self.side.cloud.route_error(reachable, dns_error)
 
     def _connect(self, mr: dict[str, Any], pod: dict[str, Any]) -> str:
         config_ref = (mr.get("spec") or {}).get("providerConfigRef") or {}
@@ -130,22 +144,40 @@ class ManagedReconciler:
             raise ConnectError(f'{UPJET_PREFIX}cannot get referenced ProviderConfig: {kind}.'
                                f'{self.side.pc_group} "{pc_name}" not found')
         self._track_usage(mr, pc_name, kind)
-        credential = self._credential(pc)
-        digest = hashlib.sha256(credential).hexdigest()
+        presented = self._presented(pc, pod)
+        digest = presented.digest()
         if self.side.cloud.name == "aws" and digest in self.identities:
             return self.identities[digest]
         try:
-            identity = self.side.cloud.authenticate(credential, self._reachable(pod))
+            identity = self.side.cloud.authenticate(presented, self._route(pod, self.side.cloud.host))
         except CloudError as err:
             raise ConnectError(f"{UPJET_PREFIX}{err}") from None
         self.identities[digest] = identity
         return identity
 
-    def _credential(self, pc: dict[str, Any]) -> bytes:
-        credentials = (pc.get("spec") or {}).get("credentials") or {}
-        if credentials.get("source") != "Secret":
-            raise ConnectError(f"{UPJET_PREFIX}credentials source {credentials.get('source')!r} is not supported "
-                               "by the sandbox")
+    def _presented(self, pc: dict[str, Any], pod: dict[str, Any]) -> Presented:
+        """What the provider presents for ``pc``: a Secret's key, or the pod's workload identity."""
+        spec = pc.get("spec") or {}
+        credentials = spec.get("credentials") or {}
+        source = credentials.get("source")
+        chain = spec.get("assumeRoleChain") or [{}]
+        env = env_of(pod)
+        cloud = self.side.cloud.name
+        if source == "Secret":
+            return Presented("Secret", key=self._secret_key(credentials))
+        if cloud == "aws" and source == "IRSA":
+            return Presented("IRSA", role_arn=env.get("AWS_ROLE_ARN", ""), token="AWS_WEB_IDENTITY_TOKEN_FILE" in env,
+                             assume_role_arn=chain[0].get("roleARN", ""))
+        if cloud == "aws" and source == "WebIdentity":
+            role = (credentials.get("webIdentity") or {}).get("roleARN", "")
+            return Presented("WebIdentity", role_arn=role, token="AWS_WEB_IDENTITY_TOKEN_FILE" in env,
+                             assume_role_arn=chain[0].get("roleARN", ""))
+        if cloud == "azure" and source == "OIDCTokenFile":
+            return Presented("OIDCTokenFile", token="AZURE_FEDERATED_TOKEN_FILE" in env,
+                             client_id=str(spec.get("clientID", "")))
+        raise ConnectError(f"{UPJET_PREFIX}credentials source {source!r} is not supported by the sandbox")
+
+    def _secret_key(self, credentials: dict[str, Any]) -> bytes:
         ref = credentials.get("secretRef") or {}
         secret = self.cluster.store.get(("", "secrets"), ref.get("namespace", ""), ref.get("name", ""))
         if secret is None:
@@ -155,7 +187,8 @@ class ManagedReconciler:
 
     def _observe(self, mr: dict[str, Any], pod: dict[str, Any], identity: str) -> bool:
         try:
-            return self.side.cloud.observe(mr["metadata"]["name"], self._reachable(pod))
+            host = self.side.cloud.api_host(self.provider.rsplit("-", 1)[-1])
+            return self.side.cloud.observe(mr["metadata"]["name"], self._route(pod, host))
         except CloudError as err:
             raise ObserveError(f"cannot run refresh: refresh failed: {err}") from None
 

@@ -2,14 +2,17 @@
 
 A pod is isolated for egress when any policy in its namespace selects it and has ``Egress`` in its
 policyTypes (defaulted as the API does: Egress when the policy has egress rules). An isolated pod may reach a
-destination only if some egress rule of those policies allows it. The clouds are outside the cluster, so only
-``ipBlock`` peers (or rules without ``to``) can match them.
+destination only if some egress rule of those policies allows it. Addresses outside the cluster (the clouds, the
+API server's endpoints) match only ``ipBlock`` peers (or rules without ``to``); a pod (CoreDNS) also matches
+``podSelector`` / ``namespaceSelector`` peers. Which address a rule sees, before or after Service translation,
+is the CNI's business (``network.py``).
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -37,10 +40,31 @@ def _policy_types(spec: dict[str, Any]) -> list[str]:
     return ["Ingress", *(["Egress"] if spec.get("egress") else [])]
 
 
-def _peer_allows(peer: dict[str, Any], address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+@dataclass(frozen=True)
+class PeerPod:
+    """A destination that is a pod: its labels, its namespace and that namespace's labels."""
+
+    labels: dict[str, str]
+    namespace: str
+    namespace_labels: dict[str, str]
+
+
+def _selector_peer_allows(peer: dict[str, Any], policy_namespace: str, pod: PeerPod | None) -> bool:
+    if pod is None:
+        return False  # pod/namespace selectors name pods in the cluster, never an address outside it
+    if "namespaceSelector" in peer:
+        if not _selects(peer["namespaceSelector"], pod.namespace_labels):
+            return False
+    elif pod.namespace != policy_namespace:
+        return False
+    return "podSelector" not in peer or _selects(peer["podSelector"], pod.labels)
+
+
+def _peer_allows(peer: dict[str, Any], address: ipaddress.IPv4Address | ipaddress.IPv6Address,
+                 policy_namespace: str = "", pod: PeerPod | None = None) -> bool:
     block = peer.get("ipBlock")
     if not block:
-        return False  # pod/namespace selectors name pods in the cluster, never a cloud endpoint
+        return _selector_peer_allows(peer, policy_namespace, pod)
     try:
         if address not in ipaddress.ip_network(block["cidr"], strict=False):
             return False
@@ -64,17 +88,18 @@ def _port_allows(ports: list[dict[str, Any]] | None, port: int, protocol: str) -
 
 
 def egress_allowed(policies: Iterable[dict[str, Any]], pod_labels: dict[str, str], address: str, port: int,
-                   protocol: str = "TCP") -> bool:
+                   protocol: str = "TCP", peer: PeerPod | None = None) -> bool:
+    """May a pod with ``pod_labels`` open ``address:port`` (a pod itself when ``peer`` is given)?"""
     ip = ipaddress.ip_address(address)
-    isolating = [p.get("spec") or {} for p in policies
+    isolating = [((p.get("spec") or {}), p["metadata"].get("namespace", "")) for p in policies
                  if _selects((p.get("spec") or {}).get("podSelector"), pod_labels)
                  and "Egress" in _policy_types(p.get("spec") or {})]
     if not isolating:
         return True
-    for spec in isolating:
+    for spec, namespace in isolating:
         for rule in spec.get("egress") or []:
             peers = rule.get("to")
-            if (not peers or any(_peer_allows(p, ip) for p in peers)) and _port_allows(rule.get("ports"), port,
-                                                                                       protocol):
+            if (not peers or any(_peer_allows(p, ip, namespace, peer) for p in peers)) and _port_allows(
+                    rule.get("ports"), port, protocol):
                 return True
     return False

@@ -12,7 +12,6 @@ CRDs of the same resources with the same schemas; the sandbox derives them from 
 from __future__ import annotations
 
 import copy
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ CRD_DIR = Path(__file__).parent / "crds"
 NAMESPACE = "crossplane-system"
 XR_GROUP, XR_VERSION, XR_PLURAL, XR_KIND = "database.example.org", "v1alpha1", "xglobaldatabases", "XGlobalDatabase"
 XR_NAME = "production-db"
+CLAIM_KIND, CLAIM_PLURAL = "GlobalDatabase", "globaldatabases"
 DNS_ZONE, DNS_NAME = "xpchaos.test.", "api.xpchaos.test."
 PRIMARY_IP, SECONDARY_IP = "192.0.2.10", "198.51.100.20"  # the AWS and the Azure side's service address
 CLOUDS = ("aws", "azure")  # ``--primary`` picks which one serves first; the other is the secondary
@@ -49,10 +49,17 @@ class ManagedRef:
     kind: str
     name: str
     namespace: str = ""  # "" for cluster-scoped (Crossplane v1) MRs
+    resource: str = ""  # its name in the composition (crossplane.io/composition-resource-name)
+    composite: str = ""  # the XR that composes it
+    provider_config: str = ""  # the ProviderConfig it points at
 
     @property
     def api_version(self) -> str:
         return f"{self.group}/{self.version}"
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.namespace, self.name)
 
 
 @dataclass
@@ -60,12 +67,17 @@ class Side:
     """One cloud's half of the platform."""
 
     cloud: Cloud
-    provider_config: str
+    provider_config: str  # the first ProviderConfig (the seed's only one)
     pc_group: str
-    secret: str
+    secret: str  # the first ProviderConfig's Secret ("" when it uses a workload identity)
     providers: dict[str, list[ManagedRef]] = field(default_factory=dict)  # provider name -> MRs it reconciles
-    address: str = ""  # the service address DNS answers when this side serves
+    address: str = ""  # the seed composite's service address on this side
     pc_kind: str = "ProviderConfig"  # v2: ClusterProviderConfig (cluster-scoped) in the .m. group
+    namespace: str = NAMESPACE  # Crossplane's, where the provider pods and credential Secrets live
+    configs: list[Any] = field(default_factory=list)  # layout.ConfigLayout, each ProviderConfig
+    family: str = ""  # the family provider serving the ProviderConfig CRD ("" without families)
+    service_account_role_arn: str = ""  # AWS IRSA: on the provider pods' ServiceAccounts
+    workload_client_id: str = ""  # Azure Workload Identity: on the provider pods' ServiceAccounts
 
     @property
     def pc_plural(self) -> str:
@@ -157,7 +169,7 @@ def xr_crd(crossplane: str = "v1") -> dict[str, Any]:
                  "compositionUpdatePolicy": {"type": "string"}, "resourceRefs": {"type": "array", "items": ref}}
     spec_properties: dict[str, Any] = {"parameters": parameters, "writeConnectionSecretToRef": ref}
     if crossplane == "v1":
-        spec_properties.update(machinery)
+        spec_properties.update(machinery, claimRef=ref)
     else:
         spec_properties["crossplane"] = {"type": "object", "properties": machinery}
     schema = {"type": "object", "properties": {
@@ -182,11 +194,35 @@ def xr_crd(crossplane: str = "v1") -> dict[str, Any]:
     }
 
 
-def xrd(crossplane: str = "v1") -> dict[str, Any]:
+def claim_crd() -> dict[str, Any]:
+    """The namespaced claim CRD Crossplane v1 generates from an XRD with ``claimNames``: the XR's schema, with
+    the claim's own machinery (``resourceRef`` to its XR) and its printer columns."""
+    crd = xr_crd("v1")
+    version = crd["spec"]["versions"][0]
+    spec_schema = version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+    spec_schema.pop("claimRef")
+    spec_schema["resourceRef"] = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    condition_column = "{.status.conditions[?(@.type=='%s')].status}"
+    version["additionalPrinterColumns"] = [
+        {"name": "SYNCED", "type": "string", "jsonPath": condition_column % "Synced"},
+        {"name": "READY", "type": "string", "jsonPath": condition_column % "Ready"},
+        {"name": "CONNECTION-SECRET", "type": "string", "jsonPath": ".spec.writeConnectionSecretToRef.name"},
+        {"name": "AGE", "type": "date", "jsonPath": ".metadata.creationTimestamp"}]
+    crd["metadata"]["name"] = f"{CLAIM_PLURAL}.{XR_GROUP}"
+    crd["metadata"]["labels"] = {"crossplane.io/xrd": f"{XR_PLURAL}.{XR_GROUP}"}
+    crd["spec"]["scope"] = "Namespaced"
+    crd["spec"]["names"] = {"plural": CLAIM_PLURAL, "singular": CLAIM_KIND.lower(), "kind": CLAIM_KIND,
+                            "listKind": f"{CLAIM_KIND}List", "categories": ["claim"]}
+    return crd
+
+
+def xrd(crossplane: str = "v1", claims: bool = False) -> dict[str, Any]:
     schema = xr_crd(crossplane)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
     spec: dict[str, Any] = {"group": XR_GROUP, "names": {"kind": XR_KIND, "plural": XR_PLURAL},
                             "versions": [{"name": XR_VERSION, "served": True, "referenceable": True,
                                           "schema": {"openAPIV3Schema": schema}}]}
+    if claims:
+        spec["claimNames"] = {"kind": CLAIM_KIND, "plural": CLAIM_PLURAL}
     if crossplane == "v2":
         spec["scope"] = "Namespaced"
     return {"apiVersion": f"apiextensions.crossplane.io/{crossplane}", "kind": "CompositeResourceDefinition",
@@ -205,104 +241,75 @@ def composition(profile: str) -> dict[str, Any]:
     }
 
 
-def sides(crossplane: str = "v1") -> dict[str, Side]:
-    out = _v1_sides()
-    if crossplane == "v1":
-        return out
-    for side in out.values():
-        side.pc_group, side.pc_kind = m_group(side.pc_group), "ClusterProviderConfig"
-        side.providers = {provider: [ManagedRef(m_group(r.group), r.version, r.plural, r.kind, r.name, V2_NAMESPACE)
-                                     for r in refs] for provider, refs in side.providers.items()}
-    return out
-
-
-def _v1_sides() -> dict[str, Side]:
-    aws = Side(Cloud("aws", "203.0.113.10"), "aws-production", "aws.upbound.io", "aws-creds",
-               address=ADDRESSES["aws"])
-    aws.providers = {
-        "provider-aws-rds": [
-            ManagedRef("rds.aws.upbound.io", "v1beta1", "clusters", "Cluster", "production-db-aurora")],
-        "provider-aws-route53": [
-            ManagedRef("route53.aws.upbound.io", "v1beta1", "records", "Record", "production-db-api-primary"),
-            ManagedRef("route53.aws.upbound.io", "v1beta1", "records", "Record", "production-db-api-secondary"),
-            ManagedRef("route53.aws.upbound.io", "v1beta1", "healthchecks", "HealthCheck", "production-db-aws-health"),
-        ],
-    }
-    azure = Side(Cloud("azure", "203.0.113.20"), "azure-production", "azure.upbound.io", "azure-creds",
-                 address=ADDRESSES["azure"])
-    azure.providers = {"provider-azure-sql": [
-        ManagedRef("sql.azure.upbound.io", "v1beta1", "mssqlservers", "MSSQLServer", "production-db-mssql")]}
-    return {"aws": aws, "azure": azure}
-
-
-def for_provider(ref: ManagedRef) -> dict[str, Any]:
+def for_provider(ref: ManagedRef, composite: Any) -> dict[str, Any]:
+    """``spec.forProvider`` of one composed resource of ``composite`` (a layout.Composite)."""
     if ref.kind == "Cluster":
         return {"region": "us-east-1", "engine": "aurora-postgresql", "engineVersion": "16.4",
                 "masterUsername": "dbadmin", "databaseName": "app", "autoGeneratePassword": True,
                 "skipFinalSnapshot": True}
     if ref.kind == "MSSQLServer":
         return {"location": "East US", "version": "12.0", "administratorLogin": "dbadmin",
-                "resourceGroupName": "production-db-rg", "minimumTlsVersion": "1.2"}
+                "resourceGroupName": f"{composite.name}-rg", "minimumTlsVersion": "1.2"}
     if ref.kind == "HealthCheck":
-        return {"ipAddress": PRIMARY_IP, "port": 443, "type": "HTTPS", "resourcePath": "/healthz",
+        return {"ipAddress": composite.addresses["aws"], "port": 443, "type": "HTTPS", "resourcePath": "/healthz",
                 "requestInterval": 10, "failureThreshold": 3}
-    primary = ref.name.endswith("primary")
-    return {"zoneId": "Z0XPCHAOSTEST", "name": DNS_NAME.rstrip("."), "type": "A", "ttl": 5,
-            "records": [PRIMARY_IP if primary else SECONDARY_IP], "setIdentifier": "aws" if primary else "azure",
+    primary = ref.resource.endswith("primary")
+    health = next(r.name for r in composite.managed["aws"] if r.kind == "HealthCheck")
+    return {"zoneId": "Z0XPCHAOSTEST", "name": composite.dns_name.rstrip("."), "type": "A", "ttl": 5,
+            "records": [composite.addresses["aws" if primary else "azure"]],
+            "setIdentifier": "aws" if primary else "azure",
             "failoverRoutingPolicy": [{"type": "PRIMARY" if primary else "SECONDARY"}],
-            **({"healthCheckId": "production-db-aws-health"} if primary else {})}
+            **({"healthCheckId": health} if primary else {})}
 
 
-def managed_resource(ref: ManagedRef, side: Side, xr: dict[str, Any]) -> dict[str, Any]:
-    config_ref = {"name": side.provider_config}
+def composite_labels(composite: Any) -> dict[str, str]:
+    """What Crossplane labels an XR and everything it composes with (and the claim, when there is one)."""
+    labels = {"crossplane.io/composite": composite.name}
+    if composite.claim is not None:
+        labels.update({"crossplane.io/claim-name": composite.claim.name,
+                       "crossplane.io/claim-namespace": composite.claim.namespace})
+    return labels
+
+
+def managed_resource(ref: ManagedRef, side: Side, composite: Any, xr: dict[str, Any]) -> dict[str, Any]:
+    config_ref = {"name": ref.provider_config or side.provider_config}
     if ref.namespace:
         config_ref["kind"] = side.pc_kind
     return {
         "apiVersion": ref.api_version, "kind": ref.kind,
         "metadata": {"name": ref.name, **({"namespace": ref.namespace} if ref.namespace else {}),
-                     "labels": {"crossplane.io/composite": XR_NAME},
+                     "labels": composite_labels(composite),
                      "annotations": {"crossplane.io/external-name": ref.name,
-                                     "crossplane.io/composition-resource-name": ref.name.removeprefix(
-                                         "production-db-")},
-                     "ownerReferences": [{"apiVersion": xr["apiVersion"], "kind": XR_KIND, "name": XR_NAME,
+                                     "crossplane.io/composition-resource-name": ref.resource},
+                     "ownerReferences": [{"apiVersion": xr["apiVersion"], "kind": XR_KIND, "name": composite.name,
                                           "uid": xr["metadata"]["uid"], "controller": True,
                                           "blockOwnerDeletion": True}]},
-        "spec": {"forProvider": for_provider(ref), "providerConfigRef": config_ref},
+        "spec": {"forProvider": for_provider(ref, composite), "providerConfigRef": config_ref},
     }
 
 
-def provider_objects(name: str, args: list[str]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """The Provider package object, its Deployment and its pod, named and labelled as Crossplane's package manager
-    makes them (the Deployment after the revision). ``args``: the container's, e.g. ``["--poll=10m"]``."""
-    family = name.split("-")[1]
-    revision = f"{name}-{secrets.token_hex(6)}"
-    image = f"xpkg.upbound.io/upbound/{name}:v1.23.0"
-    provider = {"apiVersion": "pkg.crossplane.io/v1", "kind": "Provider", "metadata": {"name": name},
-                "spec": {"package": image}}
-    labels = {"pkg.crossplane.io/provider": name, "pkg.crossplane.io/revision": revision}
-    pod_spec = {"containers": [{"name": "package-runtime", "image": image, "args": list(args)}],
-                "serviceAccountName": revision}
-    deployment = {"apiVersion": "apps/v1", "kind": "Deployment",
-                  "metadata": {"name": revision, "namespace": NAMESPACE, "labels": dict(labels)},
-                  "spec": {"replicas": 1, "selector": {"matchLabels": {"pkg.crossplane.io/revision": revision}},
-                           "template": {"metadata": {"labels": dict(labels)}, "spec": copy.deepcopy(pod_spec)}}}
-    pod = {"apiVersion": "v1", "kind": "Pod",
-           "metadata": {"name": f"{revision}-{secrets.token_hex(2)}"[:63], "namespace": NAMESPACE,
-                        "labels": {**labels, "xpchaos.test/cloud": family}},
-           "spec": pod_spec}
-    return provider, deployment, pod
+def provider_config(side: Side, config: Any) -> dict[str, Any]:
+    """The ProviderConfig of ``config`` (a layout.ConfigLayout), in the source's own shape."""
+    spec: dict[str, Any]
+    if config.source == "Secret":
+        spec = {"credentials": {"source": "Secret", "secretRef": {
+            "namespace": side.namespace, "name": config.secret, "key": "credentials"}}}
+    elif config.source == "IRSA":
+        spec = {"credentials": {"source": "IRSA"}}
+    elif config.source == "WebIdentity":
+        spec = {"credentials": {"source": "WebIdentity", "webIdentity": {"roleARN": config.role_arn}}}
+    else:  # Azure Workload Identity: the provider reads the federated token file the webhook mounts
+        spec = {"credentials": {"source": "OIDCTokenFile"}, "clientID": config.client_id,
+                "tenantID": side.cloud.tenant_id, "subscriptionID": side.cloud.subscription_id}
+    if config.assume_role_arn:
+        spec["assumeRoleChain"] = [{"roleARN": config.assume_role_arn}]
+    return {"apiVersion": f"{side.pc_group}/v1beta1", "kind": side.pc_kind, "metadata": {"name": config.name},
+            "spec": spec}
 
 
-def provider_config(side: Side) -> dict[str, Any]:
-    return {"apiVersion": f"{side.pc_group}/v1beta1", "kind": side.pc_kind,
-            "metadata": {"name": side.provider_config},
-            "spec": {"credentials": {"source": "Secret", "secretRef": {
-                "namespace": NAMESPACE, "name": side.secret, "key": "credentials"}}}}
-
-
-def credential_secret(side: Side) -> dict[str, Any]:
+def credential_secret(side: Side, name: str) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": {"name": side.secret, "namespace": NAMESPACE},
+            "metadata": {"name": name, "namespace": side.namespace},
             "stringData": {"credentials": side.cloud.credential_text()}}
 
 
@@ -313,18 +320,37 @@ def secondary_of(primary: str) -> str:
     return next(cloud for cloud in CLOUDS if cloud != primary)
 
 
-def xr(crossplane: str = "v1", primary: str = "aws") -> dict[str, Any]:
+def xr(composite: Any, crossplane: str = "v1") -> dict[str, Any]:
+    """The XR of ``composite`` (a layout.Composite): v1 machinery at the top of ``spec``, v2 under
+    ``spec.crossplane``; a claimed XR names its claim in ``spec.claimRef``."""
     machinery = {"compositionSelector": {"matchLabels": {"environment": "production"}},
                  "compositionRef": {"name": "global-database-aws-azure"}, "compositionUpdatePolicy": "Automatic"}
-    spec: dict[str, Any] = {"parameters": {"storageGB": 100, "region": "multi-cloud", "primaryProvider": primary,
-                                           "secondaryProvider": secondary_of(primary), "weighting": 100}}
-    metadata = {"name": XR_NAME}
+    spec: dict[str, Any] = {"parameters": {"storageGB": 100, "region": "multi-cloud",
+                                           "primaryProvider": composite.primary,
+                                           "secondaryProvider": secondary_of(composite.primary), "weighting": 100}}
+    metadata: dict[str, Any] = {"name": composite.name, "labels": composite_labels(composite)}
     if crossplane == "v1":
         spec.update(machinery)
     else:
         spec["crossplane"] = machinery
-        metadata["namespace"] = V2_NAMESPACE
+        metadata["namespace"] = composite.namespace
+    if composite.claim is not None:
+        spec["claimRef"] = {"apiVersion": f"{XR_GROUP}/{XR_VERSION}", "kind": CLAIM_KIND,
+                            "name": composite.claim.name, "namespace": composite.claim.namespace}
     return {"apiVersion": f"{XR_GROUP}/{XR_VERSION}", "kind": XR_KIND, "metadata": metadata, "spec": spec}
+
+
+def claim(composite: Any) -> dict[str, Any]:
+    """The claim bound to ``composite``'s XR, as Crossplane leaves it once bound (``spec.resourceRef``)."""
+    assert composite.claim is not None
+    return {"apiVersion": f"{XR_GROUP}/{XR_VERSION}", "kind": CLAIM_KIND,
+            "metadata": {"name": composite.claim.name, "namespace": composite.claim.namespace},
+            "spec": {"parameters": {"storageGB": 100, "region": "multi-cloud", "primaryProvider": composite.primary,
+                                    "secondaryProvider": secondary_of(composite.primary), "weighting": 100},
+                     "compositionSelector": {"matchLabels": {"environment": "production"}},
+                     "compositionRef": {"name": "global-database-aws-azure"},
+                     "resourceRef": {"apiVersion": f"{XR_GROUP}/{XR_VERSION}", "kind": XR_KIND,
+                                     "name": composite.name}}}
 
 
 def machinery(xr: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Start the simulated Crossplane inside the sandbox process: provision, then run every controller."""
+"""Start the simulated platform inside the sandbox process: provision, then run every controller (and the
+other teams' noise)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..cluster import Cluster
-from . import install, platform
+from . import install, noise, packages
 from .composite import CompositeReconciler
 from .failover import DnsTarget, FailoverFunction
+from .layout import Layout
 from .managed import ManagedReconciler
-from .platform import Side
 from .providerconfigs import ProviderConfigReconciler
 from .recorder import Recorder
 from .timings import Timings, poll_args
@@ -25,7 +26,9 @@ PROFILES = ("stock", "blueprint")
 class Simulation:
     profile: str
     timings: Timings
-    sides: dict[str, Side]
+    layout: Layout
+    published: dict[str, Any] = field(default_factory=dict)  # the cluster's own endpoints (endpoints.publish)
+    noise: dict[str, Any] | None = None
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     async def stop(self) -> None:
@@ -50,30 +53,44 @@ def _supervised(name: str, coro: Any) -> asyncio.Task[Any]:
     return asyncio.create_task(guard(), name=name)
 
 
-def start(cluster: Cluster, profile: str, timings: Timings, dns: DnsTarget | None,
-          dns_answer: str = "", crossplane: str = "v1", primary: str = "aws") -> Simulation:
+def start(cluster: Cluster, layout: Layout, profile: str, timings: Timings, dns: DnsTarget | None,
+          dns_seeded: bool = True) -> Simulation:
+    """Provision ``layout`` and start its controllers; ``dns_seeded``: the zone already answers each XR's primary
+    (the sandbox's own server), else the failover function writes every record first (an external server)."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
-    sides = platform.sides(crossplane)
-    install.install(cluster, profile, sides, crossplane, primary, poll_args(timings))
+    addresses, published = install.install(cluster, layout, profile, poll_args(timings))
     recorder = Recorder(cluster)
-    simulation = Simulation(profile, timings, sides)
-    for side in sides.values():
+    simulation = Simulation(profile, timings, layout, published)
+    for side in layout.sides.values():
         simulation.tasks.append(_supervised(
             f"providerconfig/{side.pc_group}",
             ProviderConfigReconciler(cluster, recorder, side.pc_group, resync=timings.mr_poll,
                                      kind=side.pc_kind).run()))
         for provider, refs in side.providers.items():
             simulation.tasks.append(_supervised(
-                provider, ManagedReconciler(cluster, recorder, side, provider, refs, timings).run()))
+                provider, ManagedReconciler(cluster, recorder, side, provider, refs, timings, layout.network).run()))
     function = None
     if profile == "blueprint":
         if dns is None:
             raise ValueError("the blueprint profile needs a DNS server to update")
-        function = FailoverFunction(cluster, recorder, sides, timings, dns)
-        function.dns_answer = dns_answer
-    simulation.tasks.append(_supervised("composite", CompositeReconciler(cluster, recorder, sides, timings,
+        function = FailoverFunction(cluster, recorder, layout.sides, timings, dns, layout.composites, dns_seeded)
+    simulation.tasks.append(_supervised("composite", CompositeReconciler(cluster, recorder, layout, timings,
                                                                          function).run()))
-    log.info("simulated Crossplane started: profile %s, primary %s, timings %s", profile, primary,
-             timings.as_dict())
+    simulation.tasks.append(_supervised("replicasets", packages.PodReplacer(cluster, layout.namespace,
+                                                                            addresses).run()))
+    _start_noise(cluster, layout, simulation)
+    log.info("simulated Crossplane started: platform %s, profile %s, %d composites, timings %s", layout.name,
+             profile, len(layout.composites), timings.as_dict())
     return simulation
+
+
+def _start_noise(cluster: Cluster, layout: Layout, simulation: Simulation) -> None:
+    spec = layout.spec.spec.noise
+    if not spec.namespaces:
+        return
+    pods = noise.populate(cluster, spec)
+    events = noise.EventNoise(cluster, pods, spec.events_per_second, spec.events_kept)
+    simulation.noise = events.describe()
+    if spec.events_per_second:
+        simulation.tasks.append(_supervised("noise", events.run()))

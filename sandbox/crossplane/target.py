@@ -1,4 +1,10 @@
-"""``DIR/target.yaml``: a complete Target for the harness, describing this sandbox as it would a real cluster."""
+"""``DIR/target.yaml``: a Target for the harness, describing this sandbox as it would a real cluster.
+
+For the seed platform it is complete (every managed resource by name). For any other platform it holds only what
+a user knows without discovery: the XRs they created (or the claims, whose XR names are generated), the provider
+packages, the ProviderConfigs' names, the namespace, the DNS records, the cloud API ranges, and an ``egressKeep``
+written the way users write it, by ClusterIP. Composed resources' generated names are left out (``[]``).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ import yaml
 
 from ..kubeconfig import CONTEXT
 from . import platform
+from .layout import Layout
 from .platform import Side
 from .timings import Timings
 
@@ -17,6 +24,9 @@ from .timings import Timings
 EGRESS_KEEP = [{"cidr": "10.96.0.1/32", "port": 443, "protocol": "TCP"},
                {"cidr": "10.96.0.10/32", "port": 53, "protocol": "UDP"},
                {"cidr": "10.96.0.10/32", "port": 53, "protocol": "TCP"}]
+
+# a Secret name for providers whose credentials are a workload identity: the Target format needs one; none exists
+NO_SECRET = "no-secret-workload-identity"
 
 SIGNALS = {  # docs/crossplane.md, 'The failover sequence in signals'; overridable per target
     "mr_error": {"condition": {"type": "Synced", "status": "False", "reason": "ReconcileError"},
@@ -29,46 +39,64 @@ SIGNALS = {  # docs/crossplane.md, 'The failover sequence in signals'; overridab
 }
 
 
-def _provider(side: Side, role: str) -> dict[str, Any]:
+def _provider(side: Side, role: str, managed: bool = True) -> dict[str, Any]:
     names = ",".join(side.providers)
     return {
         "role": role,
         "providerConfig": {"apiVersion": f"{side.pc_group}/v1beta1", "kind": side.pc_kind,
                            "plural": side.pc_plural, "name": side.provider_config},
-        "credentials": {"secret": {"namespace": platform.NAMESPACE, "name": side.secret, "key": "credentials"}},
-        "pods": {"namespace": platform.NAMESPACE, "selector": f"pkg.crossplane.io/provider in ({names})"},
+        "credentials": {"secret": {"namespace": side.namespace, "name": side.secret or NO_SECRET,
+                                   "key": "credentials"}},
+        "pods": {"namespace": side.namespace, "selector": f"pkg.crossplane.io/provider in ({names})"},
         "cloudEndpoints": [f"{side.cloud.endpoint}/32"],
         "managedResources": [{"apiVersion": r.api_version, "kind": r.kind, "plural": r.plural, "name": r.name,
-                              "namespace": r.namespace or None} for r in side.managed],
-        "serviceAddress": side.address,
+                              "namespace": r.namespace or None} for r in side.managed] if managed else [],
+        **({"serviceAddress": side.address} if managed else {}),
     }
 
 
-def document(kubeconfig: Path, profile: str, speed: str, timings: Timings, sides: dict[str, Side],
-             nameserver: str, crossplane: str = "v1", primary: str = "aws") -> dict[str, Any]:
+def _composites(layout: Layout) -> list[dict[str, Any]]:
+    """The XRs a user created by name; for a claimed XR (its name generated) the claim."""
+    out: list[dict[str, Any]] = []
+    for c in layout.composites:
+        if c.claim is not None:
+            out.append({"apiVersion": f"{platform.XR_GROUP}/{platform.XR_VERSION}", "kind": platform.CLAIM_KIND,
+                        "plural": platform.CLAIM_PLURAL, "name": c.claim.name, "namespace": c.claim.namespace})
+        else:
+            out.append({"apiVersion": f"{platform.XR_GROUP}/{platform.XR_VERSION}", "kind": platform.XR_KIND,
+                        "plural": platform.XR_PLURAL, "name": c.name, "namespace": c.namespace or None})
+    return out
+
+
+def document(kubeconfig: Path, profile: str, speed: str, timings: Timings, layout: Layout, nameserver: str,
+             primary: str = "aws") -> dict[str, Any]:
     """The Target of this sandbox; ``primary`` is the cloud that serves first (``--primary``), the other one is
     the secondary, and DNS answers the primary's service address until it fails over."""
-    secondary = platform.secondary_of(primary)
+    seed = layout.name == "seed"
+    sides = layout.sides
+    sandbox: dict[str, Any] = {"profile": profile, "speed": speed, "crossplane": layout.crossplane, "primary": primary,
+                               "timings": timings.as_dict()}
+    if not seed:  # what the Target format cannot say yet; the seed's file stays as it always was
+        sandbox.update(platform=layout.name, platformFile=str((kubeconfig.parent / "platform.json").resolve()),
+                       credentials={cloud: sorted({c.source for c in side.configs}) for cloud, side in sides.items()},
+                       providerConfigs={cloud: [c.name for c in side.configs] for cloud, side in sides.items()})
     return {
         "apiVersion": "xpchaos.io/v1alpha1",
         "kind": "Target",
-        "metadata": {"name": f"sandbox-{profile}"},
+        "metadata": {"name": f"sandbox-{profile}" if seed else f"sandbox-{layout.name}-{profile}"},
         "kubeconfig": str(kubeconfig.resolve()),
         "context": CONTEXT,
         "allowedContexts": [CONTEXT],
-        "composites": [{"apiVersion": f"{platform.XR_GROUP}/{platform.XR_VERSION}", "kind": platform.XR_KIND,
-                        "plural": platform.XR_PLURAL, "name": platform.XR_NAME,
-                        "namespace": platform.V2_NAMESPACE if crossplane == "v2" else None}],
-        "providers": {name: _provider(side, "primary" if name == primary else "secondary")
+        "composites": _composites(layout),
+        "providers": {name: _provider(side, "primary" if name == primary else "secondary", managed=seed)
                       for name, side in sides.items()},
         "egressKeep": EGRESS_KEEP,
-        "dns": [{"name": platform.DNS_NAME.rstrip("."), "type": "A", "nameservers": [nameserver],
-                 "primary": [sides[primary].address], "secondary": [sides[secondary].address],
-                 "ttl": timings.dns_ttl}],
+        "dns": [{"name": c.dns_name.rstrip("."), "type": "A", "nameservers": [nameserver],
+                 "primary": [c.addresses[c.primary]], "secondary": [c.addresses[c.secondary]],
+                 "ttl": timings.dns_ttl} for c in layout.composites],
         "slos": {"dns_convergence": "90s"},
         "signals": SIGNALS,
-        "sandbox": {"profile": profile, "speed": speed, "crossplane": crossplane, "primary": primary,
-                    "timings": timings.as_dict()},
+        "sandbox": sandbox,
     }
 
 

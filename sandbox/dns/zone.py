@@ -58,6 +58,14 @@ api  {api_ttl} IN A {api_address}
 """
 
 
+def zone_text(records: list[tuple[str, str]], ttl: int = 5, serial: int = 1) -> str:
+    """The starting zone of a platform: SOA, NS ``ns1`` and one A record (TTL ``ttl``) per ``(name, address)``;
+    names are absolute, inside the zone (``api.xpchaos.test.``)."""
+    head = default_zone_text(serial=serial).splitlines()[:-1]  # everything but the seed's api record
+    lines = [f"{name.removesuffix('.' + DEFAULT_ORIGIN)}  {ttl} IN A {address}" for name, address in records]
+    return "\n".join([*head, *lines]) + "\n"
+
+
 @dataclass(frozen=True)
 class Change:
     """One RRset an update changed: its owner, type, TTL and values afterwards (empty when it was deleted)."""

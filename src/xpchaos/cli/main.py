@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+import yaml
 from rich.console import Console
 from rich.markup import escape
 
@@ -114,6 +115,9 @@ def _print_info(info: sp.SandboxInfo, output: str, headline: str) -> None:
 @click.option("--primary", type=click.Choice(["aws", "azure"]), default="aws", show_default=True,
               help="The cloud that serves first (the XR's primaryProvider); the other one takes over when it is "
                    "lost. azure: fail over from Azure to AWS.")
+@click.option("--platform", "platform_choice", default="seed", show_default=True, metavar="seed|realistic|FILE",
+              help="The simulated platform: seed (one XR, the project's own), realistic (twenty XRs, provider "
+                   "families, IRSA, post-DNAT CNI, noise) or a SandboxPlatform YAML file (sandbox/README.md).")
 @click.option("--dns-server", metavar="IP:PORT", help="Send the failover's RFC 2136 updates to this server "
                                                        "(e.g. a BIND9) instead of the sandbox's own.")
 @click.option("--tsig-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -122,7 +126,7 @@ def _print_info(info: sp.SandboxInfo, output: str, headline: str) -> None:
 @OUTPUT_OPTION
 @click.pass_context
 def sandbox_up(ctx: click.Context, api_port: int, dns_port: int, state_dir: Path, profile: str, speed: str,
-               timings: tuple[str, ...], crossplane: str, primary: str, dns_server: str | None,
+               timings: tuple[str, ...], crossplane: str, primary: str, platform_choice: str, dns_server: str | None,
                tsig_key: Path | None, detach: bool, output: str) -> None:
     """Start the sandbox and print where to reach it once it is ready.
 
@@ -139,11 +143,14 @@ def sandbox_up(ctx: click.Context, api_port: int, dns_port: int, state_dir: Path
         if not detach:
             raise click.UsageError(f"a sandbox already runs in {state_dir} (pid {running.pid}); "
                                    "use it, or stop it with `xpchaos sandbox down`")
-        _check_reuse(ctx, running, state_dir,
-                     {"profile": profile, "speed": speed, "crossplane": crossplane, "primary": primary})
+        _check_reuse(ctx, running, state_dir, {"profile": profile, "speed": speed, "crossplane": crossplane,
+                                               "primary": primary, "platform_choice": _platform_name(platform_choice)})
         _print_info(running, output, "Sandbox already running (reused)")
         return
-    extra = ["--profile", profile, "--speed", speed, "--crossplane", crossplane, "--primary", primary]
+    extra = ["--profile", profile, "--speed", speed, "--primary", primary, "--platform",
+             platform_choice if platform_choice in ("seed", "realistic") else str(Path(platform_choice).resolve())]
+    if ctx.get_parameter_source("crossplane") is not click.core.ParameterSource.DEFAULT:
+        extra += ["--crossplane", crossplane]  # else the platform file's own generation (v1 when it names none)
     for timing in timings:
         extra += ["--timing", timing]
     if dns_server and tsig_key:
@@ -179,14 +186,26 @@ def _check_dns_server(dns_server: str) -> None:
                                  param_hint="--dns-server")
 
 
+def _platform_name(choice: str) -> str:
+    """The name a running sandbox records for ``--platform``: a preset's, or the file's ``metadata.name``."""
+    if choice in ("seed", "realistic"):
+        return choice
+    try:
+        doc = yaml.safe_load(Path(choice).read_text())
+        return str(doc["metadata"]["name"])
+    except (OSError, yaml.YAMLError, TypeError, KeyError):
+        return choice  # the sandbox refuses it when it starts one; reuse compares the text
+
+
 def _check_reuse(ctx: click.Context, running: sp.SandboxInfo, state_dir: Path, wanted: dict[str, str]) -> None:
     """Reuse only what was asked for: an option given explicitly must match the running sandbox."""
     have = sp.running_options(running)
     for name, value in wanted.items():
         given = ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
-        if given and have.get(name, "none" if name == "profile" else None) not in (value, None):
-            raise click.UsageError(f"the sandbox running in {state_dir} has --{name} {have.get(name, 'none')}; "
-                                   f"stop it with `xpchaos sandbox down` to start one with --{name} {value}")
+        option = name.removesuffix("_choice")
+        if given and have.get(option, "none" if name == "profile" else None) not in (value, None):
+            raise click.UsageError(f"the sandbox running in {state_dir} has --{option} {have.get(option, 'none')}; "
+                                   f"stop it with `xpchaos sandbox down` to start one with --{option} {value}")
     for name in ("timings", "dns_server", "tsig_key", "api_port", "dns_port"):
         if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT:
             raise click.UsageError(f"a sandbox already runs in {state_dir}; --{name.replace('_', '-')} applies only "

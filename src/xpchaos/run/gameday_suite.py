@@ -84,6 +84,12 @@ class Step(StrictModel):
         return f"experiment {self.experiment}{extra}"
 
 
+def _some_steps(steps: tuple[Step, ...]) -> tuple[Step, ...]:
+    if not steps:  # checked once the steps are read: a wrong step is not also "no steps"
+        raise ValueError("expected a non-empty list")
+    return steps
+
+
 class Metadata(StrictModel):
     name: Text | None = None
 
@@ -99,7 +105,7 @@ class Suite(StrictModel):
     kind: Literal["GameDay"]
     metadata: Metadata = Metadata()
     steady_state: SteadyState = Field(default=SteadyState(), alias="steadyState")
-    steps: Annotated[tuple[Step, ...], Field(min_length=1)]
+    steps: Annotated[tuple[Step, ...], AfterValidator(_some_steps)]
     _path: Path = PrivateAttr(Path("suite.yaml"))
 
     @property

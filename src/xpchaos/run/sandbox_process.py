@@ -49,7 +49,8 @@ class SandboxInfo:
 
 
 def running_options(info: SandboxInfo) -> dict[str, str]:
-    """profile, speed, crossplane and primary of a running sandbox, from its target file ({} for --profile none)."""
+    """profile, speed, crossplane, primary and platform of a running sandbox, from its target file ({} for
+    --profile none)."""
     if not info.target:
         return {}
     try:
@@ -57,7 +58,8 @@ def running_options(info: SandboxInfo) -> dict[str, str]:
     except (OSError, yaml.YAMLError):
         return {}
     sandbox = doc.get("sandbox") or {}
-    return {k: str(sandbox[k]) for k in ("profile", "speed", "crossplane", "primary") if k in sandbox}
+    options = {k: str(sandbox[k]) for k in ("profile", "speed", "crossplane", "primary") if k in sandbox}
+    return options | ({"platform": str(sandbox.get("platform", "seed"))} if sandbox else {})
 
 
 def _alive(pid: int) -> bool:
