@@ -260,7 +260,9 @@ class Api:
 
     async def _token(self, request: web.Request, target: Target) -> web.Response:
         """TokenRequest: create only (405 otherwise); a shortened expiration comes with a Warning header."""
-        if request.method != "POST" or target.namespace is None or target.name is None:
+        if target.namespace is None or target.name is None:
+            raise ApiError(404, "the server could not find the requested resource")
+        if request.method != "POST":
             raise ApiError(405, "the server does not allow this method on the requested resource")
         answer, warnings = self.tokens.create(target.namespace, target.name,
                                               await self._body(request, tokens.TOKEN_REQUEST))

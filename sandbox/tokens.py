@@ -36,6 +36,7 @@ API_AUDIENCES = (ISSUER,)
 DEFAULT_EXPIRATION = 3600  # TokenRequestSpec's default
 MIN_EXPIRATION, MAX_EXPIRATION = 600, 1 << 32
 CREDENTIAL_ID = "authentication.kubernetes.io/credential-id"
+_VERIFIED_CACHE = 1024  # tokens whose signature was checked, kept so each request does not check it again
 # the body's type for validation and protobuf decoding; the URL is serviceaccounts/NAME/token
 TOKEN_REQUEST = ResourceType("authentication.k8s.io", "v1", "serviceaccounts/token", "TokenRequest", True,
                              "tokenrequest", verbs=("create",), stored=False)
@@ -65,6 +66,7 @@ class TokenIssuer:
         self.leeway = leeway
         self._key = ec.generate_private_key(ec.SECP256R1())
         self._header = _b64(json.dumps({"alg": "ES256", "kid": uuid.uuid4().hex}, separators=(",", ":")).encode())
+        self._verified: dict[str, dict[str, Any]] = {}
 
     # issuing ---------------------------------------------------------------------------------------------
     def create(self, namespace: str, name: str, body: Any) -> tuple[dict[str, Any], list[str]]:
@@ -133,6 +135,17 @@ class TokenIssuer:
         return service_account_user(namespace, name, uid, ((CREDENTIAL_ID, (f"JTI={claims.get('jti')}",)),))
 
     def _verified_claims(self, token: str) -> dict[str, Any] | None:
+        """The claims of a token this issuer signed (its signature checked once; the claims never change)."""
+        if token in self._verified:
+            return self._verified[token]
+        claims = self._check_signature(token)
+        if claims is not None:
+            if len(self._verified) >= _VERIFIED_CACHE:
+                self._verified.clear()
+            self._verified[token] = claims
+        return claims
+
+    def _check_signature(self, token: str) -> dict[str, Any] | None:
         parts = token.split(".")
         if len(parts) != 3 or parts[0] != self._header:
             return None

@@ -17,6 +17,7 @@ import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from tests.api.http import Http
 from tests.sandbox.rbac.conftest import Identity, forbidden, kubectl, request_token, token_client, unauthorized
 from tests.support.commands import xpchaos
 from tests.support.sandboxes import Sandbox
@@ -66,7 +67,7 @@ def test_kubectl_create_token_errors_are_the_real_ones(sandbox: Sandbox, admin: 
                                     "10 minutes")
 
 
-def test_token_request_with_the_official_client(admin: client.ApiClient, ns: str) -> None:
+def test_token_request_with_the_official_client(sandbox: Sandbox, admin: client.ApiClient, ns: str) -> None:
     client.CoreV1Api(admin).create_namespaced_service_account(ns, {"metadata": {"name": "runner"}})
     before = time.time()
     answer = request_token(admin, ns, "runner", expiration_seconds=7200)
@@ -79,6 +80,12 @@ def test_token_request_with_the_official_client(admin: client.ApiClient, ns: str
         request_token(admin, ns, "nobody")
     assert missing.value.status == 404
     assert json.loads(missing.value.body)["details"] == {"name": "nobody", "kind": "serviceaccounts"}
+    http = Http(sandbox)
+    assert http.get(f"/api/v1/namespaces/{ns}/serviceaccounts/runner/token").status_code == 405  # create only
+    renamed = http.post(f"/api/v1/namespaces/{ns}/serviceaccounts/runner/token", {"metadata": {"name": "other"}})
+    assert renamed.status_code == 422
+    assert renamed.json()["message"] == ('TokenRequest.authentication.k8s.io "runner" is invalid: metadata.name: '
+                                         'Invalid value: "other": must match the service account name if specified')
 
 
 def test_a_deleted_service_accounts_token_is_refused(sandbox: Sandbox, admin: client.ApiClient, ns: str,
