@@ -61,6 +61,10 @@ class TokenIssuer:
     """Signs ServiceAccount tokens and authenticates them against the ServiceAccounts in ``cluster``."""
 
     def __init__(self, cluster: Cluster, max_expiration: int | None = None, leeway: float = 60.0) -> None:
+        if max_expiration is not None and max_expiration < 1:  # the server stops before it binds: exit code 2
+            raise ValueError(f"--service-account-max-token-expiration {max_expiration}: must be 1 second or more")
+        if not leeway >= 0:
+            raise ValueError(f"--service-account-token-leeway {leeway}: must be 0 seconds or more")
         self.cluster = cluster
         self.max_expiration = max_expiration
         self.leeway = leeway

@@ -7,6 +7,8 @@ from __future__ import annotations
 import base64
 import json
 import stat
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -204,3 +206,15 @@ def test_xpchaos_sandbox_kubeconfig_needs_a_running_sandbox(tmp_path: Path) -> N
     assert result.stderr.strip() == (f"error: --state-dir {tmp_path}: no sandbox runs there; start one with "
                                      "`xpchaos sandbox up --detach`")
 
+
+
+@pytest.mark.parametrize(("flag", "value", "says"), [
+    ("--service-account-max-token-expiration", "0", "must be 1 second or more"),
+    ("--service-account-token-leeway", "-1", "must be 0 seconds or more"),
+])
+def test_bad_token_flags_stop_the_server(tmp_path: Path, flag: str, value: str, says: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "xpchaos.sandbox", "serve", "--state-dir", str(tmp_path), flag,
+                             value], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"sandbox: cannot start: {flag} ") and lines[0].endswith(says), lines
