@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chaoslib.types import Configuration, Secrets
 from kubernetes import client
 
 from xpchaos.core import target as target_mod
@@ -19,7 +20,9 @@ from xpchaos.core.target import Target, TargetError
 from xpchaos.core.undo_log import UndoLog
 
 from . import credentials, network, providerconfig
-from ._common import FaultError, api_for
+from ._common import FaultError, api_for, load_target, same_target, undo_log
+
+__all__ = ["restore_outstanding"]
 
 
 @dataclass
@@ -90,3 +93,17 @@ def restore_all(log: UndoLog, target: Target | None = None,
             on_record(item)
         done.append(item)
     return done
+
+
+def restore_outstanding(configuration: Configuration = None, secrets: Secrets = None) -> dict[str, Any]:
+    """Replay every outstanding undo record of this target (newest first), as ``xpchaos restore`` does: e.g. an
+    experiment's first rollback, clearing whatever an earlier run that was killed left behind. Fails, naming the
+    records, when one cannot be undone (it stays outstanding)."""
+    target = load_target(configuration)
+    log = undo_log(configuration)
+    mine = {record["id"] for record in log.outstanding() if same_target(record, target)}
+    done = list(replay(log, target, only=mine)) if mine else []
+    failed = [item.line() for item in done if item.error]
+    if failed:
+        raise FaultError("; ".join(failed))
+    return {"restored": [item.line() for item in done], "outcome": "restored" if done else "nothing-to-do"}

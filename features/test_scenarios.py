@@ -1,4 +1,5 @@
-"""Binds every .feature file of this directory to the step library (steps/, registered by conftest.py)."""
+"""Binds every .feature file of this directory to the step library of xpchaos (``xpchaos.steps``, registered by its
+pytest plugin when xpchaos is installed): ``pytest features/``."""
 
 from pytest_bdd import scenarios
 

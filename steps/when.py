@@ -15,18 +15,14 @@ import pytest
 from pytest_bdd import parsers, when
 
 from xpchaos.core.target import TargetError
-from xpchaos.run import adhoc, runner, snapshot
+from xpchaos.run import adhoc, runner, snapshot, sources
 
 from .world import NAME, World
 
-EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "experiments"
-
 
 def _experiment_path(name: str) -> Path:
-    path = Path(name)
-    if not path.is_absolute() and not path.exists():
-        path = EXPERIMENTS_DIR / name
-    return path
+    """The path as written; else ``experiments/NAME`` in the working directory; else the copy shipped with xpchaos."""
+    return sources.experiment(name).path
 
 
 def _run(world: World, experiment: Path | dict[str, Any], provider: str,

@@ -9,6 +9,8 @@ writes everything to a transcript beside the run's journal and report.
 
 from __future__ import annotations
 
+import shutil
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from rich.table import Table
 
 from xpchaos.core import kube
 from xpchaos.run import sandbox_process as sp
+from xpchaos.run import sources
 
 XR = ("database.example.org", "v1alpha1", "xglobaldatabases", "production-db")
 SHOWN = [
@@ -58,7 +61,7 @@ def _ensure_sandbox(state_dir: Path, console: Console, speed: str = "real") -> s
                 f"the sandbox running in {state_dir} has --profile {options.get('profile', 'none')} "
                 f"--crossplane {options.get('crossplane', '-')} --primary {options.get('primary', 'aws')}; the demo "
                 "needs the blueprint profile on Crossplane v1 serving from aws: stop it with "
-                "`.venv/bin/xpchaos sandbox down` and run `make demo` again", exit_code=2)
+                f"`{command('xpchaos')} sandbox down --state-dir {state_dir}` and run the demo again", exit_code=2)
         console.print(f"[green]Sandbox already running[/green] at {info.api} (reused)")
         return info
     with console.status(f"Starting the sandbox (blueprint profile, {speed} timings)..."):
@@ -95,7 +98,16 @@ def _dig(nameserver: str, name: str) -> list[str]:
     return [r.address for rrset in answer.answer for r in rrset if r.rdtype == dns.rdatatype.A]
 
 
-EXPERIMENT = Path(__file__).resolve().parent.parent / "experiments" / "revoke-credentials.json"
+EXPERIMENT = "revoke-credentials.json"  # from experiments/ here, else the copy shipped with xpchaos
+
+
+def command(name: str) -> str:
+    """How to call one of this installation's commands (xpchaos, chaos, pytest) from here: its name when PATH
+    finds this installation's, else its path (``.venv/bin/xpchaos`` in a checkout)."""
+    mine = Path(sys.executable).parent / name
+    if shutil.which(name) == str(mine):
+        return name
+    return str(mine.relative_to(Path.cwd())) if mine.is_relative_to(Path.cwd()) else str(mine)
 
 
 def _run_experiment(console: Console, info: sp.SandboxInfo, out_dir: Path) -> int:
@@ -108,14 +120,17 @@ def _run_experiment(console: Console, info: sp.SandboxInfo, out_dir: Path) -> in
 
     assert info.target is not None
     target = targets.load(info.target)
-    console.print(f"\n[bold]The main job[/bold]: $ xpchaos run experiments/{EXPERIMENT.name} --target {info.target}")
+    found = sources.experiment(EXPERIMENT)
+    console.print(f"\n[bold]The main job[/bold]: $ xpchaos run {found.path} --target {info.target}", highlight=False)
+    if found.shipped:
+        console.print(found.note(), markup=False, highlight=False)
     with console.status("Waiting for the steady state (XR Ready, DNS on the primary)..."):
         state = steady.wait(target, 180)  # a reused sandbox may still be failing back from an earlier run
     if not state.held:
         console.print(f"[red]The platform is not healthy[/red]: {state.problem}; not injecting anything")
         return 2
-    with run_cli.Progress(Console(soft_wrap=True), f"{EXPERIMENT.stem} against {target.name}"):
-        result = runner.run(EXPERIMENT, target.path, journal_path=out_dir / "journal.json")
+    with run_cli.Progress(Console(soft_wrap=True), f"{found.path.stem} against {target.name}"):
+        result = runner.run(found.path, target.path, journal_path=out_dir / "journal.json")
     entries = tl.entries_from_json(result.timeline)
     marks = [e for e in entries if e.what == tl.MARK]
     start = marks[0].mono if marks else (entries[0].mono if entries else 0.0)
@@ -134,7 +149,7 @@ def _run_experiment(console: Console, info: sp.SandboxInfo, out_dir: Path) -> in
     return result.verdict.exit_code
 
 
-def _walkthrough(console: Console, info: sp.SandboxInfo) -> None:
+def _walkthrough(console: Console, info: sp.SandboxInfo, state_dir: Path) -> None:
     dig = "dig @127.0.0.1 -p PORT api.xpchaos.test +short"
     if info.target:
         target = yaml.safe_load(Path(info.target).read_text())
@@ -143,11 +158,18 @@ def _walkthrough(console: Console, info: sp.SandboxInfo) -> None:
     console.print(f"  export KUBECONFIG={info.kubeconfig}")
     console.print("  kubectl get managed                      # every managed resource, SYNCED and READY")
     console.print(f"  {dig}")
-    console.print(f"  .venv/bin/xpchaos plan experiments/block-provider-api.json --target {info.target}")
-    console.print(f"  .venv/bin/xpchaos run experiments/delete-providerconfig.json --target {info.target}")
-    console.print(f"  XPCHAOS_TARGET={info.target} .venv/bin/chaos run experiments/block-provider-api.json")
-    console.print("  .venv/bin/pytest features/                # the Gherkin scenarios (their own sandboxes)")
-    console.print("  .venv/bin/xpchaos sandbox down           # stop it")
+    xpchaos = command("xpchaos")
+    console.print(f"  {xpchaos} plan block-provider-api --target {info.target}", highlight=False)
+    console.print(f"  {xpchaos} run delete-providerconfig --target {info.target}", highlight=False)
+    chaos_file = sources.experiment("block-provider-api.json").path  # chaos itself reads files only
+    console.print(f"  XPCHAOS_TARGET={info.target} {command('chaos')} run {chaos_file}", highlight=False)
+    if sources.FEATURES_DIR.is_dir():
+        console.print(f"  {command('pytest')} features/    # the Gherkin scenarios (their own sandboxes)",
+                      highlight=False)
+    else:
+        console.print(f"  {xpchaos} init    # features/, experiments/ and a CI workflow for your own repository",
+                      highlight=False)
+    console.print(f"  {xpchaos} sandbox down --state-dir {state_dir}    # stop it", highlight=False)
 
 
 def run(state_dir: Path, transcript: Path, speed: str = "real") -> int:
@@ -176,7 +198,7 @@ def run(state_dir: Path, transcript: Path, speed: str = "real") -> int:
         console.print(f"\nTarget for the harness: [bold]{info.target}[/bold]")
     transcript.parent.mkdir(parents=True, exist_ok=True)
     code = _run_experiment(console, info, transcript.parent)
-    _walkthrough(console, info)
+    _walkthrough(console, info, state_dir)
     transcript.write_text(console.export_text())
     console.print(f"\nTranscript written to [bold]{transcript}[/bold]; the run's journal and report are beside it")
     return code

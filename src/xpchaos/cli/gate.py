@@ -14,6 +14,7 @@ from rich.table import Table
 from xpchaos.core import target as targets
 from xpchaos.run import gate as gates
 from xpchaos.run import report_model as rm
+from xpchaos.run import sources
 
 console = Console(soft_wrap=True)
 if not console.is_terminal:  # CI logs: wide enough that the summary table does not fold every cell
@@ -84,10 +85,11 @@ def _check_target(target_path: Path | None) -> None:
                    "(ci, gameday, aws, azure, slow), e.g. 'ci and aws'. An empty string selects all.")
 @click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the report goes (default reports/<UTC time>/, with reports/latest pointing at it).")
-@click.option("--features", type=click.Path(exists=True, file_okay=False, path_type=Path), default=gates.FEATURES,
-              show_default=False, help="The feature files to run (default: the project's features/).")
+@click.option("--features", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="The folder of feature files to run (default: features/ in the working directory, else the "
+                   "scenarios shipped with xpchaos).")
 @HISTORY_OPTION
-def gate(target_path: Path | None, markexpr: str, report_dir: Path | None, features: Path,
+def gate(target_path: Path | None, markexpr: str, report_dir: Path | None, features: Path | None,
          history_path: Path | None) -> None:
     """Run the Gherkin scenarios as a CI resilience gate and write index.html, junit.xml, cucumber.json and every
     experiment's journal into the report directory.
@@ -103,11 +105,15 @@ def gate(target_path: Path | None, markexpr: str, report_dir: Path | None, featu
     from xpchaos.run import notify
 
     _check_target(target_path)
-    directory = (report_dir or gates.new_report_dir()).resolve()  # pytest runs from the project's root
+    found = sources.features(features)
+    directory = (report_dir or gates.new_report_dir()).resolve()
     directory.mkdir(parents=True, exist_ok=True)
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    note = found.note()
+    if note:
+        console.print(escape(note), highlight=False)
     command = gates.pytest_command(directory, target_path.resolve() if target_path else None, markexpr or None,
-                                   features.resolve())
+                                   found.path)
     console.print(f"[bold]xpchaos gate[/bold]: pytest {escape(' '.join(command[3:]))}", highlight=False)
     code, signalled = gates.run_pytest(command, directory, lambda line: console.print(line, markup=False,
                                                                                         highlight=False))

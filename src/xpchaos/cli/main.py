@@ -431,6 +431,7 @@ def steps(markdown: bool, search: str | None) -> None:
 from xpchaos.cli.gameday import register as register_gameday  # noqa: E402
 from xpchaos.cli.gate import register as register_gate  # noqa: E402
 from xpchaos.cli.history import register as register_history  # noqa: E402
+from xpchaos.cli.init import register as register_init  # noqa: E402
 from xpchaos.cli.preflight import register as register_preflight  # noqa: E402
 from xpchaos.cli.report import register as register_report  # noqa: E402
 from xpchaos.cli.run import register as register_run  # noqa: E402
@@ -441,3 +442,4 @@ register_report(main)
 register_gameday(main)
 register_history(main)
 register_preflight(main)
+register_init(main)

@@ -33,7 +33,7 @@ from rich.text import Text
 from xpchaos import verdict
 from xpchaos.core import target as targets
 from xpchaos.report.timeline_text import describe, visible
-from xpchaos.run import runner
+from xpchaos.run import runner, sources
 
 console = Console(soft_wrap=True)  # what the user asked for goes to stdout; no hard wraps
 errors = Console(stderr=True, soft_wrap=True)  # one line per error, however long
@@ -91,6 +91,16 @@ def check(experiment: Path, target_path: Path | None, overrides: dict[str, Any],
         except targets.TargetError as exc:
             raise runner.ExperimentError(str(exc)) from None
     return doc, target
+
+
+def resolve_experiment(asked: Path, out: Console) -> Path:
+    """The experiment file for the argument (the path, else ``experiments/``, else the copy shipped with xpchaos),
+    saying on ``out`` which one when it is not simply the path given."""
+    found = sources.experiment(asked)
+    note = found.note()
+    if note:
+        out.print(note, markup=False, highlight=False)
+    return found.path
 
 
 def default_journal(experiment: Path) -> Path:
@@ -381,6 +391,9 @@ def run(experiment: Path, target_path: Path | None, provider: str | None, slo: s
         journal_path: Path | None, undo_log: Path | None) -> None:
     """Run one Chaos Toolkit experiment against the target and report whether the failover met the SLO.
 
+    EXPERIMENT is a file, or a built-in experiment by name (revoke-credentials, block-provider-api,
+    delete-providerconfig): from experiments/ in the working directory, else the copy shipped with xpchaos.
+
     Shows the timeline as it happens, then the verdict, the failover steps and the recovery times; writes the
     journal and a text report. Rollbacks always run, also on Ctrl-C and SIGTERM.
 
@@ -389,6 +402,7 @@ def run(experiment: Path, target_path: Path | None, provider: str | None, slo: s
     from chaoslib.exceptions import InterruptExecution
 
     overrides = _overrides(provider, slo)
+    experiment = resolve_experiment(experiment, console)
     with sigterm_interrupts():
         try:
             doc, _target = check(experiment, target_path, overrides, undo_log)
@@ -417,7 +431,8 @@ def run(experiment: Path, target_path: Path | None, provider: str | None, slo: s
 @click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Human-readable text, or one JSON object on stdout.")
 def plan(experiment: Path, target_path: Path | None, provider: str | None, output: str) -> None:
-    """Say exactly what a run of EXPERIMENT would touch, touching nothing.
+    """Say exactly what a run of EXPERIMENT would touch, touching nothing. EXPERIMENT: a file, or a built-in
+    experiment by name (from experiments/ here, else the copy shipped with xpchaos).
 
     Reads the cluster (the faults' dry runs check that their objects exist) but writes nothing: no change, no
     undo record, no journal. Exit code 2 when the plan cannot tell (an action from an unknown module) or a run
@@ -425,6 +440,7 @@ def plan(experiment: Path, target_path: Path | None, provider: str | None, outpu
     """
     from xpchaos.run import plan as plans
 
+    experiment = resolve_experiment(experiment, errors if output == "json" else console)
     try:
         check(experiment, target_path, _overrides(provider, None))
         found = plans.make(experiment, target_path, _overrides(provider, None))

@@ -1,8 +1,8 @@
 """The game-day suite file (``kind: GameDay``), read by a typed model: every key it may hold is named here only.
 
 An unknown key is refused with the closest known one, durations are read once (``xpchaos.core.durations``), and
-each experiment file must exist (beside the suite, else in the working directory). Any problem is one
-``SuiteError`` line naming the file, the field and the fix.
+each experiment file must exist (beside the suite, else in the working directory, else among the built-in ones
+shipped with xpchaos). Any problem is one ``SuiteError`` line naming the file, the field and the fix.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from pydantic import (
 from xpchaos.core.durations import Duration, DurationText
 from xpchaos.core.errors import InputError
 from xpchaos.core.strict import StrictModel, Text, one_line, screen_keys, shown
+from xpchaos.run import sources
 
 MAX_SUITE_BYTES = 1 << 20
 KINDS = "one of experiment: FILE, scenarios: TAGS or pause: DURATION"
@@ -55,10 +56,12 @@ class Step(StrictModel):
         if not isinstance(value, str) or not value:
             raise ValueError(f"expected a file name, got {shown(value)}")
         beside = (info.context or {}).get("directory", Path("."))
-        chosen = next((p for p in (beside / value, Path(value)) if p.is_file()), None)
+        shipped = sources.experiment(value)  # a built-in experiment the working directory has no copy of
+        chosen = next((p for p in (beside / value, Path(value)) if p.is_file()), None) or \
+            (shipped.path if shipped.shipped else None)
         if chosen is None:
-            raise ValueError(f"no such experiment file {value!r} (looked beside the suite and in the working "
-                             "directory)")
+            raise ValueError(f"no such experiment file {value!r} (looked beside the suite, in the working "
+                             "directory and among the experiments shipped with xpchaos)")
         return chosen
 
     @model_validator(mode="before")

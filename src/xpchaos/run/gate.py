@@ -1,10 +1,11 @@
 """The CI resilience gate: run the Gherkin suite, turn its results and journals into verdicts, a report and an exit
 code that tells "not resilient" (1) from "the gate could not decide" (2).
 
-pytest runs in a process of its own (``python -m pytest features``), as a user would run it, with
-``XPCHAOS_REPORT_DIR`` set: conftest.py then writes each scenario's steps and outcome to ``scenarios.jsonl`` and
-each run's journal to ``journals/`` there. pytest also writes ``junit.xml`` and ``cucumber.json``. The gate reads
-them back, classifies every scenario and renders ``index.html``.
+pytest runs in a process of its own (``python -m pytest features``) in the working directory, as a user would run
+it, with ``XPCHAOS_REPORT_DIR`` set: the pytest plugin (``xpchaos.pytest_plugin``) then writes each scenario's steps
+and outcome to ``scenarios.jsonl`` and each run's journal to ``journals/`` there. pytest also writes ``junit.xml``
+and ``cucumber.json``. The gate reads them back, classifies every scenario and renders ``index.html``. The feature
+files are the folder given, else ``features/`` here, else the scenarios shipped with xpchaos (``xpchaos.run.sources``).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from xpchaos.run import report_model as rm
+from xpchaos.run import sources
 
-FEATURES = Path(__file__).resolve().parent.parent / "features"
 SCENARIOS_FILE, JOURNALS_DIR = "scenarios.jsonl", "journals"
 REPORT_DIR_ENV = "XPCHAOS_REPORT_DIR"
 EXIT_MEANINGS = {0: "every selected scenario passed",
@@ -51,8 +52,10 @@ def new_report_dir(base: Path = Path("reports")) -> Path:
 
 
 def pytest_command(report_dir: Path, target: Path | None, markexpr: str | None,
-                   features: Path = FEATURES) -> list[str]:
-    command = [sys.executable, "-m", "pytest", str(features), "-p", "no:cacheprovider", "-rA",
+                   features: Path | None = None) -> list[str]:
+    """pytest over ``features`` (default: ``features/`` here, else the shipped scenarios), as an absolute path."""
+    folder = (features or sources.features().path).resolve()
+    command = [sys.executable, "-m", "pytest", str(folder), "-p", "no:cacheprovider", "-rA",
                f"--junitxml={report_dir / 'junit.xml'}", f"--cucumber-json={report_dir / 'cucumber.json'}"]
     if markexpr:
         command += ["-m", markexpr]
@@ -68,7 +71,7 @@ def run_pytest(command: list[str], report_dir: Path, echo: Callable[[str], None]
     env = {**os.environ, REPORT_DIR_ENV: str(report_dir.resolve())}
     received: list[int] = []
     with (report_dir / "pytest.log").open("w") as log, subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=FEATURES.parent,
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
             start_new_session=True) as proc:
 
         def forward(signum: int, _frame: Any) -> None:
