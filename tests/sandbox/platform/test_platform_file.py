@@ -125,3 +125,20 @@ def test_crossplane_option_and_file_must_agree(write_platform: Callable[..., Pat
         sandbox_process.start(tmp_path / "state", extra_args=["--profile", "stock", "--platform", str(path),
                                                               "--crossplane", "v2"])
     assert "--crossplane v2 conflicts with the platform's spec.crossplane.version v1" in str(refused.value)
+
+
+def test_the_documented_example_starts_as_documented(tmp_path: Path, start_platform: Callable[..., Any]) -> None:
+    readme = (Path(__file__).resolve().parents[3] / "sandbox" / "README.md").read_text()
+    example = readme.split("### The platform file", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "example.yaml"
+    path.write_text(example)
+    platform = start_platform(path)
+    truth = platform.truth
+    assert truth["platform"] == "payments" and truth["crossplane"]["namespace"] == "upbound-system"
+    assert len(truth["composites"]) == 17 and sum(1 for c in truth["composites"] if c["claim"]) == 4
+    sources = {pc["name"]: pc["credentials"]["source"] for pc in truth["providerConfigs"]}
+    assert sources == {"aws-prod": "IRSA", "aws-shared": "IRSA", "aws-ci": "WebIdentity", "aws-legacy": "Secret",
+                       "azure-production": "OIDCWorkloadIdentity"}
+    checkout = next(c for c in truth["composites"] if c["name"] == "checkout-db")
+    assert checkout["primary"] == "azure" and checkout["dns"]["name"] == "checkout.xpchaos.test"
+    platform.wait_all_synced(platform.mrs(), "True")
