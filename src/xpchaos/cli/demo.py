@@ -18,12 +18,12 @@ from typing import Any
 import dns.message
 import dns.query
 import dns.rdatatype
-import yaml
 from kubernetes import client, watch
 from rich.console import Console
 from rich.table import Table
 
 from xpchaos.core import kube
+from xpchaos.core import target as targets
 from xpchaos.run import sandbox_process as sp
 from xpchaos.run import sources
 
@@ -92,9 +92,8 @@ def _wait_ready(api: client.ApiClient, timeout: float = 60) -> dict[str, Any]:
     return result
 
 
-def _dig(nameserver: str, name: str) -> list[str]:
-    host, port = nameserver.rsplit(":", 1)
-    answer = dns.query.udp(dns.message.make_query(name, "A"), host, port=int(port), timeout=2)
+def _dig(nameserver: targets.Nameserver, name: str) -> list[str]:
+    answer = dns.query.udp(dns.message.make_query(name, "A"), nameserver.host, port=nameserver.port, timeout=2)
     return [r.address for rrset in answer.answer for r in rrset if r.rdtype == dns.rdatatype.A]
 
 
@@ -113,7 +112,6 @@ def command(name: str) -> str:
 def _run_experiment(console: Console, info: sp.SandboxInfo, out_dir: Path) -> int:
     """The main job: the experiment with the live timeline, then its report; returns the verdict's exit code."""
     from xpchaos.cli import run as run_cli
-    from xpchaos.core import target as targets
     from xpchaos.probes import timeline as tl
     from xpchaos.report.timeline_text import describe, visible
     from xpchaos.run import runner, steady
@@ -152,8 +150,8 @@ def _run_experiment(console: Console, info: sp.SandboxInfo, out_dir: Path) -> in
 def _walkthrough(console: Console, info: sp.SandboxInfo, state_dir: Path) -> None:
     dig = "dig @127.0.0.1 -p PORT api.xpchaos.test +short"
     if info.target:
-        target = yaml.safe_load(Path(info.target).read_text())
-        dig = f"dig @{target['dns'][0]['nameservers'][0].replace(':', ' -p ')} api.xpchaos.test +short"
+        nameserver = targets.load(info.target).dns[0].nameservers[0]
+        dig = f"dig @{nameserver.host} -p {nameserver.port} api.xpchaos.test +short"
     console.print("\n[bold]The sandbox keeps running.[/bold] Explore it like any cluster, or run more:")
     console.print(f"  export KUBECONFIG={info.kubeconfig}")
     console.print("  kubectl get managed                      # every managed resource, SYNCED and READY")
@@ -178,7 +176,6 @@ def run(state_dir: Path, transcript: Path, speed: str = "real") -> int:
     api = kube.api_client(info.kubeconfig)
     xr = _wait_ready(api)
     if info.target:  # a reused sandbox may still be failing back from an earlier run: show it once it is home
-        from xpchaos.core import target as targets
         from xpchaos.run import steady
 
         with console.status("Waiting for the steady state (XR Ready, DNS on the primary)..."):
@@ -190,10 +187,9 @@ def run(state_dir: Path, transcript: Path, speed: str = "real") -> int:
     console.print(f"\nFailover state of production-db: serving [bold]{failover.get('activeProvider', '?')}[/bold], "
                   f"weights {failover.get('weights', {})}")
     if info.target:
-        target = yaml.safe_load(Path(info.target).read_text())
-        record = target["dns"][0]
-        answers = _dig(record["nameservers"][0], record["name"])
-        console.print(f"\n$ dig @{record['nameservers'][0].replace(':', ' -p ')} {record['name']} +short")
+        record = targets.load(info.target).dns[0]
+        answers = _dig(record.nameservers[0], record.name)
+        console.print(f"\n$ dig @{record.nameservers[0].host} -p {record.nameservers[0].port} {record.name} +short")
         console.print("  " + "\n  ".join(answers))
         console.print(f"\nTarget for the harness: [bold]{info.target}[/bold]")
     transcript.parent.mkdir(parents=True, exist_ok=True)
