@@ -16,6 +16,7 @@ from chaoslib.types import Configuration, Secrets
 from kubernetes import client
 
 from xpchaos.core import target as target_mod
+from xpchaos.core.outcome import ActionOutcome
 from xpchaos.core.target import Target, TargetError
 from xpchaos.core.undo_log import UndoLog
 
@@ -106,4 +107,5 @@ def restore_outstanding(configuration: Configuration = None, secrets: Secrets = 
     failed = [item.line() for item in done if item.error]
     if failed:
         raise FaultError("; ".join(failed))
-    return {"restored": [item.line() for item in done], "outcome": "restored" if done else "nothing-to-do"}
+    return {"restored": [item.line() for item in done],
+            "outcome": ActionOutcome.RESTORED if done else ActionOutcome.NOTHING_TO_DO}

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from xpchaos.core import target as targets
+from xpchaos.core.errors import InputError
 from xpchaos.run import sandbox_process
 from xpchaos.steps import feature_files
 from xpchaos.steps.world import World
@@ -145,7 +146,7 @@ def world(xpchaos_platforms: SandboxPlatforms, request: pytest.FixtureRequest) -
     return World(xpchaos_platforms, journal_path=recording.journal_path(request.node.nodeid))
 
 
-class UnknownStep(Exception):
+class UnknownStep(InputError):
     """A step of a feature file that no step definition matches."""
 
 

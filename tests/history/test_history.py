@@ -13,19 +13,19 @@ import pytest
 from tests.history.helpers import OTHER, SCENARIO, record_run, scenario
 from tests.support.paths import ROOT
 from tests.support.waiting import wait_for
+from xpchaos.core.outcome import Outcome
 from xpchaos.run import history
-from xpchaos.run import report_model as rm
 
 
 def _three_runs(db: Path) -> None:
     for n, (detect, failover, dns) in enumerate(((4.0, 20.0, 30.0), (5.0, 22.0, 31.0), (4.5, 21.0, 29.0)), 1):
         record_run(db, scenario(detect=detect, failover=failover, dns=dns),
-                   scenario(name=OTHER, outcome=rm.SKIPPED), n=n)
+                   scenario(name=OTHER, outcome=Outcome.SKIPPED), n=n)
 
 
 def test_record_creates_the_schema_in_wal_mode_and_leaves_skipped_scenarios_out(tmp_path: Path) -> None:
     db = tmp_path / "deep" / "history.sqlite"
-    run_id = record_run(db, scenario(), scenario(name=OTHER, outcome=rm.SKIPPED), n=1)
+    run_id = record_run(db, scenario(), scenario(name=OTHER, outcome=Outcome.SKIPPED), n=1)
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT version FROM schema_version").fetchall() == [(history.SCHEMA_VERSION,)]
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
@@ -83,10 +83,10 @@ def test_the_rule_needs_25_percent_and_1_s_over_at_least_3_previous_runs(
 def test_a_verdict_going_from_passed_to_failed_is_flagged(tmp_path: Path) -> None:
     db = tmp_path / "history.sqlite"
     _three_runs(db)
-    record_run(db, scenario(outcome=rm.FAILED, detect=4.0, failover=21.0, dns=None), n=4)
+    record_run(db, scenario(outcome=Outcome.FAILED, detect=4.0, failover=21.0, dns=None), n=4)
     [found] = history.trend(db)
     assert [(r.figure, r.reason) for r in found.regressions] == [("verdict", "verdict went from passed to failed")]
-    record_run(db, scenario(outcome=rm.FAILED, detect=4.0, failover=21.0, dns=None), n=5)
+    record_run(db, scenario(outcome=Outcome.FAILED, detect=4.0, failover=21.0, dns=None), n=5)
     assert history.trend(db)[0].regressions == []  # failed after failed: nothing new
 
 

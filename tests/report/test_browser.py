@@ -16,6 +16,7 @@ import pytest
 
 from tests.report.journals import Journals
 from xpchaos.report import html as report
+from xpchaos.report.page import write
 from xpchaos.run import report_model as model
 
 from .cdp import Browser
@@ -75,7 +76,7 @@ def test_summary_and_chart_are_on_screen(journals: Journals, tmp_path: Path) -> 
     scenarios = [model.ScenarioReport.from_journal(journals.load(name), getattr(journals, name))
                  for name in ("passed", "failed")]
     gate = model.GateReport("xpchaos report in a browser", scenarios, exit_code=1)
-    page = report.write(report.render_gate(gate), tmp_path / "page" / "report.html")
+    page = write(report.render_gate(gate), tmp_path / "page" / "report.html")
 
     seen, shot = asyncio.run(asyncio.wait_for(look(page, tmp_path / "chromium-profile"), DEADLINE))
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.report.journals import Journals
+from xpchaos.core.outcome import Outcome
 from xpchaos.report import html as report
 from xpchaos.run import report_model as model
 
@@ -150,8 +151,8 @@ def test_fault_not_applied_is_said_so(journals: Journals) -> None:
 def test_gate_report_is_sorted_worst_first(journals: Journals) -> None:
     real = {name: model.ScenarioReport.from_journal(journals.load(name), getattr(journals, name))
             for name in ("passed", "failed", "not_applied")}
-    skipped = model.ScenarioReport("needs a real platform", outcome=model.SKIPPED, message="not on the sandbox")
-    error = model.ScenarioReport("API unreachable", outcome=model.ERROR, message="probe could not observe")
+    skipped = model.ScenarioReport("needs a real platform", outcome=Outcome.SKIPPED, message="not on the sandbox")
+    error = model.ScenarioReport("API unreachable", outcome=Outcome.ERROR, message="probe could not observe")
     gate = model.GateReport("gate", [real["passed"], skipped, real["failed"], error, real["not_applied"]],
                             exit_code=2, selection="ci")
     page = report.render_gate(gate)
@@ -166,7 +167,7 @@ def test_gate_report_is_sorted_worst_first(journals: Journals) -> None:
 def test_failure_messages_are_escaped() -> None:
     message = f"AssertionError: {SCRIPT}\n  at step 'xr_recovers' & <more>"
     step = model.StepReport("Then", "the failover completes within 90 s", "failed", message)
-    scenario = model.ScenarioReport(f"name {SCRIPT}", feature="f & <g>", outcome=model.FAILED, message=SCRIPT,
+    scenario = model.ScenarioReport(f"name {SCRIPT}", feature="f & <g>", outcome=Outcome.FAILED, message=SCRIPT,
                                     steps=[step], tags=["ci"])
     page = report.render_gate(model.GateReport(f"title {SCRIPT}", [scenario], files={"junit": 'a"b.xml'}))
     assert SCRIPT not in page and "<script" not in page

@@ -22,10 +22,15 @@ from kubernetes import client, watch
 from rich.console import Console
 from rich.table import Table
 
+from xpchaos.cli import run as run_cli
 from xpchaos.core import kube
 from xpchaos.core import target as targets
+from xpchaos.probes import timeline as tl
+from xpchaos.report import html as report
+from xpchaos.report.page import write
+from xpchaos.report.timeline_text import describe, visible
+from xpchaos.run import runner, sources, steady
 from xpchaos.run import sandbox_process as sp
-from xpchaos.run import sources
 
 XR = ("database.example.org", "v1alpha1", "xglobaldatabases", "production-db")
 SHOWN = [
@@ -111,11 +116,6 @@ def command(name: str) -> str:
 
 def _run_experiment(console: Console, info: sp.SandboxInfo, out_dir: Path) -> int:
     """The main job: the experiment with the live timeline, then its report; returns the verdict's exit code."""
-    from xpchaos.cli import run as run_cli
-    from xpchaos.probes import timeline as tl
-    from xpchaos.report.timeline_text import describe, visible
-    from xpchaos.run import runner, steady
-
     assert info.target is not None
     target = targets.load(info.target)
     found = sources.experiment(EXPERIMENT)
@@ -140,9 +140,7 @@ def _run_experiment(console: Console, info: sp.SandboxInfo, out_dir: Path) -> in
     console.print()
     console.print(run_cli.render_report(result))
     (out_dir / "report.txt").write_text(run_cli.report_text(result))
-    from xpchaos.report import html as report
-
-    page = report.write(report.render_journal(result.journal, "journal.json"), out_dir / "report.html")
+    page = write(report.render_journal(result.journal, "journal.json"), out_dir / "report.html")
     console.print(f"HTML report (open it in a browser): [bold]{page}[/bold]")
     return result.verdict.exit_code
 
@@ -176,8 +174,6 @@ def run(state_dir: Path, transcript: Path, speed: str = "real") -> int:
     api = kube.api_client(info.kubeconfig)
     xr = _wait_ready(api)
     if info.target:  # a reused sandbox may still be failing back from an earlier run: show it once it is home
-        from xpchaos.run import steady
-
         with console.status("Waiting for the steady state (XR Ready, DNS on the primary)..."):
             steady.wait(targets.load(info.target), 180)
         xr = _wait_ready(api)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -11,34 +12,34 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from xpchaos.core import kube, measures
 from xpchaos.core import target as targets
+from xpchaos.core.errors import InputError
+from xpchaos.core.outcome import Outcome
+from xpchaos.report import html as report
+from xpchaos.report.page import write
 from xpchaos.run import gate as gates
+from xpchaos.run import history, notify, sources
 from xpchaos.run import report_model as rm
-from xpchaos.run import sources
 
 console = Console(soft_wrap=True)
 if not console.is_terminal:  # CI logs: wide enough that the summary table does not fold every cell
     console = Console(soft_wrap=True, width=160)
 errors = Console(stderr=True, soft_wrap=True)
-STYLE = {rm.PASSED: "green", rm.FAILED: "bold red", rm.NOT_APPLIED: "yellow", rm.ERROR: "bold yellow",
-         rm.SKIPPED: "dim"}
-
-
-def _figure(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f} s"
+STYLE = {Outcome.PASSED: "green", Outcome.FAILED: "bold red", Outcome.NOT_APPLIED: "yellow",
+         Outcome.ERROR: "bold yellow", Outcome.SKIPPED: "dim"}
 
 
 def summary_table(scenarios: list[rm.ScenarioReport]) -> Table:
     table = Table(title="Scenarios, worst first", title_justify="left", header_style="bold")
-    for column in ("outcome", "scenario", "detect", "fail over", "DNS", "why"):
+    for column in ("outcome", "scenario", *(m.short for m in measures.MEASURES), "why"):
         table.add_column(column, overflow="fold")
     for s in sorted(scenarios, key=lambda s: (rm.SEVERITY.get(s.outcome, 0), s.feature, s.name)):
         found = s.verdict
         times = found.times if found else {}
         table.add_row(f"[{STYLE.get(s.outcome, '')}]{s.outcome}[/]", escape(s.name),
-                      _figure(times.get("time_to_detect_s")), _figure(times.get("time_to_failover_s")),
-                      _figure(times.get("time_to_dns_convergence_s")), escape(s.message.splitlines()[0])
-                      if s.message else "")
+                      *(measures.seconds(m.of(times)) for m in measures.MEASURES),
+                      escape(s.message.splitlines()[0]) if s.message else "")
     return table
 
 
@@ -50,10 +51,6 @@ HISTORY_OPTION = click.option("--history", "history_path", type=click.Path(dir_o
 def record_history(kind: str, name: str, result: rm.GateReport, index: Path, path: Path | None = None) -> None:
     """Append the run's figures to the history (``path``, else $XPCHAOS_HISTORY, else reports/history.sqlite); a
     history that cannot be written is a warning, never the run's failure."""
-    import sqlite3
-
-    from xpchaos.run import history
-
     try:
         history.record(path, kind, name, result.started_at, result.finished_at, result.target,
                        result.exit_code if result.exit_code is not None else 2, str(index), result.scenarios)
@@ -62,19 +59,17 @@ def record_history(kind: str, name: str, result: rm.GateReport, index: Path, pat
 
 
 def _check_target(target_path: Path | None) -> None:
+    """Refuse (``InputError``) a target that is invalid, may not use this kube context, or names a kubeconfig that
+    cannot be read."""
     if target_path is None:
         return
-    from xpchaos.core import kube
-
+    target = targets.load(target_path)
     try:
-        kube.check_context(targets.load(target_path))
-    except (targets.TargetError, kube.ContextNotAllowed) as exc:
-        errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
-        sys.exit(2)
+        kube.check_context(target)
+    except kube.ContextNotAllowed:
+        raise
     except Exception as exc:  # an unreadable kubeconfig: name the problem, not its content
-        errors.print(f"[red]error:[/red] {target_path}: cannot read its kubeconfig ({type(exc).__name__})",
-                     highlight=False)
-        sys.exit(2)
+        raise InputError(f"{target_path}: cannot read its kubeconfig ({type(exc).__name__})") from None
 
 
 @click.command()
@@ -101,9 +96,6 @@ def gate(target_path: Path | None, markexpr: str, report_dir: Path | None, featu
       2  the gate could not decide: a harness error, a fault not applied, invalid input, nothing selected
       130  interrupted (the running scenario's rollbacks ran)
     """
-    from xpchaos.report import html as report
-    from xpchaos.run import notify
-
     _check_target(target_path)
     found = sources.features(features)
     directory = (report_dir or gates.new_report_dir()).resolve()
@@ -125,7 +117,7 @@ def gate(target_path: Path | None, markexpr: str, report_dir: Path | None, featu
                            time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                            str(target_path) if target_path else "sandboxes started by the scenarios",
                            markexpr, exit_code, meaning, files)
-    index = report.write(report.render_gate(result), directory / "index.html")
+    index = write(report.render_gate(result), directory / "index.html")
     if exit_code != 130:  # an interrupted gate's figures are partial
         record_history("gate", f"gate -m {markexpr}", result, index, history_path)
     notify.notify_gate(notify.webhook_url(), result, index)

@@ -8,18 +8,29 @@ import re
 import signal
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 import yaml
-from rich.console import Console
-from rich.markup import escape
 
 from xpchaos import __version__
+from xpchaos.actions import restore as restore_module
+from xpchaos.cli import demo as demo_module
+from xpchaos.cli.gameday import register as register_gameday
+from xpchaos.cli.gate import register as register_gate
+from xpchaos.cli.history import register as register_history
+from xpchaos.cli.init import register as register_init
+from xpchaos.cli.output import Commands, console, errors, fail
+from xpchaos.cli.preflight import register as register_preflight
+from xpchaos.cli.report import register as register_report
+from xpchaos.cli.run import register as register_run
+from xpchaos.core import kube
+from xpchaos.core import target as target_module
+from xpchaos.core.undo_log import UndoLog, UndoLogError
+from xpchaos.run import runner
 from xpchaos.run import sandbox_process as sp
+from xpchaos.steps import catalogue
 
-console = Console(soft_wrap=True)  # what the user asked for goes to stdout; no hard wraps
-errors = Console(stderr=True, soft_wrap=True)  # one line per error, however long
 STATE_DIR_OPTION = click.option(
     "--state-dir", type=click.Path(file_okay=False, path_type=Path), default=sp.DEFAULT_STATE_DIR,
     show_default=True, help="Where the sandbox keeps its kubeconfig, state and log.",
@@ -28,7 +39,7 @@ OUTPUT_OPTION = click.option("--output", "-o", type=click.Choice(["text", "json"
                              show_default=True, help="Human-readable text, or one JSON object on stdout.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(__version__, prog_name="xpchaos")
 def main() -> None:
     """xpchaos proves that losing a cloud provider moves traffic to the other one within the SLO.
@@ -57,17 +68,10 @@ def demo(state_dir: Path, transcript: Path, speed: str) -> None:
 
     Exit code: the run's (0 resilient, 1 not resilient, 2 could not decide).
     """
-    from xpchaos.cli import demo as demo_module
-    from xpchaos.run import runner
-
-    try:
+    try:  # bad input (runner.ExperimentError): one line and exit code 2, from the command group
         sys.exit(demo_module.run(state_dir, transcript, speed))
     except sp.SandboxError as exc:
-        errors.print(f"[red]error:[/red] {exc}")
-        sys.exit(exc.exit_code)
-    except runner.ExperimentError as exc:
-        errors.print(f"[red]error:[/red] {exc}", markup=False, highlight=False)
-        sys.exit(2)
+        fail(str(exc), exc.exit_code)
     except runner.RunInterrupted:
         errors.print("interrupted: the experiment's rollbacks ran", highlight=False)
         sys.exit(130)
@@ -158,8 +162,7 @@ def sandbox_up(ctx: click.Context, api_port: int, dns_port: int, state_dir: Path
     try:
         info, child = sp.start(state_dir, api_port, dns_port, detach=detach, extra_args=extra)
     except sp.SandboxError as exc:
-        errors.print(f"[red]error:[/red] {exc}")
-        sys.exit(exc.exit_code)
+        fail(str(exc), exc.exit_code)
     if not detach:
         # installed before the ready line is printed, so a signal right after it still reaches the child
         def forward(signum: int, _frame: Any) -> None:
@@ -279,16 +282,16 @@ def sandbox_kubeconfig(account: str, state_dir: Path, duration: str, output_file
     """
     match = _ACCOUNT.match(account)
     if match is None or len(match.group(1)) > 63 or len(match.group(3)) > 253:
-        _fail(f"--serviceaccount {account!r}: expected NAMESPACE/NAME with lowercase DNS names, e.g. "
+        fail(f"--serviceaccount {account!r}: expected NAMESPACE/NAME with lowercase DNS names, e.g. "
               "xpchaos/xpchaos")
     namespace, name = match.group(1), match.group(3)
     seconds = _token_seconds(duration)
     info = sp.read_state(state_dir)
     if info is None:
-        _fail(f"--state-dir {state_dir}: no sandbox runs there; start one with `xpchaos sandbox up --detach`")
+        fail(f"--state-dir {state_dir}: no sandbox runs there; start one with `xpchaos sandbox up --detach`")
     path = output_file or state_dir / f"kubeconfig-{namespace}-{name}"
     if not path.parent.is_dir():
-        _fail(f"--output {path}: the folder {path.parent} does not exist; create it or write elsewhere")
+        fail(f"--output {path}: the folder {path.parent} does not exist; create it or write elsewhere")
     token, expires = _request_token(info.kubeconfig, namespace, name, seconds)
     _write_kubeconfig(path, info.kubeconfig, f"system:serviceaccount:{namespace}:{name}", namespace, token)
     console.print(f"Kubeconfig for system:serviceaccount:{namespace}:{name} (token valid until {expires}): {path}",
@@ -296,19 +299,14 @@ def sandbox_kubeconfig(account: str, state_dir: Path, duration: str, output_file
     console.print(f"\n  export KUBECONFIG={path}", highlight=False)
 
 
-def _fail(message: str) -> NoReturn:
-    errors.print(f"[red]error:[/red] {escape(message)}", highlight=False)
-    sys.exit(2)
-
-
 def _token_seconds(duration: str) -> int:
     match = _DURATION.match(duration.strip())
     if not duration.strip() or match is None:
-        _fail(f"--duration {duration!r}: expected hours, minutes and seconds such as 90m, 2h or 1h30m")
+        fail(f"--duration {duration!r}: expected hours, minutes and seconds such as 90m, 2h or 1h30m")
     hours, minutes, seconds = (int(part or 0) for part in match.groups())
     total = hours * 3600 + minutes * 60 + seconds
     if total < 600:
-        _fail(f"--duration {duration!r}: a ServiceAccount token lasts at least 10 minutes (the API refuses less)")
+        fail(f"--duration {duration!r}: a ServiceAccount token lasts at least 10 minutes (the API refuses less)")
     return total
 
 
@@ -316,8 +314,6 @@ def _request_token(kubeconfig: str, namespace: str, name: str, seconds: int) -> 
     """A token for the ServiceAccount from the sandbox's TokenRequest API, with the admin kubeconfig."""
     from kubernetes import client
     from kubernetes.client.rest import ApiException
-
-    from xpchaos.core import kube
 
     api = kube.api_client(kubeconfig)
     # no audiences: the API server's own, so the token authenticates to it
@@ -327,15 +323,15 @@ def _request_token(kubeconfig: str, namespace: str, name: str, seconds: int) -> 
         answer = client.CoreV1Api(api).create_namespaced_service_account_token(name, namespace, body)
     except ApiException as exc:
         if exc.status == 404:
-            _fail(f"--serviceaccount {namespace}/{name}: no such ServiceAccount in the sandbox; create it with "
+            fail(f"--serviceaccount {namespace}/{name}: no such ServiceAccount in the sandbox; create it with "
                   f"`kubectl create serviceaccount {name} -n {namespace}`")
-        _fail(f"the sandbox refused the TokenRequest for {namespace}/{name}: HTTP {exc.status} {exc.reason}")
+        fail(f"the sandbox refused the TokenRequest for {namespace}/{name}: HTTP {exc.status} {exc.reason}")
     except OSError as exc:
-        _fail(f"cannot reach the sandbox through {kubeconfig}: {type(exc).__name__}")
+        fail(f"cannot reach the sandbox through {kubeconfig}: {type(exc).__name__}")
     finally:
         api.close()
     if answer.status is None or not answer.status.token:
-        _fail(f"the sandbox answered the TokenRequest for {namespace}/{name} without a token")
+        fail(f"the sandbox answered the TokenRequest for {namespace}/{name} without a token")
     return answer.status.token, str(answer.status.expiration_timestamp)
 
 
@@ -371,21 +367,10 @@ def restore(target_path: Path | None, undo_log_path: Path | None) -> None:
 
     Prints one line per record. Running it again is harmless: nothing outstanding, nothing done.
     """
-    from rich.markup import escape
-
-    from xpchaos.actions import restore as restore_module
-    from xpchaos.core import kube
-    from xpchaos.core import target as target_module
-    from xpchaos.core.undo_log import UndoLog, UndoLogError
-
     target = None
-    if target_path is not None:
-        try:
-            target = target_module.load(target_path)
-            kube.check_context(target)  # the guard every change passes: a target that allows this context
-        except (target_module.TargetError, kube.ContextNotAllowed) as exc:
-            errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
-            sys.exit(2)
+    if target_path is not None:  # a bad target is bad input: one line and exit code 2, from the command group
+        target = target_module.load(target_path)
+        kube.check_context(target)  # the guard every change passes: a target that allows this context
     log = UndoLog(undo_log_path)
     try:
         if not log.outstanding():
@@ -394,8 +379,7 @@ def restore(target_path: Path | None, undo_log_path: Path | None) -> None:
         results = restore_module.restore_all(
             log, target, on_record=lambda item: console.print(item.line(), markup=False, highlight=False))
     except UndoLogError as exc:
-        errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
-        sys.exit(2)
+        fail(str(exc))
     failed = [r for r in results if r.error]
     console.print(f"Restored {len(results) - len(failed)} of {len(results)} undo records from {log.path}.",
                   highlight=False)
@@ -411,15 +395,12 @@ def steps(markdown: bool, search: str | None) -> None:
 
     SEARCH keeps the steps whose pattern contains it (case-insensitive), e.g. `xpchaos steps dns`.
     """
-    from xpchaos.steps import catalogue
-
     if markdown:
         click.echo(catalogue.markdown(), nl=False)
         return
     found = [d for d in catalogue.definitions() if not search or search.lower() in d.text.lower()]
     if not found:
-        errors.print(f"[red]error:[/red] no step contains {search!r}; `xpchaos steps` lists them all", highlight=False)
-        sys.exit(2)
+        fail(f"no step contains {search!r}; `xpchaos steps` lists them all")
     for d in found:
         console.print(f"[bold]{d.text}[/bold]", highlight=False)
         console.print(f"    {d.summary}", markup=False, highlight=False)
@@ -427,14 +408,7 @@ def steps(markdown: bool, search: str | None) -> None:
         console.print(example, markup=False, highlight=False, style="dim")
 
 
-# the commands that live in modules of their own; last, because they must not import this module
-from xpchaos.cli.gameday import register as register_gameday  # noqa: E402
-from xpchaos.cli.gate import register as register_gate  # noqa: E402
-from xpchaos.cli.history import register as register_history  # noqa: E402
-from xpchaos.cli.init import register as register_init  # noqa: E402
-from xpchaos.cli.preflight import register as register_preflight  # noqa: E402
-from xpchaos.cli.report import register as register_report  # noqa: E402
-from xpchaos.cli.run import register as register_run  # noqa: E402
+# the commands that live in modules of their own
 
 register_run(main)
 register_gate(main)

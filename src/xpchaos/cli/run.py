@@ -20,9 +20,11 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
+from chaoslib.configuration import load_configuration
+from chaoslib.exceptions import InterruptExecution
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.logging import RichHandler
@@ -30,21 +32,21 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from xpchaos import verdict
+from xpchaos.cli.output import console, errors
+from xpchaos.core import measures
 from xpchaos.core import target as targets
+from xpchaos.core.outcome import Outcome
+from xpchaos.probes import recorder
 from xpchaos.report.timeline_text import describe, visible
+from xpchaos.run import plan as plans
 from xpchaos.run import runner, sources
 
-console = Console(soft_wrap=True)  # what the user asked for goes to stdout; no hard wraps
-errors = Console(stderr=True, soft_wrap=True)  # one line per error, however long
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = Outcome.INTERRUPTED.exit_code
 SHOWN_ENTRIES = 15
 LOGGERS = ("chaostoolkit", "xpchaos")
 PROVIDER_KEY, SLO_KEY = "xpchaos_provider", "xpchaos_slo"
-OUTCOME_STYLE = {verdict.PASSED: "bold green", verdict.FAILED: "bold red", verdict.NOT_APPLIED: "bold yellow",
-                 verdict.ERROR: "bold yellow"}
-TIMES = (("time_to_detect_s", "time to detect"), ("time_to_failover_s", "time to fail over"),
-         ("time_to_dns_convergence_s", "DNS convergence"))
+OUTCOME_STYLE = {Outcome.PASSED: "bold green", Outcome.FAILED: "bold red", Outcome.NOT_APPLIED: "bold yellow",
+                 Outcome.ERROR: "bold yellow"}
 
 TARGET_OPTION = click.option("--target", "target_path", type=click.Path(path_type=Path), default=None,
                              help="Target file (default: $XPCHAOS_TARGET, else the experiment's default, "
@@ -52,11 +54,6 @@ TARGET_OPTION = click.option("--target", "target_path", type=click.Path(path_typ
 PROVIDER_OPTION = click.option("--provider", default=None, metavar="NAME|ROLE",
                                help="The provider to lose: a name from the target or a role (default: "
                                     "$XPCHAOS_PROVIDER, else primary).")
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    errors.print(f"[red]error:[/red] {escape(message)}", highlight=False)
-    sys.exit(code)
 
 
 # what to run -----------------------------------------------------------------------------------------------------
@@ -74,8 +71,6 @@ def check(experiment: Path, target_path: Path | None, overrides: dict[str, Any],
     """Everything that can be refused before the run: the runner's checks, then the provider and the SLO as the
     experiment will see them (options, else environment, else the experiment's defaults). Raises
     ``runner.ExperimentError``."""
-    from chaoslib.configuration import load_configuration
-
     doc, target = runner.prepare(experiment, target_path, overrides, undo_log)
     config = load_configuration(doc.get("configuration") or {})
     provider, slo = config.get(PROVIDER_KEY), config.get(SLO_KEY)
@@ -148,8 +143,6 @@ class Progress:
 
     # the recorder and its entries
     def _recorder(self) -> Any:
-        from xpchaos.probes import recorder
-
         current = recorder.active()
         if current is not None and current is not self._rec:
             self._rec, self._printed = current, 0
@@ -272,7 +265,7 @@ class _PlainHandler(logging.Handler):
 
 # the report -------------------------------------------------------------------------------------------------------
 def _seconds(value: Any) -> str:
-    return f"{value:.2f} s" if isinstance(value, (int, float)) else "-"
+    return measures.seconds(value, places=2)
 
 
 def render_report(result: runner.RunResult) -> RenderableType:
@@ -312,16 +305,16 @@ def render_report(result: runner.RunResult) -> RenderableType:
         times = Table(title="Recovery times", title_justify="left", box=None, header_style="bold")
         for column in ("measure", "time", "SLO", ""):
             times.add_column(column)
-        for key, label in TIMES:
-            value = found.times.get(key)
-            if not isinstance(value, (int, float)):
+        for what in measures.MEASURES:
+            value = what.of(found.times)
+            if value is None:
                 judged = Text("not measured", style="yellow")
             elif found.slo_s is None:
                 judged = Text("")
             else:
                 judged = Text("within SLO", style="green") if value <= found.slo_s else \
                     Text("over SLO", style="red")
-            times.add_row(label, _seconds(value), _seconds(found.slo_s), judged)
+            times.add_row(what.label, _seconds(value), _seconds(found.slo_s), judged)
         parts.append(times)
     rollbacks = [(str((r.get("activity") or {}).get("name", "?")), str(r.get("status", "?")))
                  for r in result.journal.get("rollbacks") or []]
@@ -399,18 +392,14 @@ def run(experiment: Path, target_path: Path | None, provider: str | None, slo: s
 
     Exit codes: 0 resilient, 1 not resilient, 2 error, fault not applied or bad input, 130 interrupted.
     """
-    from chaoslib.exceptions import InterruptExecution
-
     overrides = _overrides(provider, slo)
     experiment = resolve_experiment(experiment, console)
     with sigterm_interrupts():
-        try:
+        try:  # bad input (runner.ExperimentError): one line and exit code 2, from the command group
             doc, _target = check(experiment, target_path, overrides, undo_log)
             journal = journal_path or default_journal(experiment)
             with Progress(console, str(doc.get("title", experiment.stem))):
                 result = runner.run(experiment, target_path, overrides, journal, undo_log)
-        except runner.ExperimentError as exc:
-            fail(str(exc))
         except runner.RunInterrupted as exc:
             console.print("\n[bold yellow]Interrupted[/bold yellow]: the rollbacks ran; the verdict:",
                           highlight=False)
@@ -438,14 +427,9 @@ def plan(experiment: Path, target_path: Path | None, provider: str | None, outpu
     undo record, no journal. Exit code 2 when the plan cannot tell (an action from an unknown module) or a run
     would be refused.
     """
-    from xpchaos.run import plan as plans
-
     experiment = resolve_experiment(experiment, errors if output == "json" else console)
-    try:
-        check(experiment, target_path, _overrides(provider, None))
-        found = plans.make(experiment, target_path, _overrides(provider, None))
-    except (runner.ExperimentError, plans.PlanError) as exc:
-        fail(str(exc))
+    check(experiment, target_path, _overrides(provider, None))  # bad input: one line and exit code 2
+    found = plans.make(experiment, target_path, _overrides(provider, None))
     if output == "json":
         click.echo(json.dumps(found.as_dict()))
         return

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from xpchaos import verdict as verdicts
+from xpchaos.core.outcome import UNDECIDED, Outcome, exit_code_of
 from xpchaos.run import report_model as rm
 from xpchaos.run import sources
 
@@ -98,23 +100,21 @@ def read_scenarios(report_dir: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def classify(record: dict[str, Any], journal: dict[str, Any] | None) -> tuple[str, str]:
+def classify(record: dict[str, Any], journal: dict[str, Any] | None) -> tuple[Outcome, str]:
     """A scenario's outcome and why: a failed scenario is ``failed`` (not resilient) only when the run's
     verdict or a Then step about the platform says so; anything else is the harness not deciding."""
-    from xpchaos import verdict as verdicts
-
-    status, message = record.get("outcome", "error"), record.get("message", "")
-    if status in ("passed", "skipped"):
+    status, message = Outcome.parse(record.get("outcome")), record.get("message", "")
+    if status in (Outcome.PASSED, Outcome.SKIPPED):
         return status, message
     failing = next((s for s in record.get("steps", []) if s.get("status") == "failed"), None)
     if journal is None or failing is None:
-        return rm.ERROR, message or "the scenario failed before any experiment ran"
+        return Outcome.ERROR, message or "the scenario failed before any experiment ran"
     found = verdicts.from_extensions(journal) or verdicts.of_journal(journal)
     if failing.get("type") != "then" or "rolled back" in failing.get("text", ""):
-        return rm.ERROR, failing.get("message") or message
-    if found.outcome in (verdicts.ERROR, verdicts.NOT_APPLIED):
+        return Outcome.ERROR, failing.get("message") or message
+    if found.outcome in UNDECIDED:
         return found.outcome, f"{found.reason} (step: {failing.get('text')})"
-    return rm.FAILED, failing.get("message") or found.reason
+    return Outcome.FAILED, failing.get("message") or found.reason
 
 
 def scenario_reports(report_dir: Path) -> list[rm.ScenarioReport]:
@@ -150,10 +150,9 @@ def exit_code(pytest_code: int, scenarios: list[rm.ScenarioReport], signalled: i
         said = f": {complaint}" if complaint else "; see pytest.log"
         return 2, f"{EXIT_MEANINGS[2]} ({PYTEST_PROBLEMS[pytest_code]}{said})"
     outcomes = {s.outcome for s in scenarios}
-    if rm.FAILED in outcomes:
-        return 1, EXIT_MEANINGS[1]
-    if outcomes & {rm.ERROR, rm.NOT_APPLIED} or pytest_code not in (0, 1):
-        return 2, EXIT_MEANINGS[2]
-    if not outcomes - {rm.SKIPPED}:
+    code = exit_code_of(outcomes)
+    if code == 0 and pytest_code not in (0, 1):
+        code = 2
+    if code == 0 and not outcomes - {Outcome.SKIPPED}:
         return 2, f"{EXIT_MEANINGS[2]} (every selected scenario was skipped)"
-    return 0, EXIT_MEANINGS[0]
+    return code, EXIT_MEANINGS[code]

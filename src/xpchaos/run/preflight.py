@@ -19,11 +19,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+import dns.exception
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from xpchaos.core import kube
 from xpchaos.core.target import ObjectRef, Provider, Target
+from xpchaos.probes import dns_sampler
 
 Status = Literal["ok", "warn", "fail"]
 OK: Status = "ok"
@@ -544,19 +546,15 @@ def check_rbac(api: client.ApiClient, target: Target) -> list[Finding]:
 
 # 5. DNS --------------------------------------------------------------------------------------------------------------
 def check_dns(target: Target) -> list[Finding]:
-    import dns.exception
-
-    from xpchaos.probes.dns_sampler import ask, label
-
     found: list[Finding] = []
     if not target.dns:
         return [warn("dns", "the target names no DNS record: DNS convergence cannot be measured",
                      "add dns: [{name, nameservers, primary, secondary}] to the target")]
     for record in target.dns:
         for ns in record.nameservers:
-            where = f"{label(ns)} for {record.name} {record.type}"
+            where = f"{dns_sampler.label(ns)} for {record.name} {record.type}"
             try:
-                answers = ask(record, ns)
+                answers = dns_sampler.ask(record, ns)
             except (dns.exception.DNSException, OSError) as exc:
                 detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                 found.append(fail("dns", f"{where}: no answer ({detail})",

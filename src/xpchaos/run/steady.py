@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 
 from xpchaos.core.target import Target
+from xpchaos.probes.failover import dns_answers_primary, xr_is_ready
 
 POLL = 0.25  # seconds between two looks; each look is a GET and one DNS query per nameserver
 
@@ -29,8 +30,6 @@ class Steady:
 
 def look(target: Target, what: tuple[str, ...] = ("xr", "dns")) -> Steady:
     """One look at the XRs (``xr``) and / or the nameservers (``dns``); what is not asked counts as holding."""
-    from xpchaos.probes.failover import dns_answers_primary, xr_is_ready
-
     config = {"xpchaos_target": str(target.path)}
     problems = []
     xr: bool | None
