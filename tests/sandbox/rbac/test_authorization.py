@@ -14,7 +14,7 @@ from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
 from tests.api.http import crd
-from tests.sandbox.rbac.conftest import Grants, Identity, forbidden, kubectl
+from tests.sandbox.rbac.identities import Grants, Identity, forbidden, kubectl
 from tests.support.sandboxes import Sandbox
 
 Call = Callable[[Any, str], object]

@@ -18,7 +18,7 @@ import pytest
 import yaml
 from kubernetes import client, config
 
-from tests.sandbox.rbac.conftest import forbidden
+from tests.sandbox.rbac.identities import forbidden
 from tests.support import sandboxes, targets
 from tests.support.commands import CHAOS, xpchaos
 from tests.support.paths import EXPERIMENTS, ROOT

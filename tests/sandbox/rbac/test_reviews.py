@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from tests.sandbox.rbac.conftest import Grants, Identity, forbidden, kubectl
+from tests.sandbox.rbac.identities import Grants, Identity, forbidden, kubectl
 from tests.support.sandboxes import Sandbox
 
 READ_CONFIGMAPS = [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list"]},

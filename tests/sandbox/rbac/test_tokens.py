@@ -20,7 +20,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from tests.api.http import Http
-from tests.sandbox.rbac.conftest import Identity, forbidden, kubectl, request_token, token_client, unauthorized
+from tests.sandbox.rbac.identities import Identity, forbidden, kubectl, request_token, token_client, unauthorized
 from tests.support.commands import xpchaos
 from tests.support.sandboxes import Sandbox
 from tests.support.waiting import wait_for
