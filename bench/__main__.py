@@ -1,6 +1,7 @@
 """``python -m bench [NAME ...]``: run the benchmarks (all by default), print a table, write the JSON results.
 
-Names: watch, list, fanout, memory (the API server), detection, dns_convergence, recorder_memory (the probes).
+Names: watch, list, fanout, memory (the API server), detection, dns_convergence, recorder_memory (the probes),
+platform_start (``sandbox up --platform realistic``).
 Results go to ``bench/results/latest.json`` (git-ignored) unless ``--output`` says otherwise;
 copy the figures of a full run into ``bench/README.md``.
 """
@@ -17,7 +18,16 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from . import detection, dns_convergence, fanout, list_latency, memory, recorder_memory, watch_latency
+from . import (
+    detection,
+    dns_convergence,
+    fanout,
+    list_latency,
+    memory,
+    platform_start,
+    recorder_memory,
+    watch_latency,
+)
 from .common import machine
 
 BENCHMARKS: dict[str, ModuleType] = {
@@ -28,6 +38,7 @@ BENCHMARKS: dict[str, ModuleType] = {
     "detection": detection,
     "dns_convergence": dns_convergence,
     "recorder_memory": recorder_memory,
+    "platform_start": platform_start,
 }
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "latest.json"
 
