@@ -99,7 +99,9 @@ def test_two_processes_appending_at_once_both_land(tmp_path: Path) -> None:
         sys.path.insert(0, {str(ROOT)!r})
         from tests.history.helpers import record_run, scenario
         open(os.path.join({str(tmp_path)!r}, "ready-" + sys.argv[2]), "w").close()
+        deadline = time.monotonic() + 60
         while not os.path.exists({str(go)!r}):  # the start line: released for both at once
+            assert time.monotonic() < deadline, "never released from the start line"
             time.sleep(0.001)
         for n in range({per_process}):
             record_run({str(db)!r}, scenario(name=sys.argv[1], failover=float(n)), kind=sys.argv[2], n=n % 9 + 1)
@@ -112,11 +114,17 @@ def test_two_processes_appending_at_once_both_land(tmp_path: Path) -> None:
             assert proc.poll() is None, proc.communicate()[1]
         return all((tmp_path / f"ready-{kind}").exists() for kind in ("gate", "gameday"))
 
-    wait_for(both_at_the_line, 60, what="both processes waiting at the start line")
-    go.touch()
-    for proc in procs:
-        _, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, err
+    try:
+        wait_for(both_at_the_line, 60, what="both processes waiting at the start line")
+        go.touch()
+        for proc in procs:
+            _, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err
+    finally:
+        for proc in procs:
+            if proc.poll() is None:  # the test failed before they finished: leave no process behind
+                proc.kill()
+                proc.communicate()
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT kind, count(*) FROM runs GROUP BY kind ORDER BY kind").fetchall() == [
             ("gameday", per_process), ("gate", per_process)]
