@@ -7,6 +7,7 @@
 - ``commands``: the ``xpchaos`` and ``chaos`` command lines, each in a process of its own;
 - ``runs``: an experiment's run as a user makes it (private HOME, undo log, journal), and what its journal says;
 - ``kubectl``: the pinned kubectl of the dev extras, and the one on PATH when it is another generation;
+- ``network``: a free port, and a TCP forwarder that can cut its connections;
 - ``bind9``: the BIND9 tools and a real ``named`` serving the sandbox's zone;
 - ``upstream/``: upstream example manifests (the CRDs they use are the sandbox's, in sandbox/crossplane/crds/).
 """

@@ -69,13 +69,16 @@ class Sandbox:
 
     @property
     def target(self) -> targets.Target:
-        assert self.target_path is not None, f"the sandbox in {self.state_dir} has no target (--profile none)"
-        return targets.load(self.target_path)
+        return targets.load(self._target_file())
 
     @property
     def configuration(self) -> dict[str, str]:
         """The Chaos Toolkit configuration that points the actions and probes at this sandbox."""
-        return {"xpchaos_target": str(self.target_path)}
+        return {"xpchaos_target": str(self._target_file())}
+
+    def _target_file(self) -> Path:
+        assert self.target_path is not None, f"the sandbox in {self.state_dir} has no target (--profile none)"
+        return self.target_path
 
     def steady(self) -> bool:
         return xr_is_ready(configuration=self.configuration) and dns_answers_primary(configuration=self.configuration)
