@@ -251,6 +251,14 @@ def test_only_a_kubectl_outside_the_virtual_environment_is_another_generation(mo
     assert kubectls.on_path() is None  # so the pinned kubectl runs alone, and nothing fails
 
 
+def test_a_kubectl_on_path_that_does_not_run_is_left_out(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    broken = tmp_path / "kubectl"  # a stand-in for a broken install: no real kubectl is broken on purpose
+    broken.write_text("#!/bin/sh\necho 'cannot run' >&2\nexit 1\n")
+    broken.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert kubectls.on_path() is None
+
+
 # 1. discovery and simple reads ------------------------------------------------------------------------------
 def test_get_namespaces_prints_a_table(kubectl: Kubectl) -> None:
     header, rows = table(kubectl("get", "namespaces").stdout)

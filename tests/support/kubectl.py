@@ -36,11 +36,15 @@ class Binary:
 MISSING = Binary("", "not-installed")
 
 
-def version_of(path: str) -> str:
-    """The client version ``path`` reports (``kubectl version --client -o json``), without build suffixes."""
-    result = subprocess.run([path, "version", "--client", "-o", "json"], capture_output=True, text=True, timeout=30)
-    assert result.returncode == 0, f"{path} version --client: {result.stderr}"
-    git_version = json.loads(result.stdout)["clientVersion"]["gitVersion"]
+def version_of(path: str) -> str | None:
+    """The client version ``path`` reports (``kubectl version --client -o json``) without build suffixes; None when
+    it cannot say (not a working kubectl)."""
+    try:
+        result = subprocess.run([path, "version", "--client", "-o", "json"], capture_output=True, text=True,
+                                timeout=30)
+        git_version = str(json.loads(result.stdout)["clientVersion"]["gitVersion"])
+    except (OSError, subprocess.TimeoutExpired, ValueError, KeyError, TypeError):
+        return None
     found = re.match(r"v(\d+\.\d+\.\d+)", git_version)
     return found.group(1) if found else git_version
 
@@ -55,19 +59,21 @@ def pinned() -> Binary:
     for file in files:
         path = Path(str(file.locate())).resolve()
         if file.name == "kubectl" and path.is_file() and os.access(path, os.X_OK):
-            return Binary(str(path), version_of(str(path)))
+            version = version_of(str(path))
+            return Binary(str(path), version) if version else MISSING
     return MISSING
 
 
 def require(binary: Binary) -> str:
     """The binary's path; fails the test, saying what to install, when it is MISSING."""
     if not binary.path:
-        pytest.fail(f"the pinned kubectl is not installed in {sys.prefix}: {INSTALL_HINT}", pytrace=False)
+        pytest.fail(f"the pinned kubectl is not installed (or does not run) in {sys.prefix}: {INSTALL_HINT}",
+                    pytrace=False)
     return binary.path
 
 
 def on_path() -> Binary | None:
-    """The first kubectl on PATH that is not the virtual environment's, or None."""
+    """The first working kubectl on PATH that is not the virtual environment's, or None."""
     venv = Path(sys.prefix).resolve()
     for directory in os.environ.get("PATH", "").split(os.pathsep):
         candidate = Path(directory or ".") / "kubectl"
@@ -75,7 +81,9 @@ def on_path() -> Binary | None:
             continue
         if candidate.resolve().is_relative_to(venv):
             continue
-        return Binary(str(candidate), version_of(str(candidate)))
+        version = version_of(str(candidate))
+        if version:
+            return Binary(str(candidate), version)
     return None
 
 
