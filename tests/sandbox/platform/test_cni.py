@@ -15,7 +15,7 @@ from typing import Any
 
 from kubernetes import client
 
-from tests.sandbox.platform.conftest import Platform, platform_document
+from tests.sandbox.platform.platforms import Platform, platform_document
 
 RDS, ROUTE53 = "provider-aws-rds", "provider-aws-route53"
 

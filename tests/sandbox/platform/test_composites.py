@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.sandbox.platform.conftest import Platform, platform_document
+from tests.sandbox.platform.platforms import Platform, platform_document
 from tests.support.waiting import wait_for
 
 GENERATED = re.compile(r"^(?P<xr>.+)-[bcdfghjklmnpqrstvwxz2456789]{5}$")  # the API server's generateName alphabet

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.sandbox.platform.conftest import Platform, platform_document
+from tests.sandbox.platform.platforms import Platform, platform_document
 from tests.support.waiting import wait_for
 
 ROLE = "arn:aws:iam::111122223333:role/crossplane-provider-aws"

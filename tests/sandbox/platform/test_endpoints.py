@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from kubernetes import client
 
-from tests.sandbox.platform.conftest import Platform
+from tests.sandbox.platform.platforms import Platform
 
 
 def test_kubectl_get_endpointslices_all_namespaces(realistic: Platform) -> None:
@@ -61,3 +61,14 @@ def test_nodes_have_provider_ids(realistic: Platform) -> None:
         assert node.spec.provider_id.startswith("aws:///us-east-1")
     provider_nodes = {p.spec.node_name for p in realistic.provider_pods("provider-aws-rds")}
     assert provider_nodes <= set(truth)
+
+
+def test_kubectl_get_services_all_namespaces(realistic: Platform) -> None:
+    rows = {(r["NAMESPACE"], r["NAME"]): r for r in realistic.table("services", "-A")}
+    assert set(rows) == {("default", "kubernetes"), ("kube-system", "kube-dns"), ("kube-system", "kube-dns-upstream")}
+    api, dns = rows[("default", "kubernetes")], rows[("kube-system", "kube-dns")]
+    assert (api["TYPE"], api["CLUSTER-IP"], api["EXTERNAL-IP"], api["PORT(S)"]) == ("ClusterIP", "10.96.0.1",
+                                                                                    "<none>", "443/TCP")
+    assert (dns["CLUSTER-IP"], dns["PORT(S)"]) == ("10.96.0.10", "53/UDP,53/TCP,9153/TCP")
+    wide = {r["NAME"]: r for r in realistic.table("services", "-n", "kube-system", "-o", "wide")}
+    assert wide["kube-dns"]["SELECTOR"] == "k8s-app=kube-dns"

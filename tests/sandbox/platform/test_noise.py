@@ -7,7 +7,7 @@ import time
 
 from kubernetes import watch
 
-from tests.sandbox.platform.conftest import Platform
+from tests.sandbox.platform.platforms import Platform
 
 WINDOW = 3.0  # seconds the rate is measured over
 TOLERANCE = 0.25  # the writer catches up every 20 ms; the watch start and the window's edges blur the count

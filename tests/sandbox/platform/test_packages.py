@@ -10,7 +10,7 @@ from typing import Any
 
 from kubernetes import client
 
-from tests.sandbox.platform.conftest import Platform, platform_document
+from tests.sandbox.platform.platforms import Platform, platform_document
 from tests.support.waiting import wait_for
 
 PKG = ("pkg.crossplane.io", "v1")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.sandbox.platform.conftest import platform_document
+from tests.sandbox.platform.platforms import platform_document
 from tests.support.commands import xpchaos
 from xpchaos.run import sandbox_process
 
