@@ -4,7 +4,8 @@ Unhealthy = any MR of the serving side ``Synced=False``, or its ProviderConfig g
 works: docs/crossplane.md). After ``detection`` seconds unhealthy, with the other side healthy, the function sets
 the XR ``Ready=False`` while it promotes (``promotion`` seconds), rewrites DNS by RFC 2136, moves the weights
 to 0/100, marks the MRs' roles and sets ``Ready=True``. Traffic returns only after the original primary has
-been healthy for ``failback`` seconds, so a flapping primary does not move it back and forth.
+been healthy for ``failback`` seconds, so a flapping primary does not move it back and forth. Each XR keeps its
+own state and DNS record: it fails over on its own MRs and ProviderConfigs.
 """
 
 from __future__ import annotations

@@ -116,7 +116,7 @@ def _install_provider_crds(cluster: Cluster, layout: Layout, revisions: dict[str
     for package in layout.packages:
         dependencies = 1 if package.family else 0
         _set_status(cluster, revisions[package.name], {
-            "conditions": packages.healthy("ProviderRevision"), "objectRefs": refs[package.name],
+            "conditions": packages.healthy(installed=False), "objectRefs": refs[package.name],
             "foundDependencies": dependencies, "installedDependencies": dependencies, "invalidDependencies": 0})
 
 

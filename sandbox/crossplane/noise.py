@@ -29,6 +29,7 @@ REASONS = (("Normal", "Scheduled", "Successfully assigned {pod} to node"), ("Nor
            ("Normal", "Started", "Started container app"), ("Warning", "BackOff",
            "Back-off restarting failed container app in pod {pod}"), ("Warning", "Unhealthy",
            "Readiness probe failed: HTTP probe failed with statuscode: 503"))
+REGISTRY = "registry.example.test"
 TICK = 0.02  # seconds between bursts: 200 Events/s arrive as 4 every 20 ms
 
 
@@ -48,7 +49,7 @@ def populate(cluster: Cluster, spec: NoiseSpec) -> dict[str, list[str]]:
         out[namespace] = []
         for i in range(spec.pods_per_namespace):
             name = f"{app}-7f9c{index:02d}b6d4-{suffix()}"
-            image = f"registry.example.test/{app}:1.{i}.0"
+            image = f"{REGISTRY}/{app}:1.{i}.0"
             pod = cluster.create(pod_type, namespace, {"metadata": {"name": name, "labels": {"app": app}},
                                                        "spec": {"containers": [{"name": "app", "image": image}]}})
             cluster.patch(pod_type, namespace, name, MERGE_PATCH, {"status": {
@@ -67,6 +68,7 @@ class EventNoise:
 
     def __init__(self, cluster: Cluster, pods: dict[str, list[str]], rate: float, kept: int) -> None:
         self.cluster, self.rate = cluster, rate
+        # without pods, Events are about the namespaces themselves
         self.targets = [(ns, pod) for ns, names in pods.items() for pod in names] or [(ns, "") for ns in pods]
         self.kept: deque[tuple[str, str]] = deque()
         self.limit = kept
@@ -97,8 +99,9 @@ class EventNoise:
         stamp = now()
         self.cluster.create(self.events, namespace, {
             "metadata": {"name": name, "namespace": namespace},
-            "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": pod, "namespace": namespace},
-            "reason": reason, "message": text.format(pod=pod, image=f"registry.example.test/{pod.split('-')[0]}:1.0.0"),
+            "involvedObject": ({"apiVersion": "v1", "kind": "Pod", "name": pod, "namespace": namespace} if pod else
+                               {"apiVersion": "v1", "kind": "Namespace", "name": namespace}),
+            "reason": reason, "message": text.format(pod=pod, image=f"{REGISTRY}/{namespace.split('-')[0]}:1.0.0"),
             "type": etype, "count": 1, "firstTimestamp": stamp, "lastTimestamp": stamp,
             "source": {"component": "kubelet", "host": "node"}, "reportingComponent": "kubelet"})
         self.kept.append((namespace, name))

@@ -247,11 +247,10 @@ def deployment_available(deployment_obj: dict[str, Any]) -> dict[str, Any]:
                                        "progressed."}]}
 
 
-def healthy(kind_conditions: str = "Provider") -> list[dict[str, str]]:
-    if kind_conditions == "Provider":
-        return [condition("Healthy", "True", "HealthyPackageRevision"),
-                condition("Installed", "True", "ActivePackageRevision")]
-    return [condition("Healthy", "True", "HealthyPackageRevision")]
+def healthy(installed: bool = True) -> list[dict[str, str]]:
+    """A healthy package's conditions: a Provider's (Healthy and Installed) or a revision's (Healthy)."""
+    conditions = [condition("Healthy", "True", "HealthyPackageRevision")]
+    return [*conditions, condition("Installed", "True", "ActivePackageRevision")] if installed else conditions
 
 
 class PodReplacer:

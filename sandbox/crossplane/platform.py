@@ -1,6 +1,7 @@
-"""What ``sandbox up --profile stock|blueprint`` provisions: Crossplane's and the providers' CRDs (the real
-upstream files), the XGlobalDatabase API, two providers with ProviderConfigs, credential Secrets and pods, the
-managed resources of both clouds, and the XR ``production-db`` that composes them.
+"""The objects ``sandbox up --profile stock|blueprint`` provisions, as builders: Crossplane's and the providers'
+CRDs (the real upstream files), the XGlobalDatabase API (XRD, XR and claim CRDs, Composition), ProviderConfigs of
+each credential source, credential Secrets, the managed resources of both clouds, XRs and claims. What exists
+(how many of each, their names) is ``layout.py``'s; the seed's XR is ``production-db``.
 
 Crossplane v1 (``--crossplane v1``): cluster-scoped XR and MRs in ``*.upbound.io``, ProviderConfig. v2: the XR
 and its MRs in namespace ``production``, MRs in the ``*.m.upbound.io`` groups pointing at a

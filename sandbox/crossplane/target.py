@@ -39,7 +39,8 @@ SIGNALS = {  # docs/crossplane.md, 'The failover sequence in signals'; overridab
 }
 
 
-def _provider(side: Side, role: str, managed: bool = True) -> dict[str, Any]:
+def _provider(side: Side, role: str, complete: bool = True) -> dict[str, Any]:
+    """One cloud's provider; ``complete`` (the seed) names every managed resource and the service address."""
     names = ",".join(side.providers)
     return {
         "role": role,
@@ -50,8 +51,8 @@ def _provider(side: Side, role: str, managed: bool = True) -> dict[str, Any]:
         "pods": {"namespace": side.namespace, "selector": f"pkg.crossplane.io/provider in ({names})"},
         "cloudEndpoints": [f"{side.cloud.endpoint}/32"],
         "managedResources": [{"apiVersion": r.api_version, "kind": r.kind, "plural": r.plural, "name": r.name,
-                              "namespace": r.namespace or None} for r in side.managed] if managed else [],
-        **({"serviceAddress": side.address} if managed else {}),
+                              "namespace": r.namespace or None} for r in side.managed] if complete else [],
+        **({"serviceAddress": side.address} if complete else {}),
     }
 
 
@@ -88,7 +89,7 @@ def document(kubeconfig: Path, profile: str, speed: str, timings: Timings, layou
         "context": CONTEXT,
         "allowedContexts": [CONTEXT],
         "composites": _composites(layout),
-        "providers": {name: _provider(side, "primary" if name == primary else "secondary", managed=seed)
+        "providers": {name: _provider(side, "primary" if name == primary else "secondary", complete=seed)
                       for name, side in sides.items()},
         "egressKeep": EGRESS_KEEP,
         "dns": [{"name": c.dns_name.rstrip("."), "type": "A", "nameservers": [nameserver],
