@@ -59,7 +59,8 @@ def undo_log(configuration: dict[str, Any] | None) -> UndoLog:
 
 
 def api_for(target: Target) -> client.ApiClient:
-    """The target's client; refused when the target names allowed contexts and this is not one of them."""
+    """The target's client; refused when the context is not one of the target's allowedContexts (or the target
+    neither lists them nor says ``allowAnyContext: true``)."""
     try:
         return kube.client_for(target)
     except kube.ContextNotAllowed as exc:

@@ -58,7 +58,7 @@ def retarget(source: Path, out: Path, server: str) -> Path:
     """A copy of the target file ``source`` that reaches the same cluster entry at ``server`` (its kubeconfig beside
     it, ``OUT.kubeconfig``)."""
     doc = yaml.safe_load(source.read_text())
-    kubeconfig = source.parent / doc["kubeconfig"]  # as the loader reads it: relative to the target file
+    kubeconfig = source.parent / doc["kubeconfig"]  # as the loader reads it: relative to the target file's folder
     doc["kubeconfig"] = str(kubeconfig_at(kubeconfig, out.with_suffix(".kubeconfig"), server))
     return write(out, doc)
 

@@ -220,3 +220,20 @@ def test_the_sandboxs_own_target_parses(own_sandbox: Callable[..., Any]) -> None
                                                              "reason": "ReconcileSuccess"}
     with pytest.raises(target.TargetError, match="no provider 'gcp'"):
         loaded.provider("gcp")
+
+
+@pytest.mark.parametrize("written", ["kube/config", "./kube/config", "../elsewhere/config"])
+def test_a_relative_kubeconfig_is_read_from_the_target_files_folder(tmp_path: Path, written: str,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "platform"
+    folder.mkdir()
+    path = write(folder, {**copy.deepcopy(MINIMAL), "kubeconfig": written})
+    monkeypatch.chdir(tmp_path)  # another working directory must not change which file is meant
+    assert target.load(path).kubeconfig == str((folder / written).resolve())
+
+
+def test_an_absolute_or_home_kubeconfig_is_kept(tmp_path: Path) -> None:
+    absolute = write(tmp_path, {**copy.deepcopy(MINIMAL), "kubeconfig": "/etc/kube/config"})
+    home = write(tmp_path, {**copy.deepcopy(MINIMAL), "kubeconfig": "~/.kube/config"}, name="h.yaml")
+    assert target.load(absolute).kubeconfig == "/etc/kube/config"
+    assert target.load(home).kubeconfig == str(Path("~/.kube/config").expanduser())

@@ -74,5 +74,14 @@ def parse(doc: Any, path: Path) -> Target:
         target = Target.model_validate(doc)
     except ValidationError as exc:
         raise TargetError(one_line(exc, path)) from None
+    if target.kubeconfig:
+        target = target.model_copy(update={"kubeconfig": _beside(path, target.kubeconfig)})
     target._path = path
     return target
+
+
+def _beside(path: Path, kubeconfig: str) -> str:
+    """A relative kubeconfig path is read from the target file's folder, as kubectl reads the paths inside a
+    kubeconfig from the kubeconfig's: the same target works from any working directory."""
+    named = Path(kubeconfig).expanduser()
+    return str(named if named.is_absolute() else (path.parent / named).resolve())
