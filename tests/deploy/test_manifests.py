@@ -162,7 +162,7 @@ def test_every_rbac_rule_has_a_comment_naming_who_needs_it() -> None:
         while j >= 0 and lines[j].strip().startswith("#"):
             comment.insert(0, lines[j])
             j -= 1
-        assert re.search(r"(actions|probes|harness)/\w+\.py", " ".join(comment)), comment
+        assert re.search(r"(actions|probes|src/xpchaos/\w+)/\w+\.py", " ".join(comment)), comment
 
 
 def test_cronjob_runs_weekly_as_non_root_with_a_read_only_root() -> None:

@@ -20,29 +20,49 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-BARE = ("actions", "probes", "steps", "harness", "sandbox")
+MAPPED = ("actions", "probes", "steps", "sandbox")  # folders of the repository mapped into xpchaos
+BARE = (*MAPPED, "harness")
 SKIPPED_DIRS = {".git", ".venv", "build", "reports", ".pytest_cache", ".mypy_cache", ".ruff_cache", "node_modules"}
 PLANTING = Path(__file__).resolve().relative_to(ROOT)  # this file: its planted references are the checker's test
-# "sandbox.log", "steps.md": a file name, not a module
-FILE_SUFFIXES = {"py", "pyc", "md", "json", "jsonl", "yaml", "yml", "txt", "log", "html", "feature", "toml", "sqlite",
-                 "crt", "key", "pem", "cfg", "ini", "sh", "svg", "csv", "lock", "tmp"}
 _NAMES = "|".join(BARE)
-TEXT_PATTERNS = (
+STATEMENTS = (
     re.compile(rf"(?:^|[;'\"`])\s*(?:from\s+(?:{_NAMES})(?:\.\w+)*\s+import\b|import\s+(?:{_NAMES})\b)",
                re.M),  # import statements, also in python -c '...'
     re.compile(rf"\s-[mp]\s+(?:{_NAMES})\b(?![/-])"),  # python -m sandbox, pytest -p steps.given
-    re.compile(rf"(?<![\w./@-])(?:{_NAMES})\.(?!(?:{'|'.join(FILE_SUFFIXES)})\b)[a-z_][a-z0-9_]*"),  # steps.when
 )
+DOTTED = re.compile(rf"(?<![\w./@-])(?:{_NAMES})\.[a-z_][a-z0-9_]*(?![\w-])")  # steps.when, not steps.md
+
+
+def _modules() -> set[str]:
+    """The modules and sub-packages of the mapped folders by their bare names (``steps.when``,
+    ``sandbox.crossplane``): what a dotted name must be to reference one. The old ``harness`` no longer exists,
+    so any ``harness.x`` is one."""
+    found = set()
+    for folder in MAPPED:
+        for path in (ROOT / folder).rglob("*.py"):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            found.update(".".join(parts[:i]) for i in range(2, len(parts) + 1))
+    return found
+
+
+MODULES = _modules()
 
 
 def _bare(module: str) -> bool:
     return module.split(".")[0] in BARE
 
 
+def _a_module(dotted: str) -> bool:
+    parts = dotted.split(".")
+    return parts[0] == "harness" or ".".join(parts[:2]) in MODULES
+
+
 def text_offences(text: str) -> list[str]:
     """Bare module references in prose, shell, YAML or a Dockerfile: ``import``/``from`` lines, ``-m``/``-p``
-    arguments and dotted names such as ``steps.when``."""
-    return [match.group(0).strip() for pattern in TEXT_PATTERNS for match in pattern.finditer(text)]
+    arguments, and dotted names of our modules such as ``steps.when`` (a key path such as ``sandbox.platform`` of
+    the target file, or a file name such as ``sandbox.log``, is neither)."""
+    found = [match.group(0).strip() for pattern in STATEMENTS for match in pattern.finditer(text)]
+    return found + [match.group(0) for match in DOTTED.finditer(text) if _a_module(match.group(0))]
 
 
 def _imports(tree: ast.AST) -> Iterator[tuple[int, str]]:
@@ -168,6 +188,7 @@ def test_the_check_leaves_namespaced_modules_file_names_and_prose_alone(tmp_path
         'sandbox.kubeconfig  # the sandbox. It runs apart\n')
     (tmp_path / "README.md").write_text(
         "Run `python -m xpchaos.sandbox serve`; see probes/README.md and steps.md. The sandbox. Steps: 3.\n"
+        "The target's `sandbox.platform` and `sandbox.providerConfigs` keys.\n"
         "```python\nfrom xpchaos.steps.world import World\n```\n")
     (tmp_path / "experiment.json").write_text(json.dumps({"module": "xpchaos.actions.network"}))
     assert offences(tmp_path) == {}
