@@ -65,6 +65,9 @@ class DnsSampler:
     def signal_stop(self) -> None:
         self._stopping.set()
 
+    def threads(self) -> list[threading.Thread]:
+        return list(self._threads)
+
     def stop(self, timeout: float = QUERY_TIMEOUT + 0.5) -> None:
         """Stop asking; returns within ``timeout`` (a query in flight ends by its own timeout)."""
         self._stopping.set()

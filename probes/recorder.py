@@ -30,6 +30,9 @@ from .dns_sampler import DnsSampler
 
 WATCH_TIMEOUT = 240  # seconds a watch request lasts before it is resumed from its resourceVersion
 LIST_TIMEOUT = (5, 30)  # connect, read
+# A watch's client-side read timeout: the server ends the request after timeoutSeconds, so a stream silent for
+# longer than that plus this slack is stalled (a half-open connection, an API server replaced): it is resumed.
+WATCH_READ_SLACK = 15
 CLOCK_SLACK = 2  # seconds the cluster's clock may be behind ours when a re-list reads lastTransitionTimes
 
 
@@ -103,6 +106,12 @@ class TimelineRecorder:
                 stream.thread.join(0.05)
         if self.dns:
             self.dns.stop(max(0.0, deadline - time.monotonic()))
+
+    def running_threads(self) -> list[str]:
+        """The watch and DNS threads still alive: none once ``stop`` has done its job."""
+        threads = [s.thread for s in self._streams if s.thread is not None]
+        threads += self.dns.threads() if self.dns else []
+        return [t.name for t in threads if t.is_alive()]
 
     def __enter__(self) -> TimelineRecorder:
         return self.start()
@@ -238,7 +247,8 @@ class TimelineRecorder:
 
     def _watch(self, stream: _Stream) -> None:
         stream.watch = _RawWatch()
-        kwargs: dict[str, Any] = {"allow_watch_bookmarks": True, "timeout_seconds": self._watch_timeout}
+        kwargs: dict[str, Any] = {"allow_watch_bookmarks": True, "timeout_seconds": self._watch_timeout,
+                                  "_request_timeout": (LIST_TIMEOUT[0], self._watch_timeout + WATCH_READ_SLACK)}
         if stream.rv:
             kwargs["resource_version"] = stream.rv
         def connect(**kw: Any) -> Any:
