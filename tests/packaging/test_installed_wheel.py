@@ -214,6 +214,8 @@ def test_pip_show_lists_only_the_xpchaos_package(installed: Installed, tmp_path:
     imported = installed.run(["python", "-c", "import xpchaos.steps, xpchaos.pytest_plugin; print(xpchaos.__file__)"],
                              tmp_path)
     assert Path(imported.stdout.strip()).is_relative_to(site), imported  # the wheel's copy, not this checkout
+    version = installed.run("xpchaos --version", tmp_path)  # written once, in xpchaos/__init__.py
+    assert version.stdout.split()[-1] == __version__ and f"Version: {__version__}" in shown.stdout, version.stdout
 
 
 @pytest.fixture(scope="module")

@@ -110,3 +110,16 @@ def test_the_gate_runs_the_shipped_scenarios_and_says_so(tmp_path: Path) -> None
     assert gate.returncode == 2, gate.stdout + gate.stderr  # nothing selected: collected, not run
     assert "features: using the copy shipped with xpchaos" in gate.stdout
     assert "no scenario matched the selection" in gate.stdout
+
+
+def test_the_demo_runs_the_shipped_experiment_from_an_empty_directory(tmp_path: Path) -> None:
+    state, transcript = tmp_path / "sb", tmp_path / "out" / "demo.txt"
+    try:
+        demo = xpchaos("demo", "--state-dir", str(state), "--transcript", str(transcript), "--speed", "fast",
+                       cwd=tmp_path)
+    finally:
+        sp.stop(state)
+    assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-2000:]
+    text = transcript.read_text()
+    assert "revoke-credentials.json: using the copy shipped with xpchaos" in text
+    assert "xpchaos init" in text and "pytest features/" not in text  # no features/ here: it suggests init
