@@ -58,8 +58,8 @@ test: $(INSTALLED) $(COMPAT)/.installed lint system-packages
 # then the README table regenerated from what they measured. Exits non-zero when a figure does not hold. CI runs it
 # after `make test`.
 RELIABILITY_DIR := reports/reliability
-RELIABILITY_SUITES := tests/corpus tests/rbac tests/unit/test_house_rules.py tests/actions/test_undo_log.py \
-	tests/gate/test_gate.py::test_blueprint_passes_and_no_credential_reaches_any_output
+RELIABILITY_SUITES := tests/corpus tests/deploy/rbac tests/test_house_rules.py tests/actions/test_undo_log.py \
+	tests/run/gate/test_gate.py::test_blueprint_passes_and_no_credential_reaches_any_output
 reliability: $(INSTALLED) $(COMPAT)/.installed system-packages
 	rm -rf $(RELIABILITY_DIR) && mkdir -p $(RELIABILITY_DIR)
 	XPCHAOS_RELIABILITY_DIR=$(abspath $(RELIABILITY_DIR)) $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile \

@@ -2,9 +2,9 @@
 switch of the failover record, against the sandbox's own switch instant.
 
 A ``--profile blueprint --speed fast`` sandbox with the short timings of ``tests/support/sandboxes.py``. The fault is
-injected by hand with the ``kubernetes`` client, as ``tests/sim/test_faults.py`` does: the AWS credential Secret's
-key gets an invalid credential; the blueprint fails over and points DNS at the secondary. Restoring the bytes makes
-it fail back to the primary. Each run measures both switches (over and back); N runs.
+injected by hand with the ``kubernetes`` client, as ``tests/sandbox/crossplane/test_faults.py`` does: the AWS credential
+Secret's key gets an invalid credential; the blueprint fails over and points DNS at the secondary. Restoring the
+bytes makes it fail back to the primary. Each run measures both switches (over and back); N runs.
 
 Two references for the switch instant:
 

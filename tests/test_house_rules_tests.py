@@ -74,12 +74,12 @@ def test_no_test_sleeps_in_place_of_a_condition() -> None:
 
 def test_the_checks_see_what_they_look_for() -> None:
     sample = ("from .conftest import Journals\nfrom tests.conftest import Sandbox\nfrom . import conftest\n"
-              "import tests.sim.conftest\nfrom tests.unit.test_target import MINIMAL\n"
-              "importlib.import_module('tests.api.conftest')\nfrom tests.support import waiting\n"
+              "import tests.sandbox.crossplane.conftest\nfrom tests.core.test_target import MINIMAL\n"
+              "importlib.import_module('tests.sandbox.api.conftest')\nfrom tests.support import waiting\n"
               "from ..support.sandboxes import Sandbox\n"
               "time.sleep(1)\ntime.sleep(0.1)  # pacing the load is the thing measured\n")
     assert library_imports(sample, ["tests", "report"]) == [
-        (1, "tests.report.conftest"), (2, "tests.conftest"), (3, "tests.report.conftest"), (4, "tests.sim.conftest"),
-        (5, "tests.unit.test_target"), (6, "tests.api.conftest")]
+        (1, "tests.report.conftest"), (2, "tests.conftest"), (3, "tests.report.conftest"),
+        (4, "tests.sandbox.crossplane.conftest"), (5, "tests.core.test_target"), (6, "tests.sandbox.api.conftest")]
     assert (8, "tests.support.sandboxes") in imported(sample, ["tests", "report"])
     assert bare_sleeps(sample) == [9]

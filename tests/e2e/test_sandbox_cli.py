@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.api.http import Http
+from tests.sandbox.api.http import Http
 from tests.support import sandboxes
 from tests.support.commands import xpchaos
 from tests.support.paths import ROOT

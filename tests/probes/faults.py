@@ -1,5 +1,5 @@
 """A fault made by hand for the control test (the harness's own actions live in actions/): JSON-able
-Chaos Toolkit activities with the kubernetes client, as tests/sim/test_faults.py does it."""
+Chaos Toolkit activities with the kubernetes client, as tests/sandbox/crossplane/test_faults.py does it."""
 
 from __future__ import annotations
 

@@ -20,10 +20,11 @@ ROOT = Path(__file__).resolve().parents[2]
 BEGIN, END = "<!-- reliability:begin -->", "<!-- reliability:end -->"
 SUITES = {  # junit "classname prefix[::test name prefix]" -> what the row says those tests prove
     "tests.corpus": "Bad input (tests/corpus): each refused in one line, exit 2 (pytest 4), cluster unchanged",
-    "tests.rbac": "RBAC (tests/rbac): every call of 3 experiments + a game day allowed by deploy/, every rule used",
-    "tests.unit.test_house_rules": "No `shell=True`, TLS verification never off, no `sandbox` import in harness code",
+    "tests.deploy.rbac": "RBAC (tests/deploy/rbac): every call of 3 experiments + a game day allowed by deploy/, "
+                         "every rule used",
+    "tests.test_house_rules": "No `shell=True`, TLS verification never off, no `sandbox` import in harness code",
     "tests.actions.test_undo_log": "Undo log: owner-only (0600), durable, never echoes a record's content",
-    "tests.gate.test_gate::test_blueprint_passes_and_no_credential":
+    "tests.run.gate.test_gate::test_blueprint_passes_and_no_credential":
         "A gate run's every file and output searched for a planted credential canary (raw, base64): not found",
 }
 

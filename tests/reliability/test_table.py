@@ -14,7 +14,7 @@ SOAK = {"runs": 30, "signals": {"SIGINT": 15, "SIGTERM": 15}, "landed": {"probe"
 JUNIT = """<testsuites><testsuite>
 <testcase classname="tests.corpus.test_corpus" name="test_bad_target[x]"/>
 <testcase classname="tests.corpus.test_corpus" name="test_bad_target[y]"><failure message="boom"/></testcase>
-<testcase classname="tests.gate.test_gate" name="test_stock_exits_1_and_the_report_names_the_missing_failover"/>
+<testcase classname="tests.run.gate.test_gate" name="test_stock_exits_1_and_the_report_names_the_missing_failover"/>
 </testsuite></testsuites>"""
 
 

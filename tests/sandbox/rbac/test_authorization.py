@@ -13,7 +13,7 @@ import requests
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
-from tests.api.http import crd
+from tests.sandbox.api.http import crd
 from tests.sandbox.rbac.identities import Grants, Identity, forbidden, kubectl
 from tests.support.sandboxes import Sandbox
 

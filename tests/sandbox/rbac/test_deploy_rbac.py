@@ -1,7 +1,7 @@
 """deploy/kubernetes/rbac.yaml really suffices: on a blueprint sandbox with the manifests applied, the harness runs as
 the ``xpchaos`` ServiceAccount (a token from the TokenRequest API, written by ``xpchaos sandbox kubeconfig``) with
-RBAC enforced, and what tests/rbac records passes: the three experiments under plain ``chaos run`` and one
-``xpchaos gameday``. tests/rbac proves from the audit log that no call falls outside the rules; this proves the
+RBAC enforced, and what tests/deploy/rbac records passes: the three experiments under plain ``chaos run`` and one
+``xpchaos gameday``. tests/deploy/rbac proves from the audit log that no call falls outside the rules; this proves the
 rules, enforced, let every call through, and that the identity gets nothing else."""
 
 from __future__ import annotations

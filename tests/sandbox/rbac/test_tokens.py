@@ -19,7 +19,7 @@ import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from tests.api.http import Http
+from tests.sandbox.api.http import Http
 from tests.sandbox.rbac.identities import Identity, forbidden, kubectl, request_token, token_client, unauthorized
 from tests.support.commands import xpchaos
 from tests.support.sandboxes import Sandbox

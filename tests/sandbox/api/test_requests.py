@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.api.http import Http, crd
+from tests.sandbox.api.http import Http, crd
 from tests.support.sandboxes import Sandbox
 
 MERGE, JSONP, SMP = ("application/merge-patch+json", "application/json-patch+json",

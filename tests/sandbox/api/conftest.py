@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from tests.api.http import Http
+from tests.sandbox.api.http import Http
 from tests.support.sandboxes import Sandbox
 
 _counter = itertools.count()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.history.helpers import OTHER, SCENARIO, record_run, scenario
+from tests.run.history.helpers import OTHER, SCENARIO, record_run, scenario
 from tests.support.paths import ROOT
 from tests.support.waiting import wait_for
 from xpchaos.core.outcome import Outcome
@@ -97,7 +97,7 @@ def test_two_processes_appending_at_once_both_land(tmp_path: Path) -> None:
     script = textwrap.dedent(f"""
         import os, sys, time
         sys.path.insert(0, {str(ROOT)!r})
-        from tests.history.helpers import record_run, scenario
+        from tests.run.history.helpers import record_run, scenario
         open(os.path.join({str(tmp_path)!r}, "ready-" + sys.argv[2]), "w").close()
         deadline = time.monotonic() + 60
         while not os.path.exists({str(go)!r}):  # the start line: released for both at once

@@ -10,8 +10,8 @@ import pytest
 import yaml
 from kubernetes import config
 
-from tests.sim.observer import Observer
-from tests.sim.platform import Platform
+from tests.sandbox.crossplane.observer import Observer
+from tests.sandbox.crossplane.platform import Platform
 from tests.support.sandboxes import Sandbox, fast
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.api.http import Http
+from tests.sandbox.api.http import Http
 from tests.support.paths import UPSTREAM_CRDS, UPSTREAM_EXAMPLES
 
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from tests.sim.observer import Seen, condition_is
-from tests.sim.platform import Platform
+from tests.sandbox.crossplane.observer import Seen, condition_is
+from tests.sandbox.crossplane.platform import Platform
 from tests.support.network import free_port
 from tests.support.waiting import wait_for
 

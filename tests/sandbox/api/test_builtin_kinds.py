@@ -11,7 +11,7 @@ import pytest
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from tests.api.http import Http
+from tests.sandbox.api.http import Http
 from tests.support.sandboxes import Sandbox
 
 SSAR = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"

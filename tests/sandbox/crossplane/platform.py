@@ -12,7 +12,7 @@ import dns.query
 import dns.rdatatype
 from kubernetes import client
 
-from tests.sim.observer import Observer
+from tests.sandbox.crossplane.observer import Observer
 from tests.support.sandboxes import Sandbox
 
 

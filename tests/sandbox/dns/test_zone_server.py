@@ -17,7 +17,7 @@ import dns.tsig
 import dns.update
 import pytest
 
-from tests.dns.helpers import RunningDns
+from tests.sandbox.dns.helpers import RunningDns
 from tests.support.bind9 import API, KEY_NAME, ZONE, dig
 from xpchaos.sandbox.dns.rfc2136 import UpdateFailed, generate_tsig_key, replace_address
 from xpchaos.sandbox.dns.zone import Zone, default_zone_text

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from kubernetes import client, config
 
-from tests.preflight.helpers import findings, run_preflight
+from tests.run.preflight.helpers import findings, run_preflight
 from tests.support.targets import edited
 
 Start = Callable[[str, str], Path]

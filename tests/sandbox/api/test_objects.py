@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from tests.api.http import Http, crd
+from tests.sandbox.api.http import Http, crd
 
 
 def cm(name: str, **extra: object) -> dict:

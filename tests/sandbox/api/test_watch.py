@@ -7,7 +7,7 @@ import json
 import threading
 from collections.abc import Callable
 
-from tests.api.http import Http
+from tests.sandbox.api.http import Http
 from tests.support.sandboxes import Sandbox
 from tests.support.waiting import wait_for
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.dns.helpers import LoopThread, RunningDns
+from tests.sandbox.dns.helpers import LoopThread, RunningDns
 from tests.support.bind9 import KEY_NAME
 from xpchaos.sandbox.dns import server as dns_server_module
 from xpchaos.sandbox.dns.rfc2136 import generate_tsig_key
