@@ -10,12 +10,15 @@ from typing import Any
 
 import pytest
 import requests
+import yaml
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
-from tests.sandbox.api.http import crd
 from tests.sandbox.rbac.identities import Grants, Identity, forbidden, kubectl
+from tests.support.paths import UPSTREAM_CRDS
 from tests.support.sandboxes import Sandbox
+
+UPSTREAM_PROVIDERCONFIGS = UPSTREAM_CRDS / "aws.upbound.io_providerconfigs.yaml"
 
 Call = Callable[[Any, str], object]
 
@@ -83,9 +86,8 @@ def test_the_403_texts_are_kube_apiservers(admin: client.ApiClient, ns: str, ide
     if "crossplane-system" not in {n.metadata.name for n in core.list_namespace().items}:
         core.create_namespace({"metadata": {"name": "crossplane-system"}})
     extensions: Any = client.ApiextensionsV1Api(admin)
-    try:
-        extensions.create_custom_resource_definition(crd("aws.upbound.io", "providerconfigs", "ProviderConfig",
-                                                         scope="Cluster"))
+    try:  # the real CRD: other tests on this session's sandbox use the same one
+        extensions.create_custom_resource_definition(yaml.safe_load(UPSTREAM_PROVIDERCONFIGS.read_text()))
     except ApiException as exc:
         assert exc.status == 409  # another test made it first
     who = identity(ns)
@@ -104,7 +106,7 @@ def test_the_403_texts_are_kube_apiservers(admin: client.ApiClient, ns: str, ide
         'resource "providerconfigs" in API group "aws.upbound.io" at the cluster scope')
     custom: Any = client.CustomObjectsApi(who.api)
     with pytest.raises(ApiException) as named:
-        custom.get_cluster_custom_object("aws.upbound.io", "v1alpha1", "providerconfigs", "default")
+        custom.get_cluster_custom_object("aws.upbound.io", "v1beta1", "providerconfigs", "default")
     assert json.loads(named.value.body)["details"] == {
         "name": "default", "group": "aws.upbound.io", "kind": "providerconfigs"}
 
