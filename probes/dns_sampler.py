@@ -38,11 +38,14 @@ def label(nameserver: Nameserver) -> str:
     return f"{host}:{nameserver.port}"
 
 
+INTERVAL = 0.1  # seconds between two questions to one nameserver, at most: the resolution of every DNS signal
+
+
 class DnsSampler:
-    def __init__(self, records: tuple[DnsRecord, ...], timeline: tl.Timeline, interval: float = 0.1) -> None:
+    def __init__(self, records: tuple[DnsRecord, ...], timeline: tl.Timeline, interval: float = INTERVAL) -> None:
         self.records = records
         self.timeline = timeline
-        self.interval = min(interval, 0.1)
+        self.interval = min(interval, INTERVAL)
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._first: dict[tuple[str, str], bool] = {}

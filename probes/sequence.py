@@ -25,12 +25,16 @@ from xpchaos.core.target import Target, TargetError
 
 from . import expectations as ex
 from . import timeline as tl
-from .dns_sampler import label
+from .dns_sampler import INTERVAL, label
 
 PHRASES = ("<provider> managed resources are Synced=False", "<provider> managed resources are Synced and Ready",
            "the <XR kind> is Ready=True", "the <XR kind> is Ready=False", "DNS answers <provider>")
 _MR = re.compile(r"^(?:every )?(?P<provider>[\w-]+) managed resources? (?:are|is|report) (?P<what>.+)$")
 _XR = re.compile(r"^the (?P<kind>[\w-]+) (?:is|becomes|goes) (?P<type>\w+)=(?P<status>True|False)$")
+# Two signals closer than this cannot be put in order: a DNS answer is seen only at the sampler's next question,
+# up to INTERVAL after it changed, while a watch delivers a condition within milliseconds. "Not in this order"
+# therefore needs the later step to have begun more than this before the earlier one.
+ORDER_RESOLUTION_S = INTERVAL
 _DNS = re.compile(r"^(?:every nameserver|DNS) answers (?P<provider>[\w-]+)(?: on every nameserver)?$")
 
 
@@ -113,7 +117,7 @@ def check(target: Target, timeline: list[dict[str, Any]], signals: list[tuple[st
                                  tuple(sig["mr_error"].get("events") or ()))
     verdict = expectation.evaluate(entries, t0, math.inf, lambda _needs, _state, _late: None)
     assert verdict is not None  # with now = infinity every step is decided
-    return _check_order(verdict) if verdict["outcome"] == Outcome.PASSED else verdict
+    return check_order(verdict) if verdict["outcome"] == Outcome.PASSED else verdict
 
 
 def _is_change(phrase: str) -> bool:
@@ -122,10 +126,12 @@ def _is_change(phrase: str) -> bool:
     return not _MR.match(phrase) or "Synced=False" in phrase.replace(" ", "")
 
 
-def _check_order(verdict: dict[str, Any]) -> dict[str, Any]:
+def check_order(verdict: dict[str, Any]) -> dict[str, Any]:
+    """A passed verdict stays passed only if every change began after the step before it was met (to within
+    ``ORDER_RESOLUTION_S``); otherwise it reads failed at the first step out of order."""
     steps = verdict["steps"]
     for previous, current in itertools.pairwise(steps):
-        if _is_change(current["name"]) and current["since_s"] < previous["at_s"]:
+        if _is_change(current["name"]) and current["since_s"] < previous["at_s"] - ORDER_RESOLUTION_S:
             return {**verdict, "outcome": Outcome.FAILED, "failed_step": current["name"], "late_by_s": None,
                     "reason": f"{current['name']}: began {current['since_s']:.2f} s after the fault, before "
                               f"{previous['name']} ({previous['at_s']:.2f} s): not in this order"}

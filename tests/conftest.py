@@ -10,9 +10,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from kubernetes import config
 
+from tests.probes.cluster import Cluster
 from tests.support import bind9, kubectl, sandboxes
-from tests.support.sandboxes import Sandbox
+from tests.support.sandboxes import Sandbox, fast
 
 
 @pytest.fixture(scope="session")
@@ -53,3 +55,15 @@ def named(tmp_path: Path) -> Iterator[bind9.Named]:
     """A real BIND9 ``named`` serving the sandbox's zone, accepting updates signed with its TSIG key."""
     with bind9.named(tmp_path) as server:
         yield server
+
+
+@pytest.fixture
+def cluster_for(own_sandbox: Callable[..., Sandbox]) -> Callable[..., Cluster]:
+    """``start(profile, *server_args)``: a private sandbox of that profile at the test timings, with its target and
+    a client (the probes' and the controls' tests)."""
+
+    def start(profile: str, *extra: str) -> Cluster:
+        sandbox = own_sandbox(*fast(profile), *extra)
+        return Cluster(sandbox, sandbox.target, config.new_client_from_config(config_file=sandbox.kubeconfig))
+
+    return start

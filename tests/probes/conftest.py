@@ -1,27 +1,13 @@
-"""A private sandbox per test (fast timings), and recorders stopped whatever the test did."""
+"""Recorders stopped whatever the test did (a private sandbox per test: ``cluster_for``, tests/conftest.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
 import pytest
-from kubernetes import config
 
-from tests.probes.cluster import Cluster
-from tests.support.sandboxes import Sandbox, fast
 from xpchaos.core import target as targets
 from xpchaos.probes.recorder import TimelineRecorder
-
-
-@pytest.fixture
-def cluster_for(own_sandbox: Callable[..., Sandbox]) -> Callable[..., Cluster]:
-    """``start(profile, *server_args)``: a sandbox of that profile at the test timings."""
-
-    def start(profile: str, *extra: str) -> Cluster:
-        sandbox = own_sandbox(*fast(profile), *extra)
-        return Cluster(sandbox, sandbox.target, config.new_client_from_config(config_file=sandbox.kubeconfig))
-
-    return start
 
 
 @pytest.fixture
