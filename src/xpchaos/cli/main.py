@@ -16,6 +16,7 @@ import yaml
 from xpchaos import __version__
 from xpchaos.actions import restore as restore_module
 from xpchaos.cli import demo as demo_module
+from xpchaos.cli.discover import register as register_discover
 from xpchaos.cli.gameday import register as register_gameday
 from xpchaos.cli.gate import register as register_gate
 from xpchaos.cli.history import register as register_history
@@ -417,3 +418,4 @@ register_gameday(main)
 register_history(main)
 register_preflight(main)
 register_init(main)
+register_discover(main)

@@ -1,0 +1,386 @@
+"""Discovery: a target written from a live cluster, walked as ``crossplane beta trace`` walks it.
+
+From the XRs or claims the user names (or a label selector over a kind) the walk (``xpchaos.core.platform_graph``)
+goes to the managed resources each XR composes, their ProviderConfigs and credential sources, the providers and
+pods that serve each kind, and the DNS objects the XRs compose (Route53 Records, ExternalDNS DNSEndpoints, Azure
+Traffic Manager) to record names and addresses. ``target_text`` writes what it found as a commented target file;
+what it had to guess (which side is primary, the nameservers) is marked ``# REVIEW:``. GET and LIST only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import dns.exception
+import yaml
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+from xpchaos.core import platform_graph as graph
+from xpchaos.core.errors import InputError
+from xpchaos.core.target_model import DnsRecord, Nameserver, ObjectRef
+from xpchaos.probes import dns_sampler
+
+_KIND = re.compile(r"^([a-z0-9-]+)\.([a-z0-9-]+(?:\.[a-z0-9-]+)+)$")
+PROGRESS_EVERY = 50  # XRs between two progress lines
+Progress = Callable[[str], None]
+
+
+class DiscoverError(InputError):
+    """An option of ``xpchaos discover`` that cannot be followed; the message names the option and the fix."""
+
+
+@dataclass(frozen=True)
+class FoundMR:
+    ref: ObjectRef
+    conditions: dict[str, str]
+    provider_config: ObjectRef
+    provider: str  # the Provider whose revision serves its kind
+
+
+@dataclass(frozen=True)
+class FoundXR:
+    ref: ObjectRef
+    conditions: dict[str, str]
+    claim: ObjectRef | None
+    claim_conditions: dict[str, str]
+    managed: tuple[FoundMR, ...]
+
+
+@dataclass
+class FoundRecord:
+    """A DNS name the XRs compose, with the addresses of each side (PRIMARY / SECONDARY, or by priority)."""
+
+    name: str
+    type: str = "A"
+    ttl: int = 0
+    sides: dict[str, list[str]] = field(default_factory=dict)  # "primary" / "secondary" -> addresses
+    clouds: dict[str, str] = field(default_factory=dict)  # side -> the cloud it names (set identifier), if any
+    answer: tuple[str, ...] | None = None  # what the nameservers answer now, when asked
+    source: str = ""  # the kind it came from
+
+    @property
+    def primary_side(self) -> str:
+        """The side the nameservers answer now; else the one the DNS object marks primary."""
+        if self.answer:
+            for side, addresses in self.sides.items():
+                if set(addresses) == set(self.answer):
+                    return side
+        return "primary"
+
+
+@dataclass
+class Discovery:
+    """What the walk found."""
+
+    context: str
+    kubeconfig: str | None
+    composites: list[FoundXR] = field(default_factory=list)
+    configs: dict[ObjectRef, graph.CredentialSource] = field(default_factory=dict)
+    providers: dict[str, set[str]] = field(default_factory=dict)  # cloud -> Providers serving its kinds
+    pods_namespace: dict[str, str] = field(default_factory=dict)  # cloud -> the namespace of its provider pods
+    records: dict[str, FoundRecord] = field(default_factory=dict)
+    nameservers: tuple[Nameserver, ...] = ()
+
+    def managed(self, cloud: str) -> list[FoundMR]:
+        return [mr for xr in self.composites for mr in xr.managed if graph.cloud_of(mr.ref.group) == cloud]
+
+    def clouds(self) -> list[str]:
+        return sorted(self.providers)
+
+
+# -- what the user asked for -------------------------------------------------------------------------------------
+def parse_kind(text: str, option: str) -> tuple[str, str]:
+    """``PLURAL.GROUP`` -> (plural, group)."""
+    match = _KIND.match(text)
+    if not match:
+        raise DiscoverError(f"{option} {text!r}: expected PLURAL.GROUP, e.g. xglobaldatabases.database.example.org")
+    return match.group(1), match.group(2)
+
+
+def kind_ref(api: client.ApiClient, plural: str, group: str, name: str, namespace: str | None,
+             option: str) -> ObjectRef:
+    """An ObjectRef for ``plural.group/name``, in the group's preferred version."""
+    apis: Any = client.ApisApi(api)
+    versions = [g.preferred_version.group_version for g in apis.get_api_versions().groups if g.name == group]
+    served = graph.kinds(api, versions[0]) if versions else {}
+    kind = next((k for k, (p, _ns) in served.items() if p == plural), None)
+    if kind is None:
+        raise DiscoverError(f"{option} {plural}.{group}: the cluster serves no such kind (list them with `kubectl "
+                            "api-resources`)")
+    if served[kind][1] and not namespace:
+        raise DiscoverError(f"{option} {plural}.{group}/{name}: {kind} is namespaced; give its namespace with -n")
+    return ObjectRef(versions[0], kind, plural, name, namespace if served[kind][1] else None)
+
+
+def roots_from_names(api: client.ApiClient, names: tuple[str, ...], namespace: str | None) -> list[ObjectRef]:
+    """``--xr PLURAL.GROUP/NAME`` options as ObjectRefs."""
+    out = []
+    for text in names:
+        kind, _, name = text.partition("/")
+        if not name:
+            raise DiscoverError(f"--xr {text!r}: expected PLURAL.GROUP/NAME, e.g. "
+                                "xglobaldatabases.database.example.org/production-db")
+        out.append(kind_ref(api, *parse_kind(kind, "--xr"), name, namespace, "--xr"))
+    return out
+
+
+def roots_from_selector(api: client.ApiClient, kind: str, selector: str, namespace: str | None) -> list[ObjectRef]:
+    """The objects of ``--kind`` that ``-l`` selects (in ``-n`` when given)."""
+    plural, group = parse_kind(kind, "--kind")
+    probe = kind_ref(api, plural, group, "probe", namespace or "default", "--kind")
+    custom: Any = client.CustomObjectsApi(api)
+    try:
+        if namespace and probe.namespace:
+            items = custom.list_namespaced_custom_object(group, probe.version, namespace, plural,
+                                                         label_selector=selector)["items"]
+        else:
+            items = custom.list_cluster_custom_object(group, probe.version, plural, label_selector=selector)["items"]
+    except ApiException as exc:
+        if exc.status == 400:
+            raise DiscoverError(f"-l {selector!r}: not a label selector the API server accepts") from None
+        raise
+    return [ObjectRef(probe.api_version, probe.kind, plural, i["metadata"]["name"], i["metadata"].get("namespace"))
+            for i in items]
+
+
+# -- the walk ----------------------------------------------------------------------------------------------------
+def walk(api: client.ApiClient, roots: list[ObjectRef], context: str, kubeconfig: str | None,
+         nameservers: tuple[Nameserver, ...] = (), progress: Progress | None = None) -> Discovery:
+    """Walk from ``roots`` (XRs or claims) to everything a target names."""
+    found = Discovery(context, kubeconfig, nameservers=nameservers)
+    serving: dict[str, str] = {}  # CRD -> Provider
+    seen: set[ObjectRef] = set()
+    for index, root in enumerate(roots, 1):
+        xr_ref, xr_obj = graph.composite(api, root)
+        if xr_ref in seen:
+            continue
+        seen.add(xr_ref)
+        claim = root if root != xr_ref else _claim_of(api, xr_obj)
+        managed = tuple(mr for ref in _composed(api, xr_ref, xr_obj) if (mr := _managed(api, ref, serving, found)))
+        claim_conditions = graph.conditions(graph.get(api, claim)) if claim else {}
+        found.composites.append(FoundXR(xr_ref, graph.conditions(xr_obj), claim, claim_conditions, managed))
+        if progress and index % PROGRESS_EVERY == 0:
+            progress(f"walked {index} of {len(roots)} composites")
+    _pods(api, found)
+    _ask(found)
+    return found
+
+
+def _claim_of(api: client.ApiClient, xr: dict[str, Any]) -> ObjectRef | None:
+    """The claim an XR is bound to (``spec.claimRef``, v1), if any."""
+    ref = (xr.get("spec") or {}).get("claimRef")
+    if not ref:
+        return None
+    return graph.ref_to(api, ref["apiVersion"], ref["kind"], ref["name"], ref.get("namespace"))
+
+
+def _composed(api: client.ApiClient, xr: ObjectRef, obj: dict[str, Any]) -> list[ObjectRef]:
+    return [graph.ref_to(api, r["apiVersion"], r["kind"], r["name"], r.get("namespace") or xr.namespace)
+            for r in graph.resource_refs(obj)]
+
+
+def _managed(api: client.ApiClient, ref: ObjectRef, serving: dict[str, str], found: Discovery) -> FoundMR | None:
+    """The managed resource ``ref`` with its ProviderConfig and Provider; None for a composed object that is not
+    managed by a provider (an ExternalDNS DNSEndpoint), whose DNS names are still recorded."""
+    obj = graph.get(api, ref)
+    for record in dns_records(obj):
+        _merge(found.records, record)
+    if not {"forProvider", "providerConfigRef"} & set(obj.get("spec") or {}):
+        return None
+    pc = graph.provider_config_of(obj)
+    if pc not in found.configs:
+        found.configs[pc] = graph.credential_source(graph.get(api, pc))
+    cloud = graph.cloud_of(ref.group)
+    for crd in (f"{ref.plural}.{ref.group}", f"{pc.plural}.{pc.group}"):
+        if crd not in serving:
+            serving[crd] = graph.serving_provider(api, crd)
+        found.providers.setdefault(cloud, set()).add(serving[crd])
+    return FoundMR(ref, graph.conditions(obj), pc, serving[f"{ref.plural}.{ref.group}"])
+
+
+def _pods(api: client.ApiClient, found: Discovery) -> None:
+    for cloud, providers in found.providers.items():
+        namespaces = {p["metadata"]["namespace"] for name in providers for p in graph.provider_pods(api, name)}
+        found.pods_namespace[cloud] = sorted(namespaces)[0] if namespaces else ""
+
+
+def _ask(found: Discovery) -> None:
+    """What the first nameserver answers now for each record: the side it answers is the primary."""
+    if not found.nameservers:
+        return
+    for record in found.records.values():
+        try:
+            asked = DnsRecord.model_validate({"name": record.name, "type": record.type, "nameservers": [],
+                                              "primary": [], "secondary": []})
+            record.answer = dns_sampler.ask(asked, found.nameservers[0])
+        except (dns.exception.DNSException, OSError):
+            record.answer = None
+
+
+# -- DNS objects ---------------------------------------------------------------------------------------------------
+def dns_records(obj: dict[str, Any]) -> list[FoundRecord]:
+    """The DNS names a composed object publishes: a Route53 Record, an ExternalDNS DNSEndpoint, an Azure Traffic
+    Manager profile or endpoint; nothing for any other kind."""
+    group, kind = obj["apiVersion"].rpartition("/")[0], obj["kind"]
+    spec = (obj.get("spec") or {}).get("forProvider") or {}
+    if group.startswith("route53.aws.") and kind == "Record" and spec.get("name"):
+        return [_route53(spec)]
+    if group == "externaldns.k8s.io" and kind == "DNSEndpoint":
+        return [_endpoint(e) for e in (obj.get("spec") or {}).get("endpoints") or [] if e.get("dnsName")]
+    if group.startswith("network.azure.") and kind == "TrafficManagerProfile":
+        name = (spec.get("dnsConfig") or [{}])
+        relative = (name[0] if isinstance(name, list) else name).get("relativeName")
+        return [FoundRecord(f"{relative}.trafficmanager.net", "CNAME", source=kind)] if relative else []
+    return []
+
+
+def _route53(spec: dict[str, Any]) -> FoundRecord:
+    policy = (spec.get("failoverRoutingPolicy") or [{}])
+    kind = str((policy[0] if isinstance(policy, list) else policy).get("type", "PRIMARY")).lower()
+    record = FoundRecord(str(spec["name"]).rstrip("."), str(spec.get("type", "A")), int(spec.get("ttl") or 0),
+                         source="Record")
+    record.sides[kind] = [str(a) for a in spec.get("records") or []]
+    if spec.get("setIdentifier") in graph.CLOUDS:
+        record.clouds[kind] = str(spec["setIdentifier"])
+    return record
+
+
+def _endpoint(endpoint: dict[str, Any]) -> FoundRecord:
+    specific = {p.get("name"): p.get("value") for p in endpoint.get("providerSpecific") or []}
+    kind = str(specific.get("aws/failover", "PRIMARY")).lower()
+    record = FoundRecord(str(endpoint["dnsName"]).rstrip("."), str(endpoint.get("recordType", "A")),
+                         int(endpoint.get("recordTTL") or 0), source="DNSEndpoint")
+    record.sides[kind] = [str(t) for t in endpoint.get("targets") or []]
+    if endpoint.get("setIdentifier") in graph.CLOUDS:
+        record.clouds[kind] = str(endpoint["setIdentifier"])
+    return record
+
+
+def _merge(records: dict[str, FoundRecord], record: FoundRecord) -> None:
+    known = records.setdefault(record.name, record)
+    if known is not record:
+        for side, addresses in record.sides.items():
+            known.sides.setdefault(side, []).extend(a for a in addresses if a not in known.sides.get(side, []))
+        known.clouds.update(record.clouds)
+        known.ttl = known.ttl or record.ttl
+
+
+def primary_cloud(found: Discovery) -> tuple[str, int, int]:
+    """The cloud most records answer from now (else mark primary): (cloud, records that say so, records named)."""
+    votes: dict[str, int] = {}
+    for record in found.records.values():
+        cloud = record.clouds.get(record.primary_side)
+        if cloud:
+            votes[cloud] = votes.get(cloud, 0) + 1
+    clouds = found.clouds()
+    if not votes:
+        return (clouds[0] if clouds else "", 0, len(found.records))
+    best = max(sorted(votes), key=lambda c: votes[c])
+    return best, votes[best], len(found.records)
+
+
+# -- the target file -----------------------------------------------------------------------------------------------
+def _ref_doc(ref: ObjectRef) -> dict[str, Any]:
+    doc: dict[str, Any] = {"apiVersion": ref.api_version, "kind": ref.kind, "plural": ref.plural, "name": ref.name}
+    if ref.namespace:
+        doc["namespace"] = ref.namespace
+    return doc
+
+
+def _dump(doc: Any, indent: int = 0) -> str:
+    text = yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=200)
+    return "".join(" " * indent + line + "\n" for line in text.splitlines())
+
+
+def _source_text(source: graph.CredentialSource) -> str:
+    where = f" {source.secret.namespace}/{source.secret.name} key {source.secret.key}" if source.secret else ""
+    details = "".join(f", {k} {v}" for k, v in sorted(source.details.items()))
+    return f"{source.source}{where}{details}"
+
+
+def _provider_text(found: Discovery, cloud: str, role: str) -> str:
+    configs = sorted((pc for pc in found.configs if graph.cloud_of(pc.group) == cloud), key=lambda pc: pc.name)
+    users = {pc: sum(mr.provider_config == pc for mr in found.managed(cloud)) for pc in configs}
+    chosen = max(configs, key=lambda pc: users[pc])
+    lines = [f"  # {cloud}: {len(found.managed(cloud))} managed resources, ProviderConfigs:"]
+    lines += [f"  #   {pc.kind} {pc.name}: {users[pc]} managed resources, credentials {_source_text(found.configs[pc])}"
+              for pc in configs]
+    doc: dict[str, Any] = {"role": role, "providerConfig": _ref_doc(chosen)}
+    secret = found.configs[chosen].secret
+    if secret:
+        doc["credentials"] = {"secret": {"namespace": secret.namespace, "name": secret.name, "key": secret.key}}
+    else:
+        lines.append(f"  #   credentials: {found.configs[chosen].source}, read from the ProviderConfig")
+    doc["pods"] = {"namespace": found.pods_namespace.get(cloud, ""),
+                   "selector": graph.selector_for(found.providers[cloud])}
+    doc["managedResources"] = [_ref_doc(mr.ref) for mr in found.managed(cloud)]
+    lines.append(f"  # REVIEW: cloudEndpoints (the CIDRs of the {cloud} API) are not in the cluster; add them for the "
+                 "network fault")
+    return "\n".join(lines) + "\n" + _dump({cloud: doc}, 2)
+
+
+def _dns_text(found: Discovery) -> str:
+    if not found.records:
+        return ""
+    lines = []
+    if not found.nameservers:
+        lines.append("# REVIEW: nameservers: the zone's authoritative nameservers (none given; use --nameserver)")
+    if any(r.answer is None for r in found.records.values()):
+        lines.append("# REVIEW: primary is the side marked PRIMARY where the nameservers did not answer")
+    else:
+        lines.append("# REVIEW: primary is the side the nameservers answer now")
+    docs = []
+    for record in sorted(found.records.values(), key=lambda r: r.name):
+        primary = record.primary_side
+        secondary = next((s for s in record.sides if s != primary), "secondary")
+        docs.append({"name": record.name, "type": record.type,
+                     "nameservers": [dns_sampler.label(ns) for ns in found.nameservers],
+                     "primary": record.sides.get(primary, []), "secondary": record.sides.get(secondary, []),
+                     "ttl": record.ttl})
+    return "\n".join(lines) + "\n" + _dump({"dns": docs})
+
+
+def target_text(found: Discovery, name: str = "discovered") -> str:
+    """The target file for what ``found`` holds, commented; guesses marked ``# REVIEW:``."""
+    primary, votes, named = primary_cloud(found)
+    head = {"apiVersion": "xpchaos.io/v1alpha1", "kind": "Target", "metadata": {"name": name}}
+    if found.kubeconfig:
+        head["kubeconfig"] = found.kubeconfig
+    head.update({"context": found.context, "allowedContexts": [found.context]})
+    out = [f"# Target written by `xpchaos discover` from context {found.context}: {len(found.composites)} "
+           f"composites, {sum(len(x.managed) for x in found.composites)} managed resources.\n", _dump(head)]
+    out.append("composites:\n")
+    for xr in found.composites:
+        if xr.claim:
+            out.append(f"# claim {xr.claim.namespace}/{xr.claim.name} ({xr.claim.kind})\n")
+        out.append(_dump([_ref_doc(xr.ref)]))
+    out.append(f"# REVIEW: {primary} is primary: the side the DNS answers now for {votes} of {named} records\n")
+    out.append("providers:\n")
+    for cloud in sorted(found.clouds(), key=lambda c: c != primary):
+        out.append(_provider_text(found, cloud, "primary" if cloud == primary else "secondary"))
+    out.append(_dns_text(found))
+    return "".join(out)
+
+
+# -- the tree ------------------------------------------------------------------------------------------------------
+def tree_text(found: Discovery) -> str:
+    """The walk as ``crossplane beta trace`` prints it: KIND/NAME, SYNCED, READY, indented."""
+    rows: list[tuple[str, dict[str, str]]] = []
+    for xr in found.composites:
+        indent = ""
+        if xr.claim:
+            rows.append((f"{xr.claim.kind}/{xr.claim.name} ({xr.claim.namespace})", xr.claim_conditions))
+            indent = "└─ "
+        rows.append((f"{indent}{xr.ref.kind}/{xr.ref.name}", xr.conditions))
+        prefix = "   " if xr.claim else ""
+        for i, mr in enumerate(xr.managed):
+            branch = "└─ " if i == len(xr.managed) - 1 else "├─ "
+            rows.append((f"{prefix}{branch}{mr.ref.kind}/{mr.ref.name}", mr.conditions))
+    width = max([len("NAME"), *(len(name) for name, _ in rows)]) + 2
+    lines = [f"{'NAME':<{width}}{'SYNCED':<8}READY"]
+    lines += [f"{name:<{width}}{c.get('Synced', '-'):<8}{c.get('Ready', '-')}" for name, c in rows]
+    return "\n".join(lines) + "\n"
