@@ -1,8 +1,14 @@
-"""Fault: revoke a provider's credentials (the ProviderConfig's ``secretRef``), and its rollback.
+"""Fault: revoke a provider's credentials, and its rollback. The credential source is the ProviderConfig's
+``spec.credentials.source``; the Secret is the one the target pins, else the ProviderConfig's ``secretRef``.
 
 - mode ``secret``: the Secret key's value is replaced by a well-formed but invalid credential in the same format
   (AWS shared-credentials INI or Azure JSON, detected from the current value);
-- mode ``delete-secret``: the Secret is deleted.
+- mode ``delete-secret``: the Secret is deleted;
+- mode ``identity``: a workload identity (IRSA, WebIdentity, Azure ``OIDCTokenFile``) is pointed at a role or
+  client that does not exist, as after the role was removed (``xpchaos.actions.identity``).
+
+A mode that does not fit the source, or a source no mode can break (EKS ``PodIdentity``, ``Upbound``, ...), is
+refused before any change, saying what to do instead (``ModeRefused``, exit 2).
 
 Rollback restores the exact bytes (or re-creates the Secret without server-set fields). Credential bytes go only
 into the undo log (mode 0600), never into results, logs or exception text.
@@ -17,19 +23,23 @@ import copy
 import json
 import secrets as pysecrets
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from chaoslib.types import Configuration, Secrets
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from xpchaos.core.errors import InputError
 from xpchaos.core.outcome import ActionOutcome
+from xpchaos.core.target import SecretRef
 
+from . import identity
 from ._common import (
     Context,
     FaultError,
     TargetObjectMissing,
     api_error,
+    get_object,
     logger,
     provider_name,
     provider_of,
@@ -43,7 +53,21 @@ from ._common import (
 __all__ = ["restore_credentials", "revoke_credentials"]
 
 FAULT = "revoke-credentials"
-MODES = ("secret", "delete-secret")
+SECRET_MODES = ("secret", "delete-secret")
+MODES = (*SECRET_MODES, "identity")
+# what to do instead, for the sources no mode can break from the cluster's API
+INSTEAD = {
+    "PodIdentity": "EKS Pod Identity binds the role outside the cluster (its association is an EKS API object); "
+                   "remove the association in a sandbox account, or prove the loss with block-provider-api",
+    "Upbound": "Upbound's identity is issued by Upbound, not the cluster; prove the loss with block-provider-api",
+    "": "prove the loss with block-provider-api (the cloud unreachable) or delete-providerconfig",
+}
+
+
+class ModeRefused(FaultError, InputError):
+    """The mode does not fit the ProviderConfig's credential source (or no mode does): refused before any change,
+    with what to do instead."""
+
 
 
 def _detect(raw: bytes) -> str | None:
@@ -106,24 +130,89 @@ def _read_secret(ctx: Context, ns: str, name: str) -> dict[str, Any]:
                               f"{', '.join(existing) or 'none'}); nothing was changed")
 
 
+def _source(ctx: Context, provider: Any) -> tuple[str, dict[str, Any] | None]:
+    """The ProviderConfig's ``spec.credentials.source`` (``Secret`` when it names none) and the object itself."""
+    pc = get_object(ctx.api, provider.provider_config)
+    if pc is None:
+        if provider.credentials is not None:  # the Secret the target pins is what the fault changes
+            return "Secret", None
+        raise TargetObjectMissing(f"{provider.provider_config.describe()} does not exist: its credential source "
+                                  "cannot be read; nothing was changed")
+    return str(((pc.get("spec") or {}).get("credentials") or {}).get("source") or "Secret"), pc
+
+
+def _secret_ref(provider: Any, pc: dict[str, Any] | None) -> SecretRef:
+    """The Secret the target pins, else the ProviderConfig's ``spec.credentials.secretRef``."""
+    if provider.credentials is not None:
+        return cast(SecretRef, provider.credentials)
+    ref = ((pc or {}).get("spec") or {}).get("credentials", {}).get("secretRef") or {}
+    if not all(ref.get(k) for k in ("namespace", "name", "key")):
+        raise TargetObjectMissing(f"{provider.provider_config.describe()} says source Secret but names no complete "
+                                  "spec.credentials.secretRef (namespace, name, key); nothing was changed")
+    return SecretRef(ref["namespace"], ref["name"], ref["key"])
+
+
+def _check_mode(provider: Any, source: str, mode: str) -> None:
+    """Refuse, before any change, a mode that cannot break this source (and a source no mode can break)."""
+    where = f"{provider.provider_config.describe()} takes its credentials from {source}"
+    if source == "Secret":
+        if mode not in SECRET_MODES:
+            raise ModeRefused(f"{where}: mode {mode!r} breaks a workload identity; use mode secret or delete-secret "
+                              "(XPCHAOS_REVOKE_MODE); nothing was changed")
+        return
+    if source not in identity.SOURCES:
+        instead = INSTEAD.get(source, INSTEAD[""])
+        raise ModeRefused(f"{where}: revoke-credentials has no mode for it; {instead}; nothing was changed")
+    if mode != "identity":
+        raise ModeRefused(f"{where}, not a Secret: use mode identity (XPCHAOS_REVOKE_MODE=identity); nothing was "
+                          "changed")
+
+
 def revoke_credentials(provider: str, mode: str = "secret", dry_run: bool = False,
                        configuration: Configuration = None, secrets: Secrets = None) -> dict[str, Any]:
-    """Make ``provider``'s credentials invalid (``secret``) or remove them (``delete-secret``).
+    """Make ``provider``'s credentials invalid (``secret``), remove them (``delete-secret``) or break its workload
+    identity (``identity``: IRSA, WebIdentity, Azure OIDCTokenFile; see ``xpchaos.actions.identity``). The source
+    is the ProviderConfig's; a mode that does not fit it is refused before any change.
 
     Rollback: ``restore_credentials``.
     """
     if mode not in MODES:
-        raise FaultError(f"mode {mode!r} is not one of {', '.join(MODES)}")
+        raise ModeRefused(f"mode {mode!r} is not one of {', '.join(MODES)}")
     ctx = Context.make(configuration)
     provider = provider_name(ctx.target, provider)
-    ref = provider_of(ctx.target, provider).credentials
+    prov = provider_of(ctx.target, provider)
+    source, pc = _source(ctx, prov)
+    _check_mode(prov, source, mode)
+    if source != "Secret":
+        return _revoke_identity(ctx, prov, source, pc or {}, dry_run)
+    return _revoke_secret(ctx, provider, _secret_ref(prov, pc), mode, dry_run)
+
+
+def _revoke_identity(ctx: Context, prov: Any, source: str, pc: dict[str, Any], dry_run: bool) -> dict[str, Any]:
+    planned = identity.plan(ctx, prov, source, pc)
+    result: dict[str, Any] = {"fault": FAULT, "provider": prov.name, "mode": "identity", "source": source,
+                              "objects": planned["objects"]}
+    if dry_run:
+        return {**result, "outcome": ActionOutcome.DRY_RUN, "would": planned["would"]}
+    record_id = ctx.record(FAULT, {"action": "restore-identity", "provider": prov.name, "mode": "identity",
+                                   **planned["undo"]})
+    logger.info("breaking %s's %s identity (undo record %s)", prov.name, source, record_id)
+    applied = identity.apply(ctx, planned["undo"])
+    return {**result, "undo_id": record_id, "outcome": ActionOutcome.APPLIED if applied else ActionOutcome.NOT_APPLIED,
+            **({} if applied else {"reason": "no pod was replaced"})}
+
+
+def _revoke_secret(ctx: Context, provider: str, ref: SecretRef, mode: str, dry_run: bool) -> dict[str, Any]:
     where = f"Secret {ref.namespace}/{ref.name}"
     secret = _read_secret(ctx, ref.namespace, ref.name)
     data = secret.get("data") or {}
     if ref.key not in data:
         raise TargetObjectMissing(f"{where} has no key {ref.key!r} (its keys: {', '.join(sorted(data)) or 'none'}); "
                                   "nothing was changed")
-    result: dict[str, Any] = {"fault": FAULT, "provider": provider, "mode": mode, "secret": where, "key": ref.key}
+    result: dict[str, Any] = {"fault": FAULT, "provider": provider, "mode": mode, "secret": where, "key": ref.key,
+                              "source": "Secret", "objects": [{"kind": "Secret", "apiVersion": "v1",
+                                                               "namespace": ref.namespace, "name": ref.name,
+                                                               "key": ref.key}]}
     core = core_api(ctx.api)
     if mode == "secret":
         try:
@@ -170,7 +259,9 @@ def revoke_credentials(provider: str, mode: str = "secret", dry_run: bool = Fals
 
 
 def undo(api: client.ApiClient, undo_doc: dict[str, Any]) -> dict[str, Any]:
-    """Put the Secret back with its exact bytes (idempotent)."""
+    """Put the Secret back with its exact bytes, or the workload identity as it was (idempotent)."""
+    if undo_doc.get("action") == "restore-identity":
+        return identity.undo(api, undo_doc)
     core = core_api(api)
     ns, name, snapshot = undo_doc["namespace"], undo_doc["name"], undo_doc["snapshot"]
     where = f"Secret {ns}/{name}"

@@ -25,9 +25,6 @@ EGRESS_KEEP = [{"cidr": "10.96.0.1/32", "port": 443, "protocol": "TCP"},
                {"cidr": "10.96.0.10/32", "port": 53, "protocol": "UDP"},
                {"cidr": "10.96.0.10/32", "port": 53, "protocol": "TCP"}]
 
-# a Secret name for providers whose credentials are a workload identity: the Target format needs one; none exists
-NO_SECRET = "no-secret-workload-identity"
-
 SIGNALS = {  # docs/crossplane.md, 'The failover sequence in signals'; overridable per target
     "mr_error": {"condition": {"type": "Synced", "status": "False", "reason": "ReconcileError"},
                  "events": ["CannotConnectToProvider", "CannotObserveExternalResource"]},
@@ -46,8 +43,9 @@ def _provider(side: Side, role: str, complete: bool = True) -> dict[str, Any]:
         "role": role,
         "providerConfig": {"apiVersion": f"{side.pc_group}/v1beta1", "kind": side.pc_kind,
                            "plural": side.pc_plural, "name": side.provider_config},
-        "credentials": {"secret": {"namespace": side.namespace, "name": side.secret or NO_SECRET,
-                                   "key": "credentials"}},
+        # a workload identity has no Secret: the harness reads the source from the ProviderConfig
+        **({"credentials": {"secret": {"namespace": side.namespace, "name": side.secret, "key": "credentials"}}}
+           if side.secret else {}),
         "pods": {"namespace": side.namespace, "selector": f"pkg.crossplane.io/provider in ({names})"},
         "cloudEndpoints": [f"{side.cloud.endpoint}/32"],
         "managedResources": [{"apiVersion": r.api_version, "kind": r.kind, "plural": r.plural, "name": r.name,

@@ -131,9 +131,20 @@ def test_errors_name_the_field_and_the_fix(tmp_path: Path, edit: Edit, message: 
 
 
 def test_several_problems_are_named_on_the_one_line(tmp_path: Path) -> None:
-    found = refusal(tmp_path, lambda d: d["providers"].update(aws={"role": "primary"}))
-    assert found == ("providers.aws.providerConfig: is required; providers.aws.credentials: is required; "
-                     "providers.aws.pods: is required (and 1 more)")
+    found = refusal(tmp_path, lambda d: d["providers"].update(aws={"role": "primry", "managedResources": [],
+                                                                   "cloudEndpoints": ["nowhere"]}))
+    assert found == ("providers.aws.role: 'primry' is not one of primary, secondary; providers.aws.providerConfig: "
+                     "is required; providers.aws.pods: is required (and 1 more)")
+
+
+def test_credentials_are_optional_the_source_being_the_provider_configs(tmp_path: Path) -> None:
+    for written in ({}, {"credentials": {}}, {"credentials": None}):
+        doc = copy.deepcopy(MINIMAL)
+        del doc["providers"]["aws"]["credentials"]
+        doc["providers"]["aws"].update(written)
+        assert target.load(write(tmp_path, doc)).providers["aws"].credentials is None, written
+    assert refusal(tmp_path, lambda d: d["providers"]["aws"].update(credentials={"source": "IRSA"})).startswith(
+        "providers.aws.credentials.source: unknown key")
 
 
 def test_a_huge_value_is_quoted_only_by_its_first_characters(tmp_path: Path) -> None:

@@ -105,7 +105,8 @@ class Sandbox:
                 pc = provider.provider_config
                 for item in custom.list_cluster_custom_object(pc.group, pc.version, pc.plural)["items"]:
                     out[f"{pc.kind}.{pc.group}/{item['metadata']['name']}"] = item["metadata"]["resourceVersion"]
-                for secret in core.list_namespaced_secret(provider.credentials.namespace).items:
+                secrets_ns = provider.credentials.namespace if provider.credentials else provider.pods_namespace
+                for secret in core.list_namespaced_secret(secrets_ns).items:
                     out[f"Secret {secret.metadata.namespace}/{secret.metadata.name}"] = \
                         secret.metadata.resource_version
                 for policy in net.list_namespaced_network_policy(provider.pods_namespace).items:

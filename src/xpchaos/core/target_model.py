@@ -154,7 +154,11 @@ class Metadata(StrictModel):
 
 
 class Credentials(StrictModel):
-    secret: SecretRef
+    """Where a provider's credentials come from. The source (Secret, IRSA, WebIdentity, OIDCTokenFile, ...) is the
+    ProviderConfig's ``spec.credentials.source``, read from the cluster; ``secret`` names the Secret only when the
+    target pins one (else a Secret source's ``secretRef`` is read from the ProviderConfig too)."""
+
+    secret: SecretRef | None = None
 
 
 class Pods(StrictModel):
@@ -167,7 +171,7 @@ class Provider(StrictModel):
 
     role: Role
     provider_config: ObjectRef = Field(alias="providerConfig")
-    credential_source: Credentials = Field(alias="credentials")
+    credential_source: Credentials = Field(default=Credentials(), alias="credentials")
     pods: Pods
     cloud_endpoints: tuple[Cidr, ...] = Field(default=(), alias="cloudEndpoints")  # CIDRs of the cloud's API
     managed: tuple[ObjectRef, ...] = Field(alias="managedResources")
@@ -180,7 +184,8 @@ class Provider(StrictModel):
         return self._name
 
     @property
-    def credentials(self) -> SecretRef:
+    def credentials(self) -> SecretRef | None:
+        """The credential Secret the target pins; None when the ProviderConfig says where they come from."""
         return self.credential_source.secret
 
     @property

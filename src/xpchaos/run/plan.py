@@ -132,8 +132,10 @@ def _objects(module: str, target: targets.Target, provider: targets.Provider) ->
         return [{"kind": "NetworkPolicy", "apiVersion": "networking.k8s.io/v1", "namespace": provider.pods_namespace,
                  "name": policy_name(provider.name)}]
     creds = provider.credentials
-    return [{"kind": "Secret", "apiVersion": "v1", "namespace": creds.namespace, "name": creds.name,
-             "key": creds.key}]
+    if creds is not None:
+        return [{"kind": "Secret", "apiVersion": "v1", "namespace": creds.namespace, "name": creds.name,
+                 "key": creds.key}]
+    return []  # the fault's dry run names them, read from the ProviderConfig's source (_action)
 
 
 def _rollback_would(module: str, target: targets.Target, provider: targets.Provider) -> list[str]:
@@ -144,8 +146,12 @@ def _rollback_would(module: str, target: targets.Target, provider: targets.Provi
         return [f"delete NetworkPolicy {provider.pods_namespace}/{policy_name(provider.name)} (only the one the fault "
                 "created)"]
     creds = provider.credentials
-    return [f"restore Secret {creds.namespace}/{creds.name} key {creds.key!r} to its exact bytes from before the "
-            "fault (re-create the Secret if it was deleted)"]
+    if creds is not None:
+        return [f"restore Secret {creds.namespace}/{creds.name} key {creds.key!r} to its exact bytes from before the "
+                "fault (re-create the Secret if it was deleted)"]
+    return ["put back what the fault changed, exactly as it was before: the Secret key's bytes (re-creating a "
+            "deleted Secret), the ServiceAccounts' role annotation (replacing the pods that run with the revoked "
+            "role), or the ProviderConfig's role ARN or client ID"]
 
 
 def _function(module: str, func: str) -> Any:
@@ -184,9 +190,9 @@ def _action(phase: str, activity: dict[str, Any], target: targets.Target, config
         raise PlanError(f"{name}: a run would stop here: {first}") from None
     if not isinstance(result, dict) or result.get("outcome") != ActionOutcome.DRY_RUN:
         raise PlanError(f"action {module}.{func} did not answer a dry run: cannot tell what it touches")
-    detail = {k: v for k, v in result.items() if k not in ("outcome", "would")}
+    detail = {k: v for k, v in result.items() if k not in ("outcome", "would", "objects")}
     return Step(phase, "action", name, call, False, [str(w) for w in result.get("would") or []],
-                _objects(module, target, prov), detail)
+                list(result.get("objects") or _objects(module, target, prov)), detail)
 
 
 def _probe(phase: str, activity: dict[str, Any], configuration: dict[str, Any], secrets: dict[str, Any]) -> Step:

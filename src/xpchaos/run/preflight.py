@@ -298,6 +298,8 @@ def check_objects(api: client.ApiClient, target: Target) -> list[Finding]:
 def _secret(api: client.ApiClient, provider: Provider) -> Finding:
     """Only the Secret's key names are kept; the reply with the values is dropped before anything else."""
     ref = provider.credentials
+    if ref is None:
+        return ok("secret", f"{provider.name}: no credential Secret pinned; the source is the ProviderConfig's")
     what = f"Secret {ref.namespace}/{ref.name}"
     where = f"providers.{provider.name}.credentials.secret"
     core = client.CoreV1Api(api)
@@ -503,7 +505,8 @@ def needed_access(target: Target) -> list[Access]:
     for p in target.providers.values():
         pc = p.provider_config
         add(("get", "list", "delete", "create", "patch"), pc.plural, pc.group, pc.namespace or "", pc.name)
-        add(("get", "patch", "create", "delete"), "secrets", "", p.credentials.namespace, p.credentials.name)
+        if p.credentials is not None:
+            add(("get", "patch", "create", "delete"), "secrets", "", p.credentials.namespace, p.credentials.name)
         add(("create", "delete", "list"), "networkpolicies", "networking.k8s.io", p.pods_namespace)
         add(("list",), "pods", "", p.pods_namespace)
     for ref in [*target.composites, *(m for p in target.providers.values() for m in p.managed)]:

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from xpchaos import verdict
+from xpchaos.actions import credentials
 from xpchaos.core import interrupts, kube
 from xpchaos.core import target as targets
 from xpchaos.core.errors import InputError
@@ -137,6 +138,35 @@ def prepare(path: str | Path | dict[str, Any], target_path: str | Path | None = 
     return experiment, target
 
 
+# faults whose dry run can refuse the input before the run starts (a mode that does not fit the credential source)
+CHECKED_FIRST = {("xpchaos.actions.credentials", "revoke_credentials"): credentials.revoke_credentials}
+
+
+def refuse_unfit_faults(experiment: dict[str, Any]) -> None:
+    """Ask each fault of ``CHECKED_FIRST`` in the method for a dry run, before anything runs: an ``InputError`` it
+    raises (e.g. ``revoke-credentials`` on EKS Pod Identity) stops the run as one line, nothing changed. Any other
+    failure is left to the run, which reports it as the fault not applied."""
+    from chaoslib import substitute
+    from chaoslib.configuration import load_configuration
+    from chaoslib.secret import load_secrets
+
+    faults = [a.get("provider") or {} for a in experiment.get("method") or []]
+    faults = [p for p in faults if (p.get("module"), p.get("func")) in CHECKED_FIRST]
+    if not faults:
+        return
+    configuration = dict(load_configuration(experiment.get("configuration") or {}))
+    secrets = dict(load_secrets(experiment.get("secrets") or {}, configuration))
+    for provider in faults:
+        arguments = dict(substitute(provider.get("arguments") or {}, configuration, secrets) or {})
+        try:
+            CHECKED_FIRST[(provider["module"], provider["func"])](**{**arguments, "dry_run": True},
+                                                                 configuration=configuration, secrets=secrets)
+        except InputError as exc:
+            raise ExperimentError(str(exc)) from None
+        except Exception as exc:  # the run itself reports it, as the fault not applied
+            logger.debug("dry run of %s before the run: %s", provider.get("func"), type(exc).__name__)
+
+
 def _signals_interrupt() -> Any:
     """A chaoslib event handler that makes SIGINT and SIGTERM stop the run the way Ctrl-C does, with the marks of
     ``xpchaos.core.interrupts`` (an interrupt swallowed on its way is raised again at the next safe point).
@@ -170,6 +200,7 @@ def run(path: str | Path | dict[str, Any], target_path: str | Path | None = None
     from chaoslib.run import Strategy
 
     experiment, _target = prepare(path, target_path, overrides, undo_log)
+    refuse_unfit_faults(experiment)
     runtime = experiment.get("runtime") or {}
     strategy = Strategy.from_string((runtime.get("hypothesis") or {}).get("strategy", "default"))
     settings = {"runtime": {"rollbacks": {"strategy": "always"}, "hypothesis": {"strategy": strategy.value}}}

@@ -1,11 +1,13 @@
 """Is the cluster left exactly as before? A snapshot of everything the faults can touch, and its diff.
 
 ``take`` reads, for each provider of the Target, every object of its ProviderConfig's kind, every Secret in the
-credential Secret's namespace and every NetworkPolicy in the provider pods' namespace, through the Kubernetes API
-only. Objects are normalized so that what the API server changes by itself (resourceVersion, uid, timestamps,
-generation, managedFields, status) does not count; a ProviderConfig deleted and re-created from its own body is
-"the same" once its finalizers are back. Secret values are never held: each data key keeps only the SHA-256 of
-its decoded bytes, so a snapshot can be logged, and ``diff`` names changed fields, never values.
+credential Secret's namespace and every NetworkPolicy in the provider pods' namespace (when the target pins no
+Secret: the Secrets and ServiceAccounts of the pods' namespace, a workload identity being an annotation there),
+through the Kubernetes API only. Objects are normalized so that what the API server changes by itself
+(resourceVersion, uid, timestamps, generation, managedFields, status) does not count; a ProviderConfig deleted
+and re-created from its own body is "the same" once its finalizers are back. Secret values are never held: each
+data key keeps only the SHA-256 of its decoded bytes, so a snapshot can be logged, and ``diff`` names changed
+fields, never values.
 """
 
 from __future__ import annotations
@@ -100,10 +102,15 @@ def _lists(target: Target, api: client.ApiClient) -> Iterator[tuple[str, str, st
             else:
                 items = _items(response)
             yield pc.kind, pc.group, pc.api_version, items
-        if ("secrets", provider.credentials.namespace) not in seen:
-            seen.add(("secrets", provider.credentials.namespace))
-            yield "Secret", "", "v1", _items(core.list_namespaced_secret(provider.credentials.namespace,
-                                                                         _preload_content=False))
+        secrets_ns = provider.credentials.namespace if provider.credentials else provider.pods_namespace
+        if ("secrets", secrets_ns) not in seen:
+            seen.add(("secrets", secrets_ns))
+            yield "Secret", "", "v1", _items(core.list_namespaced_secret(secrets_ns, _preload_content=False))
+        if provider.credentials is None and ("serviceaccounts", provider.pods_namespace) not in seen:
+            # a workload identity (IRSA, Azure Workload Identity) is an annotation on the pods' ServiceAccounts
+            seen.add(("serviceaccounts", provider.pods_namespace))
+            yield "ServiceAccount", "", "v1", _items(core.list_namespaced_service_account(provider.pods_namespace,
+                                                                                          _preload_content=False))
         if ("netpol", provider.pods_namespace) not in seen:
             seen.add(("netpol", provider.pods_namespace))
             yield "NetworkPolicy", "networking.k8s.io", "networking.k8s.io/v1", _items(

@@ -111,7 +111,7 @@ def test_a_broken_target_exits_2_before_anything(tmp_path: Path) -> None:
     broken.write_text("kind: Target\nproviders:\n  aws: {role: primary}\n")
     gate = _gate("--target", str(broken), "--report-dir", str(tmp_path / "report"))
     assert gate.returncode == 2, gate.stdout + gate.stderr
-    assert gate.stderr.count("\n") == 1 and "providers.aws.credentials: is required" in gate.stderr, gate.stderr
+    assert gate.stderr.count("\n") == 1 and "providers.aws.providerConfig: is required" in gate.stderr, gate.stderr
     assert not (tmp_path / "report").exists()
 
 
