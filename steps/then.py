@@ -12,7 +12,8 @@ from typing import Any
 from pytest_bdd import parsers, then
 
 from xpchaos.core.outcome import VERDICTS, Outcome
-from xpchaos.core.target import parse_duration
+from xpchaos.core.target import Target, parse_duration
+from xpchaos.core.target_model import Condition, MrErrorSignal
 from xpchaos.probes import sequence
 from xpchaos.probes import timeline as tl
 from xpchaos.run import snapshot
@@ -23,15 +24,19 @@ from .world import NAME, World
 VERDICT_WORDS = {said: outcome for outcome in VERDICTS for said in (outcome.value, outcome.word.lower())}
 
 
-def _signals(world: World, signals: list[tuple[str, float]]) -> dict[str, Any]:
+# "reports ReconcileError": the condition itself, Synced=False with that reason; a Warning Event does not count
+RECONCILE_ERROR = MrErrorSignal(condition=Condition(type="Synced", status="False", reason="ReconcileError"), events=())
+
+
+def _signals(target: Target, world: World, signals: list[tuple[str, float]]) -> dict[str, Any]:
     try:
-        return sequence.check(world.target, world.run.timeline, signals)
+        return sequence.check(target, world.run.timeline, signals)
     except sequence.UnknownSignal as exc:
         raise AssertionError(str(exc)) from None
 
 
-def _assert_sequence(world: World, signals: list[tuple[str, float]]) -> None:
-    verdict = _signals(world, signals)
+def _assert_sequence(world: World, signals: list[tuple[str, float]], target: Target | None = None) -> None:
+    verdict = _signals(target or world.target, world, signals)
     observed = f"; observed: {verdict['observed']}" if verdict.get("observed") else ""
     assert verdict["outcome"] == Outcome.PASSED, f"{verdict['reason']}{observed}; seen: " + ", ".join(
         f"{s['name']}: {s['status']}" + (f" at {s['at_s']} s" if "at_s" in s else "") for s in verdict["steps"])
@@ -108,6 +113,26 @@ def managed_resources_within(world: World, provider: str, what: str, seconds: fl
     Example: Then aws managed resources are Synced=False within 30 seconds
     """
     _assert_sequence(world, [(f"{provider} managed resources are {what}", seconds)])
+
+
+@then(parsers.parse("{lost:Name} reports ReconcileError and {other:Name} is Syncing within {seconds:g} seconds",
+                    extra_types=NAME))
+def reconcile_error_then_syncing(world: World, lost: str, other: str, seconds: float) -> None:
+    """The product brief's own words, mapped to the signals Crossplane really has: it has no "Syncing" event or
+    condition, and ReconcileError is a condition reason, not an event. Checked instead, both within ``seconds``
+    of the fault: every managed resource of ``lost`` reports the condition Synced=False with reason
+    ReconcileError (a Warning Event alone does not count), then, not before that instant, every managed resource
+    of ``other`` reports Synced=True and Ready=True (the target's healthy signal: ReconcileSuccess, Available).
+
+    Example: Then aws reports ReconcileError and azure is Syncing within 90 seconds
+    """
+    target = world.target
+    if target.provider(lost).name == target.provider(other).name:
+        raise ValueError(f"{lost} and {other} are the same provider; name the lost one, then the one that takes over")
+    strict = target.model_copy(update={"signal_overrides": target.signal_overrides.model_copy(
+        update={"mr_error": RECONCILE_ERROR})})
+    _assert_sequence(world, [(f"{lost} managed resources are Synced=False", seconds),
+                             (f"{other} managed resources are Synced and Ready", seconds)], strict)
 
 
 @then(parsers.parse("the {kind:Name} goes Ready True → False → True within {seconds:g} seconds", extra_types=NAME))

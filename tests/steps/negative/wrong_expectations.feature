@@ -26,3 +26,7 @@ Feature: Steps that must fail when what they assert is false
   Scenario: A deadline shorter than the failover takes
     When the experiment "revoke-credentials.json" runs against aws
     Then DNS answers azure on every nameserver within 0.2 seconds
+
+  Scenario: The lost side and the one taking over are swapped
+    When the experiment "revoke-credentials.json" runs against aws
+    Then azure reports ReconcileError and aws is Syncing within 90 seconds
