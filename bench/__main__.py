@@ -1,7 +1,7 @@
 """``python -m bench [NAME ...]``: run the benchmarks (all by default), print a table, write the JSON results.
 
 Names: watch, list, fanout, memory (the API server), detection, dns_convergence, recorder_memory (the probes),
-platform_start (``sandbox up --platform realistic``).
+platform_start (``sandbox up --platform realistic``), discover (``xpchaos discover`` on 500 XRs).
 Results go to ``bench/results/latest.json`` (git-ignored) unless ``--output`` says otherwise;
 copy the figures of a full run into ``bench/README.md``.
 """
@@ -20,6 +20,7 @@ from typing import Any
 
 from . import (
     detection,
+    discover,
     dns_convergence,
     fanout,
     list_latency,
@@ -39,6 +40,7 @@ BENCHMARKS: dict[str, ModuleType] = {
     "dns_convergence": dns_convergence,
     "recorder_memory": recorder_memory,
     "platform_start": platform_start,
+    "discover": discover,
 }
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "latest.json"
 
