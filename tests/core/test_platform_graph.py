@@ -137,3 +137,15 @@ def test_selector_for_one_or_several_providers() -> None:
     assert graph.selector_for(["provider-aws-rds"]) == "pkg.crossplane.io/provider=provider-aws-rds"
     assert graph.selector_for(["b", "a", "b"]) == "pkg.crossplane.io/provider in (a,b)"
 
+
+
+def test_pod_identity_completes_identity_sources_only() -> None:
+    sa = {"metadata": {"namespace": "upbound-system", "name": "provider-aws-rds-1",
+                       "annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/p"}}}
+    irsa = graph.with_pod_identity(graph.CredentialSource("IRSA", None, {"assumeRoleArn": "arn:x"}), [sa])
+    assert irsa.as_dict() == {"source": "IRSA", "assumeRoleArn": "arn:x", "roleArn": "arn:aws:iam::111122223333:role/p",
+                              "serviceAccounts": ["upbound-system/provider-aws-rds-1"]}
+    web = graph.with_pod_identity(graph.CredentialSource("WebIdentity", None, {"roleArn": "arn:own"}), [sa])
+    assert web.details["roleArn"] == "arn:own"  # the ProviderConfig's own role wins over the annotation
+    secret = graph.CredentialSource("Secret", SecretRef("ns", "creds", "credentials"))
+    assert graph.with_pod_identity(secret, [sa]) is secret

@@ -22,6 +22,10 @@ from xpchaos.core.target_model import ObjectRef, SecretRef
 PROVIDER_LABEL = "pkg.crossplane.io/provider"  # on ProviderRevisions and provider pods: the Provider's name
 PC_VERSION = "v1beta1"  # the served version of every provider family's ProviderConfig kinds
 CLOUDS = ("aws", "azure", "gcp")
+POD_IDENTITY_SOURCES = ("IRSA", "WebIdentity", "PodIdentity", "OIDCWorkloadIdentity", "ImpersonateServiceAccount")
+# what a ServiceAccount's annotations say about the cloud identity of its pods
+IDENTITY_ANNOTATIONS = {"eks.amazonaws.com/role-arn": "roleArn", "azure.workload.identity/client-id": "clientId",
+                        "iam.gke.io/gcp-service-account": "serviceAccount"}
 
 # kind -> (plural, namespaced), per (API server, apiVersion): discovery answers are the same for a whole walk
 _DISCOVERY: dict[tuple[str, str], dict[str, tuple[str, bool]]] = {}
@@ -39,6 +43,22 @@ class CredentialSource:
     source: str  # Secret, IRSA, WebIdentity, PodIdentity, OIDCWorkloadIdentity, ImpersonateServiceAccount, ...
     secret: SecretRef | None = None
     details: dict[str, str] = field(default_factory=dict)  # roleArn, assumeRoleArn, clientId, tenantId, tokenFile
+    service_accounts: tuple[str, ...] = ()  # NAMESPACE/NAME of the provider pods whose identity it uses
+
+    @property
+    def uses_pod_identity(self) -> bool:
+        """The identity comes from the provider pods' ServiceAccounts (IRSA, workload identity, ...)."""
+        return self.source in POD_IDENTITY_SOURCES
+
+    def as_dict(self) -> dict[str, Any]:
+        """The source as plain data: ``source``, ``secret`` or the identity's ARNs and IDs, ``serviceAccounts``."""
+        out: dict[str, Any] = {"source": self.source}
+        if self.secret:
+            out["secret"] = {"namespace": self.secret.namespace, "name": self.secret.name, "key": self.secret.key}
+        out.update(self.details)
+        if self.service_accounts:
+            out["serviceAccounts"] = list(self.service_accounts)
+        return out
 
 
 # -- reading objects ---------------------------------------------------------------------------------------------
@@ -225,3 +245,22 @@ def selector_for(providers: list[str] | set[str]) -> str:
     if len(names) == 1:
         return f"{PROVIDER_LABEL}={names[0]}"
     return f"{PROVIDER_LABEL} in ({','.join(names)})"
+
+
+def service_account_identity(sa: dict[str, Any]) -> dict[str, str]:
+    """The cloud identity a ServiceAccount's annotations give its pods (IRSA role, workload identity client)."""
+    annotations = (sa.get("metadata") or {}).get("annotations") or {}
+    return {key: str(annotations[name]) for name, key in IDENTITY_ANNOTATIONS.items() if annotations.get(name)}
+
+
+def with_pod_identity(source: CredentialSource, service_accounts: list[dict[str, Any]]) -> CredentialSource:
+    """``source`` completed from the ServiceAccounts of the pods that use it, when its identity is theirs: which
+    ones, and the role or client their annotations name where the ProviderConfig names none."""
+    if not source.uses_pod_identity or not service_accounts:
+        return source
+    details = dict(source.details)
+    for sa in service_accounts:
+        for key, value in service_account_identity(sa).items():
+            details.setdefault(key, value)
+    names = tuple(sorted(f"{sa['metadata']['namespace']}/{sa['metadata']['name']}" for sa in service_accounts))
+    return CredentialSource(source.source, source.secret, details, names)

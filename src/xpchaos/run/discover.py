@@ -81,6 +81,7 @@ class Discovery:
     composites: list[FoundXR] = field(default_factory=list)
     configs: dict[ObjectRef, graph.CredentialSource] = field(default_factory=dict)
     providers: dict[str, set[str]] = field(default_factory=dict)  # cloud -> Providers serving its kinds
+    mr_providers: dict[str, set[str]] = field(default_factory=dict)  # cloud -> those serving its MR kinds
     pods_namespace: dict[str, str] = field(default_factory=dict)  # cloud -> the namespace of its provider pods
     records: dict[str, FoundRecord] = field(default_factory=dict)
     nameservers: tuple[Nameserver, ...] = ()
@@ -199,13 +200,25 @@ def _managed(api: client.ApiClient, ref: ObjectRef, serving: dict[str, str], fou
         if crd not in serving:
             serving[crd] = graph.serving_provider(api, crd)
         found.providers.setdefault(cloud, set()).add(serving[crd])
+    found.mr_providers.setdefault(cloud, set()).add(serving[f"{ref.plural}.{ref.group}"])
     return FoundMR(ref, graph.conditions(obj), pc, serving[f"{ref.plural}.{ref.group}"])
 
 
 def _pods(api: client.ApiClient, found: Discovery) -> None:
+    """Each cloud's pod namespace; and the ServiceAccounts of the pods that call the cloud (those serving MR kinds),
+    whose identity a ProviderConfig with IRSA or workload identity uses."""
+    core: Any = client.CoreV1Api(api)
     for cloud, providers in found.providers.items():
-        namespaces = {p["metadata"]["namespace"] for name in providers for p in graph.provider_pods(api, name)}
+        pods = {name: graph.provider_pods(api, name) for name in providers}
+        namespaces = {p["metadata"]["namespace"] for listed in pods.values() for p in listed}
         found.pods_namespace[cloud] = sorted(namespaces)[0] if namespaces else ""
+        accounts = {(p["metadata"]["namespace"], p["spec"].get("serviceAccountName") or "default")
+                    for name in found.mr_providers.get(cloud, ()) for p in pods[name]}
+        service_accounts = [api.sanitize_for_serialization(core.read_namespaced_service_account(name, ns))
+                            for ns, name in sorted(accounts)]
+        for pc, source in found.configs.items():
+            if graph.cloud_of(pc.group) == cloud:
+                found.configs[pc] = graph.with_pod_identity(source, service_accounts)
 
 
 def _ask(found: Discovery) -> None:
@@ -299,7 +312,8 @@ def _dump(doc: Any, indent: int = 0) -> str:
 def _source_text(source: graph.CredentialSource) -> str:
     where = f" {source.secret.namespace}/{source.secret.name} key {source.secret.key}" if source.secret else ""
     details = "".join(f", {k} {v}" for k, v in sorted(source.details.items()))
-    return f"{source.source}{where}{details}"
+    accounts = f", ServiceAccounts {' '.join(source.service_accounts)}" if source.service_accounts else ""
+    return f"{source.source}{where}{details}{accounts}"
 
 
 def _provider_text(found: Discovery, cloud: str, role: str) -> str:
