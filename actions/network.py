@@ -1,12 +1,16 @@
 """Fault: block a provider's cloud API with a NetworkPolicy (docs/crossplane.md, 'Provider pods'), and its rollback.
 
-The policy lives in the provider pods' namespace and selects them by the target's selector. Two modes:
+The policy lives in the provider pods' namespace and selects them by the target's selector. A provider family
+serves one cloud from several Providers (``provider-aws-rds``, ``provider-aws-route53``, ``provider-family-aws``):
+every pod that serves a kind the fault reaches (each kind of managed resource using the provider's ProviderConfig,
+and the ProviderConfig's own kind), found from the CRDs' ProviderRevisions, is blocked too; those the target's
+selector misses get a second policy of their own, with its own undo record. Two modes:
 
 - ``deny-all-except-keep``: the pods may reach only the target's ``egressKeep`` rules (API server and DNS), so
   the provider can still report the failure;
 - ``deny-cloud``: the pods may reach everything except the target's ``cloudEndpoints``.
 
-Rollback removes exactly that policy (matched by name and by the undo id it carries).
+Rollback removes exactly those policies (each matched by name and by the undo id it carries).
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from chaoslib.types import Configuration, Secrets
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from xpchaos.core import platform_graph as graph
 from xpchaos.core.outcome import ActionOutcome
+from xpchaos.core.target import ObjectRef
 
 from ._common import (
     Context,
@@ -36,16 +42,86 @@ from ._common import (
     core as core_api,
 )
 
-__all__ = ["block_provider_api", "unblock_provider_api"]
+__all__ = ["block_provider_api", "serving_providers", "unblock_provider_api", "unselected_pods"]
 
 FAULT = "block-provider-api"
 MODES = ("deny-all-except-keep", "deny-cloud")
 UNDO_ANNOTATION = "xpchaos.io/undo-id"
+USAGE_LABEL = "crossplane.io/provider-config"  # on ProviderConfigUsages: the ProviderConfig's name
 _SET = re.compile(r"^\s*(!?)\s*([A-Za-z0-9./_-]+)\s*(?:(in|notin)\s*\(([^)]*)\)|(==|=|!=)\s*([A-Za-z0-9._-]*))?\s*$")
 
 
 def policy_name(provider: str) -> str:
     return f"xpchaos-block-{provider}-api"
+
+
+def family_policy_name(provider: str) -> str:
+    """The second policy: the pods serving the fault's kinds that the target's selector misses."""
+    return f"xpchaos-block-{provider}-api-family"
+
+
+def usages(api: client.ApiClient, pc: ObjectRef) -> list[dict[str, Any]]:
+    """The ProviderConfigUsages naming ``pc`` (label ``crossplane.io/provider-config``; with v2, also its kind and
+    namespace), as dicts; none when the family serves no usage kind."""
+    custom: Any = client.CustomObjectsApi(api)
+    try:
+        found = custom.list_cluster_custom_object(pc.group, pc.version, "providerconfigusages",
+                                                  label_selector=f"{USAGE_LABEL}={pc.name}")
+    except ApiException as exc:
+        if exc.status == 404:
+            return []
+        raise api_error(exc, f"listing the ProviderConfigUsages of {pc.describe()}") from None
+    out = []
+    for usage in found.get("items") or []:
+        ref = usage.get("providerConfigRef") or {}
+        namespace = (usage.get("metadata") or {}).get("namespace")
+        if ref.get("kind", pc.kind) == pc.kind and (pc.namespace is None or namespace == pc.namespace):
+            out.append(usage)
+    return out
+
+
+def _crd_name(api: client.ApiClient, api_version: str, kind: str) -> str | None:
+    plural = graph.kinds(api, api_version).get(kind)
+    return f"{plural[0]}.{api_version.rpartition('/')[0]}" if plural else None
+
+
+def serving_providers(api: client.ApiClient, pc: ObjectRef) -> list[str]:
+    """The Providers serving a kind a fault on ``pc`` reaches: each kind of managed resource using it (its
+    ProviderConfigUsages) and its own kind (a family's provider), from the CRDs' ProviderRevisions. A kind no
+    ProviderRevision serves (a CRD installed by hand) adds none."""
+    crds = {f"{pc.plural}.{pc.group}"}
+    for usage in usages(api, pc):
+        ref = usage.get("resourceRef") or {}
+        name = _crd_name(api, str(ref.get("apiVersion", "")), str(ref.get("kind", ""))) if ref else None
+        if name:
+            crds.add(name)
+    found = set()
+    for crd in sorted(crds):
+        try:
+            found.add(graph.serving_provider(api, crd))
+        except graph.WalkError:
+            continue
+        except ApiException as exc:
+            raise api_error(exc, f"finding the Provider that serves {crd}") from None
+    return sorted(found)
+
+
+def unselected_pods(api: client.ApiClient, prov: Any) -> tuple[list[str], list[str]]:
+    """(Providers, pod names) of the pods in the provider's namespace that serve a kind the fault reaches and that
+    the target's selector does not select."""
+    core, namespace = core_api(api), prov.pods_namespace
+    providers = serving_providers(api, prov.provider_config)
+    if not providers:
+        return [], []
+    try:
+        selected = {p.metadata.name for p in core.list_namespaced_pod(namespace,
+                                                                      label_selector=prov.pods_selector).items}
+        serving = core.list_namespaced_pod(namespace, label_selector=graph.selector_for(providers)).items
+    except ApiException as exc:
+        raise api_error(exc, f"listing the pods of {', '.join(providers)} in namespace {namespace}") from None
+    missed = [p for p in serving if p.metadata.name not in selected]
+    names = sorted({(p.metadata.labels or {}).get(graph.PROVIDER_LABEL, "") for p in missed} - {""})
+    return names, sorted(p.metadata.name for p in missed)
 
 
 def _split(selector: str) -> list[str]:
@@ -107,16 +183,25 @@ def _egress(ctx: Context, provider: Any, mode: str) -> list[dict[str, Any]]:
     return rules
 
 
-def block_provider_api(provider: str, mode: str = "deny-all-except-keep", dry_run: bool = False,
-                       configuration: Configuration = None, secrets: Secrets = None) -> dict[str, Any]:
-    """Create a NetworkPolicy that cuts ``provider``'s pods off their cloud API. Rollback: ``unblock_provider_api``."""
-    if mode not in MODES:
-        raise FaultError(f"mode {mode!r} is not one of {', '.join(MODES)}")
-    ctx = Context.make(configuration)
-    provider = provider_name(ctx.target, provider)
-    prov = provider_of(ctx.target, provider)
-    core, net = core_api(ctx.api), networking(ctx.api)
-    namespace, name = prov.pods_namespace, policy_name(provider)
+def _absent(net: Any, namespace: str, name: str) -> None:
+    try:
+        net.read_namespaced_network_policy(name, namespace)
+        raise FaultError(f"NetworkPolicy {namespace}/{name} already exists (an earlier fault not rolled back? run "
+                         "`xpchaos restore`); nothing was changed")
+    except ApiException as exc:
+        if exc.status != 404:
+            raise api_error(exc, f"reading NetworkPolicy {namespace}/{name}") from None
+
+
+def _policy(namespace: str, name: str, pod_selector: dict[str, Any], egress: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": name, "namespace": namespace,
+                         "labels": {"app.kubernetes.io/managed-by": "xpchaos", "xpchaos.io/fault": FAULT}},
+            "spec": {"podSelector": pod_selector, "policyTypes": ["Egress"], "egress": egress}}
+
+
+def _target_pods(core: Any, prov: Any) -> list[Any]:
+    namespace = prov.pods_namespace
     try:
         pods = core.list_namespaced_pod(namespace, label_selector=prov.pods_selector).items
     except ApiException as exc:
@@ -129,25 +214,12 @@ def block_provider_api(provider: str, mode: str = "deny-all-except-keep", dry_ru
             others = []
         raise TargetObjectMissing(f"no pods match {prov.pods_selector!r} in namespace {namespace} (pods there: "
                                   f"{', '.join(others) or 'none'}); nothing was changed")
-    try:
-        net.read_namespaced_network_policy(name, namespace)
-        raise FaultError(f"NetworkPolicy {namespace}/{name} already exists (an earlier fault not rolled back? run "
-                         "`xpchaos restore`); nothing was changed")
-    except ApiException as exc:
-        if exc.status != 404:
-            raise api_error(exc, f"reading NetworkPolicy {namespace}/{name}") from None
-    pod_names = sorted(p.metadata.name for p in pods)
-    policy: dict[str, Any] = {
-        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-        "metadata": {"name": name, "namespace": namespace,
-                     "labels": {"app.kubernetes.io/managed-by": "xpchaos", "xpchaos.io/fault": FAULT}},
-        "spec": {"podSelector": selector_to_label_selector(prov.pods_selector), "policyTypes": ["Egress"],
-                 "egress": _egress(ctx, prov, mode)}}
-    result: dict[str, Any] = {"fault": FAULT, "provider": provider, "mode": mode, "policy": f"{namespace}/{name}",
-                              "pods": pod_names}
-    if dry_run:
-        return {**result, "outcome": ActionOutcome.DRY_RUN, "would": [f"create NetworkPolicy {namespace}/{name}"],
-                "spec": policy["spec"]}
+    return list(pods)
+
+
+def _create(ctx: Context, net: Any, provider: str, policy: dict[str, Any]) -> str:
+    """Record the undo, then create the policy; the record's id."""
+    namespace, name = policy["metadata"]["namespace"], policy["metadata"]["name"]
     record_id = ctx.record(FAULT, {"action": "delete-network-policy", "provider": provider, "namespace": namespace,
                                    "name": name})
     policy["metadata"]["annotations"] = {UNDO_ANNOTATION: record_id}
@@ -156,16 +228,62 @@ def block_provider_api(provider: str, mode: str = "deny-all-except-keep", dry_ru
         net.create_namespaced_network_policy(namespace, policy)
     except ApiException as exc:
         raise api_error(exc, f"creating NetworkPolicy {namespace}/{name}") from None
-    result["undo_id"] = record_id
+    return record_id
+
+
+def _in_place(core: Any, net: Any, policy: dict[str, Any], record_id: str, selector: str) -> bool:
+    """The policy is there, carries its undo id, and selects pods."""
+    namespace, name = policy["metadata"]["namespace"], policy["metadata"]["name"]
     try:
         created = net.read_namespaced_network_policy(name, namespace)
     except ApiException:
-        return {**result, "outcome": ActionOutcome.NOT_APPLIED,
-                "reason": "the NetworkPolicy is not there after creating it"}
-    selected = core.list_namespaced_pod(namespace, label_selector=prov.pods_selector).items
-    if (created.metadata.annotations or {}).get(UNDO_ANNOTATION) != record_id or not selected:
-        return {**result, "outcome": ActionOutcome.NOT_APPLIED,
-                "reason": "the NetworkPolicy does not select the provider pods"}
+        return False
+    selected = core.list_namespaced_pod(namespace, label_selector=selector).items
+    return (created.metadata.annotations or {}).get(UNDO_ANNOTATION) == record_id and bool(selected)
+
+
+def block_provider_api(provider: str, mode: str = "deny-all-except-keep", dry_run: bool = False,
+                       configuration: Configuration = None, secrets: Secrets = None) -> dict[str, Any]:
+    """Create a NetworkPolicy that cuts ``provider``'s pods off their cloud API, and a second one for the pods of
+    its family the target's selector misses. Rollback: ``unblock_provider_api``."""
+    if mode not in MODES:
+        raise FaultError(f"mode {mode!r} is not one of {', '.join(MODES)}")
+    ctx = Context.make(configuration)
+    provider = provider_name(ctx.target, provider)
+    prov = provider_of(ctx.target, provider)
+    core, net = core_api(ctx.api), networking(ctx.api)
+    namespace, egress = prov.pods_namespace, _egress(ctx, prov, mode)
+    pods = _target_pods(core, prov)
+    family, missed = unselected_pods(ctx.api, prov)
+    policies = [(_policy(namespace, policy_name(provider), selector_to_label_selector(prov.pods_selector), egress),
+                 prov.pods_selector)]
+    if family:
+        policies.append((_policy(namespace, family_policy_name(provider), {"matchExpressions": [
+            {"key": graph.PROVIDER_LABEL, "operator": "In", "values": family}]}, egress),
+            graph.selector_for(family)))
+    for policy, _selector in policies:
+        _absent(net, namespace, policy["metadata"]["name"])
+    result: dict[str, Any] = {"fault": FAULT, "provider": provider, "mode": mode,
+                              "policy": f"{namespace}/{policy_name(provider)}",
+                              "pods": sorted({p.metadata.name for p in pods} | set(missed))}
+    if family:
+        result.update(policies=[f"{namespace}/{p['metadata']['name']}" for p, _ in policies], family=family,
+                      family_pods=missed)
+    if dry_run:
+        would = [f"create NetworkPolicy {namespace}/{policy_name(provider)}"]
+        if family:
+            would.append(f"create NetworkPolicy {namespace}/{family_policy_name(provider)} for the pods of "
+                         f"{', '.join(family)} (they serve kinds the fault reaches; the target's selector misses them)")
+        return {**result, "outcome": ActionOutcome.DRY_RUN, "would": would, "spec": policies[0][0]["spec"]}
+    ids = [_create(ctx, net, provider, policy) for policy, _selector in policies]
+    result["undo_id"] = ids[0]
+    if family:
+        result["undo_ids"] = ids
+    for (policy, selector), record_id in zip(policies, ids, strict=True):
+        if not _in_place(core, net, policy, record_id, selector):
+            return {**result, "outcome": ActionOutcome.NOT_APPLIED,
+                    "reason": f"the NetworkPolicy {namespace}/{policy['metadata']['name']} is not in place or does "
+                              "not select the provider pods"}
     return {**result, "outcome": ActionOutcome.APPLIED}
 
 

@@ -18,6 +18,7 @@ import signal
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -301,6 +302,8 @@ def render_report(result: runner.RunResult) -> RenderableType:
                           _seconds(step.get("deadline_s")), _seconds(step.get("at_s")),
                           Text(status, style=styles.get(str(step.get("status")), "")))
         parts.append(steps)
+    if found.composites:
+        parts.append(composites_table(found.composites))
     if found.times or found.slo_s is not None:
         times = Table(title="Recovery times", title_justify="left", box=None, header_style="bold")
         for column in ("measure", "time", "SLO", ""):
@@ -332,6 +335,24 @@ def render_report(result: runner.RunResult) -> RenderableType:
         parts.append(Text(f"journal: {result.journal_path}"))
         parts.append(Text(f"report:  {result.journal_path.parent / 'report.txt'}"))
     return Group(*parts)
+
+
+def composites_table(composites: list[dict[str, Any]]) -> Table:
+    """Every composite judged on its own, slowest first, with its own times."""
+    table = Table(title=f"Composites ({len(composites)}, slowest first)", title_justify="left", box=None,
+                  header_style="bold")
+    for column in ("composite", "outcome", *(m.short for m in measures.MEASURES), "failed step"):
+        table.add_column(column)
+    for composite in composites:
+        outcome = Outcome.parse(composite.get("outcome"))
+        late = composite.get("late_by_s")
+        failed = str(composite.get("failed_step") or "")
+        if failed:
+            failed += f" (late by {late:.2f} s)" if isinstance(late, (int, float)) else " (missed)"
+        times = composite.get("times") or {}
+        table.add_row(Text(str(composite.get("name", "?"))), Text(outcome.value, style=OUTCOME_STYLE.get(outcome, "")),
+                      *(_seconds(m.of(times)) if m.key in times else "" for m in measures.MEASURES), Text(failed))
+    return table
 
 
 REPORT_WIDTH = 120
@@ -456,12 +477,37 @@ def print_plan(found: Any) -> None:
         where = f"{obj['namespace']}/" if obj.get("namespace") else ""
         key = f" key {obj['key']!r}" if obj.get("key") else ""
         out.print(Text(f"  {obj['kind']} ({obj['apiVersion']}) {where}{obj['name']}{key}"))
+    for radius in found.radii:
+        print_blast_radius(radius)
     out.print("\n[bold]Read-only[/bold]")
     for step in found.steps:
         if step.read_only:
             out.print(Text(f"  {step.phase:<12} probe {step.name}  {step.call}"))
     for control in found.controls:
         out.print(Text(f"  control      {control['name']} ({control['module']}): {control['does']}"))
+
+
+def print_blast_radius(radius: Any) -> None:
+    """What one fault reaches: counts by kind, every XR (with its claim), and the warning for unlisted XRs."""
+    out = console
+    out.print(f"\n[bold]Blast radius[/bold] of {escape(radius.fault)} on {escape(radius.provider)}", highlight=False)
+    if radius.providers:
+        out.print(Text.assemble(("  pods of       ", "dim"), ", ".join(radius.providers)))
+    if radius.provider_configs:
+        out.print(Text.assemble(("  using         ", "dim"), ", ".join(radius.provider_configs)))
+    counts = ", ".join(f"{kind} {n}" for kind, n in radius.counts().items())
+    out.print(Text.assemble(("  managed       ", "dim"), f"{len(radius.managed)}" + (f" ({counts})" if counts else "")))
+    kinds = ", ".join(f"{kind or 'XR'} {n}" for kind, n in Counter(c.kind for c in radius.composites).items())
+    xrs = f"{len(radius.composites)}" + (f" ({kinds})" if kinds else "")
+    out.print(Text.assemble(("  XRs           ", "dim"), xrs))
+    unlisted = {c.key for c in radius.unlisted}
+    for xr in radius.composites:
+        claim = radius.claims.get(xr.key)
+        notes = [f"claim {claim}"] if claim else []
+        notes += ["not in the target"] if xr.key in unlisted else []
+        out.print(Text(f"    {xr.describe()}" + (f" ({'; '.join(notes)})" if notes else "")))
+    if radius.warning():
+        out.print(Text(f"  warning: {radius.warning()}", style="yellow"))
 
 
 def register(group: click.Group) -> None:

@@ -31,6 +31,7 @@ from xpchaos.core import outcome as outcomes
 from xpchaos.core import target as targets
 from xpchaos.core.errors import XpchaosError
 from xpchaos.run import gate, lease, report_model, runner, stops
+from xpchaos.run import plan as plans
 from xpchaos.run import steady as steadiness
 from xpchaos.run.gameday_suite import MAX_SUITE_BYTES, Step, Suite, SuiteError, load
 
@@ -66,16 +67,27 @@ def _wait_steady(target: targets.Target, timeout: float, when: str) -> None:
         raise Stopped(f"the steady state did not hold {when} within {timeout:g} s: {state.problem}")
 
 
+def _blast_radius(step: Step, target: targets.Target, overrides: dict[str, Any]) -> list[Any] | None:
+    """What the step's faults reach (``xpchaos.run.plan``, read only): the stop condition leaves it out. None when
+    the plan cannot tell (the run then refuses the same way, and reports it)."""
+    assert step.experiment is not None
+    try:
+        return plans.make(step.experiment, target.path, overrides).radii
+    except XpchaosError:
+        return None
+
+
 def _experiment(step: Step, target: targets.Target, api: Any, journal_dir: Path | None,
                 say: Any) -> report_model.ScenarioReport:
     assert step.experiment is not None
-    reason = stops.check(api, target)
+    overrides = _overrides(step, runner.load_experiment(step.experiment))
+    scope = stops.Scope(api, target, _blast_radius(step, target, overrides))
+    reason = stops.check(api, target, scope)
     if reason:
         raise Stopped(reason)
-    overrides = _overrides(step, runner.load_experiment(step.experiment))
     journal = journal_dir / f"{len(list(journal_dir.glob('*.json'))) + 1:02d}-{step.experiment.stem}.json" \
         if journal_dir else None
-    monitor = stops.Monitor(api, target)
+    monitor = stops.Monitor(api, target, scope=scope)
     try:
         with monitor:
             result = runner.run(step.experiment, target.path, overrides, journal)

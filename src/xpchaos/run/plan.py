@@ -5,7 +5,9 @@ validation, target, allowed kube context, overrides); its configuration is resol
 the way chaoslib does it. Then each action of the method is asked what it would do: the fault actions of
 ``actions.*`` take ``dry_run=True``, read the cluster (the objects must exist, as for a run) and change nothing.
 Rollbacks are described from the fault they undo, probes and the xpchaos controls are listed as read-only. An
-action (or control) from anywhere else cannot be asked: the plan says so and fails rather than guess.
+action (or control) from anywhere else cannot be asked: the plan says so and fails rather than guess. Each fault's
+blast radius (``xpchaos.run.blast_radius``: the managed resources and XRs it reaches) is listed, with a warning when
+it reaches XRs the target does not list.
 
 Nothing is written: no undo record, no journal. Credential values never appear (the dry runs do not return them).
 """
@@ -19,13 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xpchaos.actions.network import policy_name
+from xpchaos.actions.network import family_policy_name, policy_name
 from xpchaos.core import kube
 from xpchaos.core import target as targets
 from xpchaos.core.errors import InputError
 from xpchaos.core.outcome import ActionOutcome
 from xpchaos.core.undo_log import UndoLog
-from xpchaos.run import runner
+from xpchaos.run import blast_radius, runner
 
 # the fault actions that can say what they would do: (module, function)
 FAULTS = {("xpchaos.actions.providerconfig", "delete_provider_config"),
@@ -76,6 +78,11 @@ class Plan:
     undo_log: str
     steps: list[Step]
     controls: list[dict[str, str]]
+    radii: list[blast_radius.BlastRadius] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list[str]:
+        return [w for r in self.radii if (w := r.warning())]
 
     @property
     def changes(self) -> list[Step]:
@@ -94,7 +101,8 @@ class Plan:
         return {"experiment": self.experiment, "title": self.title, "target": self.target,
                 "target_name": self.target_name, "context": self.context, "kubeconfig": self.kubeconfig,
                 "undo_log": self.undo_log, "touches": self.touches(), "steps": [s.as_dict() for s in self.steps],
-                "controls": self.controls, "changed_nothing": True}
+                "controls": self.controls, "blast_radius": [r.as_dict() for r in self.radii],
+                "warnings": self.warnings, "changed_nothing": True}
 
 
 def _call(module: str, func: str, arguments: dict[str, Any]) -> str:
@@ -122,15 +130,18 @@ def _provider(target: targets.Target, arguments: dict[str, Any]) -> targets.Prov
         raise PlanError(str(exc)) from None
 
 
-def _objects(module: str, target: targets.Target, provider: targets.Provider) -> list[dict[str, Any]]:
-    """The objects a fault of ``module`` (and its rollback) changes, from the target."""
+def _objects(module: str, target: targets.Target, provider: targets.Provider,
+             family: bool = False) -> list[dict[str, Any]]:
+    """The objects a fault of ``module`` (and its rollback) changes, from the target (``family``: the network fault
+    adds a policy for the family's pods the target's selector misses)."""
     if module == "xpchaos.actions.providerconfig":
         pc = provider.provider_config
         return [{"kind": pc.kind, "apiVersion": pc.api_version, "name": pc.name,
                  **({"namespace": pc.namespace} if pc.namespace else {})}]
     if module == "xpchaos.actions.network":
+        names = [policy_name(provider.name), *([family_policy_name(provider.name)] if family else [])]
         return [{"kind": "NetworkPolicy", "apiVersion": "networking.k8s.io/v1", "namespace": provider.pods_namespace,
-                 "name": policy_name(provider.name)}]
+                 "name": name} for name in names]
     creds = provider.credentials
     if creds is not None:
         return [{"kind": "Secret", "apiVersion": "v1", "namespace": creds.namespace, "name": creds.name,
@@ -192,7 +203,7 @@ def _action(phase: str, activity: dict[str, Any], target: targets.Target, config
         raise PlanError(f"action {module}.{func} did not answer a dry run: cannot tell what it touches")
     detail = {k: v for k, v in result.items() if k not in ("outcome", "would", "objects")}
     return Step(phase, "action", name, call, False, [str(w) for w in result.get("would") or []],
-                list(result.get("objects") or _objects(module, target, prov)), detail)
+                list(result.get("objects") or _objects(module, target, prov, bool(detail.get("family")))), detail)
 
 
 def _probe(phase: str, activity: dict[str, Any], configuration: dict[str, Any], secrets: dict[str, Any]) -> Step:
@@ -245,5 +256,37 @@ def make(path: str | Path, target_path: str | Path | None = None, overrides: dic
         context = target.context
     kubeconfig = target.kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
     undo = UndoLog(configuration.get(runner.UNDO_LOG_KEY) or undo_log).path
+    _family_rollbacks(steps)
     return Plan(str(path), str(experiment.get("title", "")), str(target.path), target.name, context, kubeconfig,
-                str(undo), steps, controls)
+                str(undo), steps, controls, _radii(steps, target))
+
+
+def _family_rollbacks(steps: list[Step]) -> None:
+    """A network rollback also deletes the family's policy its fault creates (known from the fault's dry run)."""
+    families = {(s.detail.get("provider"), tuple(s.detail["policies"])) for s in steps
+                if s.phase == "method" and s.detail.get("family")}
+    for step in steps:
+        for provider, policies in families:
+            if step.phase == "rollbacks" and step.call.startswith("xpchaos.actions.network.") and \
+                    step.detail.get("provider") == provider:
+                step.would.append(f"delete NetworkPolicy {policies[-1]} (only the one the fault created)")
+                namespace, _, name = policies[-1].partition("/")
+                step.objects.append({"kind": "NetworkPolicy", "apiVersion": "networking.k8s.io/v1",
+                                     "namespace": namespace, "name": name})
+
+
+def _radii(steps: list[Step], target: targets.Target) -> list[blast_radius.BlastRadius]:
+    """The blast radius of each fault of the method (read only)."""
+    faults = [(s.call.partition("(")[0].rpartition(".")[0], s.detail.get("provider")) for s in steps
+              if s.phase == "method" and not s.read_only]
+    if not faults:
+        return []
+    api = kube.api_client(target.kubeconfig, target.context)
+    try:
+        return [blast_radius.compute(api, target, blast_radius.FAULTS[module], target.provider(str(provider)))
+                for module, provider in faults if module in blast_radius.FAULTS]
+    except Exception as exc:  # what a run would reach must be known before it runs
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise PlanError(f"cannot tell the blast radius: {first}") from None
+    finally:
+        api.close()

@@ -23,7 +23,9 @@ import dns.exception
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from xpchaos.actions import network
 from xpchaos.core import kube
+from xpchaos.core import platform_graph as graph
 from xpchaos.core.target import ObjectRef, Provider, Target
 from xpchaos.probes import dns_sampler
 
@@ -292,7 +294,24 @@ def check_objects(api: client.ApiClient, target: Target) -> list[Finding]:
                           "let the composition create it (is the XR composed?)")
                   for i, ref in enumerate(provider.managed)]
         found.append(_pods(api, provider))
+        found += _family(api, provider)
     return found
+
+
+def _family(api: client.ApiClient, provider: Provider) -> list[Finding]:
+    """A warning when the selector misses a pod that serves a kind a fault on the provider reaches (a family's)."""
+    try:
+        family, pods = network.unselected_pods(api, provider)
+    except Exception as exc:
+        return [warn("pods", f"{provider.name}: cannot tell which Providers serve its kinds ({_why(exc)})",
+                     "let the harness's identity read CRDs, ProviderRevisions and ProviderConfigUsages")]
+    if not pods:
+        return []
+    wanted = graph.selector_for({*_selector_names(provider), *family})
+    return [warn("pods", f"{provider.name}: the selector {provider.pods_selector!r} misses {', '.join(pods)} (of "
+                         f"{', '.join(family)}), which serve kinds a fault on it reaches; block-provider-api blocks "
+                         "them with a second NetworkPolicy",
+                 f"name them in providers.{provider.name}.pods.selector, e.g. {wanted!r}")]
 
 
 def _secret(api: client.ApiClient, provider: Provider) -> Finding:

@@ -1,8 +1,11 @@
 """Stop conditions of a game day, checked before every step and continuously while a fault is in place.
 
 - the emergency-stop ConfigMap named in the target exists (anyone can create it to stop a game day at once);
-- more XRs outside the experiment's blast radius (XRs of the target's kinds that are not the target's own) are
-  not Ready than the target allows.
+- more XRs outside the experiment's blast radius are not Ready than the target allows (``maxUnhealthyXRs``). The
+  XRs looked at are those of the target's kinds (a claim stands for the kind of the XR it is bound to) and of the
+  blast radius; those the fault reaches (``xpchaos.run.blast_radius``) are expected to fail over and are not
+  counted, listed or not. Without a blast radius (tagged scenarios, whose faults are not known beforehand) the
+  target's own XRs are left out instead.
 
 ``Monitor`` looks every second in a thread; when a condition trips it interrupts the main thread, so the running
 experiment stops and its rollbacks run at once, and ``reason`` says why.
@@ -17,7 +20,9 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from xpchaos.core import platform_graph as graph
 from xpchaos.core.target import Target
+from xpchaos.run.blast_radius import BlastRadius, listed_composites
 
 INTERVAL = 1.0
 
@@ -38,28 +43,56 @@ def _not_ready(obj: dict[str, Any]) -> bool:
     return not any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds)
 
 
-def unhealthy_outside(api: client.ApiClient, target: Target) -> list[str]:
-    """XRs of the target's kinds, other than the target's own, that are not Ready."""
-    mine = {(c.namespace or None, c.name) for c in target.composites}
-    kinds = {(c.group, c.version, c.plural) for c in target.composites}
+class Scope:
+    """Which XRs the stop condition looks at and which it leaves out; worked out once per step (claims resolved)."""
+
+    def __init__(self, api: client.ApiClient, target: Target, radii: list[BlastRadius] | None = None) -> None:
+        self.kinds: set[tuple[str, str, str]] = set()  # group, version, plural
+        self.spared: set[tuple[str, str | None, str]] = \
+            {c.key for r in radii for c in r.composites} if radii is not None else listed_composites(api, target)
+        for api_version, kind in self._xr_kinds(api, target, radii or []):
+            try:
+                ref = graph.ref_to(api, api_version, kind, "x")
+            except graph.WalkError:
+                continue
+            self.kinds.add((ref.group, ref.version, ref.plural))
+
+    @staticmethod
+    def _xr_kinds(api: client.ApiClient, target: Target, radii: list[BlastRadius]) -> set[tuple[str, str]]:
+        """(apiVersion, kind) of the target's XRs (a claim's bound XR) and of the blast radius's."""
+        out = {(c.api_version, c.kind) for r in radii for c in r.composites if c.kind}
+        for ref in target.composites:
+            try:
+                xr, _obj = graph.composite(api, ref)
+            except (graph.WalkError, ApiException):
+                out.add((ref.api_version, ref.kind))
+                continue
+            out.add((xr.api_version, xr.kind))
+        return out
+
+
+def unhealthy_outside(api: client.ApiClient, target: Target, scope: Scope | None = None) -> list[str]:
+    """XRs outside the blast radius (without one: other than the target's own) that are not Ready."""
+    scope = scope or Scope(api, target)
     custom: Any = client.CustomObjectsApi(api)
     found = []
-    for group, version, plural in sorted(kinds):
+    for group, version, plural in sorted(scope.kinds):
         listed = custom.list_cluster_custom_object(group, version, plural, _request_timeout=(5, 10))
         for obj in listed.get("items", []):
             meta = obj.get("metadata") or {}
-            if (meta.get("namespace") or None, meta.get("name")) not in mine and _not_ready(obj):
+            if (obj.get("kind"), meta.get("namespace") or None, meta.get("name")) not in scope.spared and \
+                    _not_ready(obj):
                 where = f"{meta['namespace']}/" if meta.get("namespace") else ""
                 found.append(f"{plural}/{where}{meta['name']}")
     return found
 
 
-def check(api: client.ApiClient, target: Target) -> str | None:
+def check(api: client.ApiClient, target: Target, scope: Scope | None = None) -> str | None:
     """Why the game day must stop now, or None."""
     reason = _emergency_stop(api, target)
     if reason:
         return reason
-    bad = unhealthy_outside(api, target)
+    bad = unhealthy_outside(api, target, scope)
     if len(bad) > target.safety.max_unhealthy_xrs:
         return (f"{len(bad)} XR(s) outside the blast radius are not Ready ({', '.join(bad[:5])}); the target allows "
                 f"{target.safety.max_unhealthy_xrs}")
@@ -69,8 +102,10 @@ def check(api: client.ApiClient, target: Target) -> str | None:
 class Monitor:
     """Checks the stop conditions every second while a step runs; trips by interrupting the main thread."""
 
-    def __init__(self, api: client.ApiClient, target: Target, interval: float = INTERVAL) -> None:
+    def __init__(self, api: client.ApiClient, target: Target, interval: float = INTERVAL,
+                 scope: Scope | None = None) -> None:
         self.api, self.target, self.interval = api, target, interval
+        self.scope = scope or Scope(api, target)
         self.reason: str | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="xpchaos-stop-conditions", daemon=True)
@@ -86,7 +121,7 @@ class Monitor:
     def _watch(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                reason = check(self.api, self.target)
+                reason = check(self.api, self.target, self.scope)
             except (ApiException, OSError):
                 continue  # the API blinking is not a reason to stop; the run's own probes will say error
             if reason and not self._stop.is_set():
