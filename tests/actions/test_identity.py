@@ -1,7 +1,8 @@
 """``revoke-credentials`` on workload identities, against the ``realistic`` platform (IRSA on AWS, a Secret on
 Azure) with the blueprint: the IRSA side's role revoked as an operator would (ServiceAccount annotation, pods
 replaced), its MRs failing with the STS denial, and the rollback and ``xpchaos restore`` leaving the cluster as it
-was; a source no mode can break refused in one line before any change (exit 2)."""
+was; a source no mode can break refused in one line before any change (exit 2). A platform of WebIdentity and Azure
+Workload Identity (``OIDCTokenFile``) has its ProviderConfigs' role ARN and client ID broken and put back."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 import yaml
 from kubernetes import client, config
 
+from tests.sandbox.platform.platforms import platform_document
 from tests.support.commands import xpchaos
 from tests.support.sandboxes import Sandbox, fast
 from tests.support.waiting import wait_for
@@ -62,6 +64,12 @@ class Realistic:
 
     def pods(self) -> list[Any]:
         return list(client.CoreV1Api(self.api).list_namespaced_pod(self.namespace, label_selector=self.selector).items)
+
+    def provider_config(self, cloud: str) -> dict[str, Any]:
+        ref = self.target["providers"][cloud]["providerConfig"]
+        group, version = ref["apiVersion"].split("/")
+        return dict(client.CustomObjectsApi(self.api).get_cluster_custom_object(group, version, ref["plural"],
+                                                                                 ref["name"]))
 
     def roles(self) -> dict[str, str | None]:
         """The IRSA role annotated on each ServiceAccount of the AWS provider pods."""
@@ -141,10 +149,27 @@ def test_mode_secret_on_irsa_is_refused_naming_mode_identity(realistic: Realisti
     assert UndoLog(r.undo_log).outstanding() == [] and r.box.resource_versions() == versions
 
 
-def test_the_azure_secret_side_keeps_the_secret_mode(realistic: Realistic) -> None:
+def test_the_azure_secret_side_keeps_the_secret_mode_pinned_or_read_from_the_provider_config(
+        realistic: Realistic, tmp_path: Path) -> None:
     r = realistic
     result = credentials.revoke_credentials("azure", configuration=r.configuration, dry_run=True)
     assert result["source"] == "Secret" and result["secret"] == f"Secret {r.namespace}/azure-creds"
+    doc = yaml.safe_load(r.target_path.read_text())
+    del doc["providers"]["azure"]["credentials"]  # the ProviderConfig's secretRef names it then
+    unpinned = tmp_path / "unpinned.yaml"
+    unpinned.write_text(yaml.safe_dump(doc, sort_keys=False))
+    found = credentials.revoke_credentials("azure", dry_run=True, configuration={"xpchaos_target": str(unpinned)})
+    assert (found["secret"], found["key"]) == (f"Secret {r.namespace}/azure-creds", "credentials")
+
+
+def test_plan_names_the_service_accounts_the_irsa_fault_changes(realistic: Realistic, tmp_path: Path) -> None:
+    r = realistic
+    env = {**os.environ, "XPCHAOS_REVOKE_MODE": "identity"}
+    plan = xpchaos("plan", "revoke-credentials", "--target", str(r.target_path), "-o", "json", env=env, cwd=tmp_path)
+    assert plan.returncode == 0, plan.stderr
+    touched = [o for o in json.loads(plan.stdout)["touches"] if o["kind"] == "ServiceAccount"]
+    assert sorted(o["name"] for o in touched) == sorted(r.roles())
+    assert all(o["namespace"] == r.namespace and o["annotation"] == IRSA for o in touched)
 
 
 def _pod_identity_target(r: Realistic, tmp_path: Path) -> Path:
@@ -176,3 +201,35 @@ def test_a_source_no_mode_can_break_is_refused_by_plan_and_run(realistic: Realis
     assert "block-provider-api" in run.stderr and not list(tmp_path.glob("reports/runs/*"))  # nothing ran
     assert UndoLog(r.undo_log).outstanding() == []
     assert r.box.resource_versions() == versions and {p.metadata.name for p in r.pods()} == pods
+
+
+def _broken_then_restored(r: Realistic, cloud: str, field: Callable[[dict[str, Any]], Any], text: str) -> None:
+    tgt = r.box.target
+    before, original = snapshot.take(tgt), field(r.provider_config(cloud))
+    result = credentials.revoke_credentials(cloud, mode="identity", configuration=r.configuration)
+    assert result["outcome"] == "applied"
+    (record,) = UndoLog(r.undo_log).outstanding()
+    assert record["undo"]["original"] == original and field(r.provider_config(cloud)) == record["undo"]["broken"]
+    wait_for(lambda: all(c.get("status") == "False" and text in c.get("message", "") for c in r.synced(cloud)),
+             DEADLINE, what=f"every {cloud} MR Synced=False with {text!r}")
+    rolled = credentials.restore_credentials(cloud, configuration=r.configuration)
+    assert rolled["restored"][0]["action"] == "restored-field" and field(r.provider_config(cloud)) == original
+    wait_for(lambda: r.all_synced(cloud), DEADLINE, what=f"every {cloud} MR Synced=True again")
+    assert snapshot.diff(before, snapshot.take(tgt)) == [] and UndoLog(r.undo_log).outstanding() == []
+
+
+def test_web_identity_role_and_azure_client_id_are_broken_and_put_back(own_sandbox: Callable[..., Sandbox],
+                                                                       tmp_path: Path) -> None:
+    doc = platform_document("identities", clouds={
+        "aws": {"serviceAccountRoleArn": "arn:aws:iam::111122223333:role/crossplane-provider-aws",
+                "providerConfigs": [{"name": "aws-web", "credentials": {
+                    "source": "WebIdentity", "roleArn": "arn:aws:iam::111122223333:role/crossplane-web"}}]},
+        "azure": {"providerConfigs": [{"name": "azure-oidc", "credentials": {"source": "OIDCWorkloadIdentity"}}]}})
+    (tmp_path / "identities.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    box = own_sandbox(*fast("blueprint"), "--platform", str(tmp_path / "identities.yaml"))
+    r = Realistic(box, tmp_path / "undo.jsonl")
+    wait_for(lambda: r.all_synced("aws") and r.all_synced("azure"), DEADLINE, what="every MR Synced=True")
+    assert box.target.providers["aws"].credentials is None and box.target.providers["azure"].credentials is None
+    _broken_then_restored(r, "aws", lambda pc: pc["spec"]["credentials"]["webIdentity"]["roleARN"],
+                          "AssumeRoleWithWebIdentity")
+    _broken_then_restored(r, "azure", lambda pc: pc["spec"]["clientID"], "AADSTS700016")
