@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from kubernetes import client
 
 from tests.support import sandboxes
@@ -158,6 +159,8 @@ def test_claims_are_followed_and_the_tree_shows_the_walk(realistic: Box) -> None
     (("--kind", XR_KIND), "-l/--kind: give both"),
     (("--kind", XR_KIND, "-l", "team=none"), "selects no"),
     (("--xr", f"{XR_KIND}/db-01", "--nameserver", "ns1"), "--nameserver: 'ns1' is not IP[:PORT]"),
+    (("--xr", "globaldatabases.database.example.org/orders-01"), "GlobalDatabase is namespaced; give its namespace"),
+    (("--xr", f"{XR_KIND}/db-01", "--context", "elsewhere"), "--context elsewhere"),
 ])
 def test_refusals_are_one_line_and_exit_2(realistic: Box, args: tuple[str, ...], message: str) -> None:
     result = realistic.discover(*args)
@@ -209,3 +212,46 @@ def test_on_seed_finds_what_the_seeds_target_names(tmp_path: Path, crossplane: s
                 _selected(box, provider.pods_namespace, provider.pods_selector)
         assert [(r.name, r.primary, r.secondary, r.nameservers) for r in found.dns] == \
             [(r.name, r.primary, r.secondary, r.nameservers) for r in seed.dns]
+
+
+def test_dns_names_of_externaldns_endpoints_and_route53_records() -> None:
+    """The DNS kinds the sandbox does not compose, in the shapes their CRDs define (plain dicts)."""
+    endpoint = {"apiVersion": "externaldns.k8s.io/v1alpha1", "kind": "DNSEndpoint", "spec": {"endpoints": [
+        {"dnsName": "api.example.org", "recordType": "A", "recordTTL": 30, "targets": ["192.0.2.10"],
+         "setIdentifier": "aws", "providerSpecific": [{"name": "aws/failover", "value": "PRIMARY"}]},
+        {"dnsName": "api.example.org", "recordType": "A", "recordTTL": 30, "targets": ["198.51.100.20"],
+         "setIdentifier": "azure", "providerSpecific": [{"name": "aws/failover", "value": "SECONDARY"}]}]}}
+    records: dict[str, discover.FoundRecord] = {}
+    for record in discover.dns_records(endpoint):
+        discover._merge(records, record)
+    found = records["api.example.org"]
+    assert (found.sides, found.clouds, found.ttl) == ({"primary": ["192.0.2.10"], "secondary": ["198.51.100.20"]},
+                                                      {"primary": "aws", "secondary": "azure"}, 30)
+    found.answer = ("198.51.100.20",)
+    assert found.primary_side == "secondary"  # what DNS answers now is primary
+    profile = {"apiVersion": "network.azure.upbound.io/v1beta1", "kind": "TrafficManagerProfile",
+               "spec": {"forProvider": {"dnsConfig": [{"relativeName": "checkout", "ttl": 30}]}}}
+    assert [r.name for r in discover.dns_records(profile)] == ["checkout.trafficmanager.net"]
+    cluster = {"apiVersion": "rds.aws.upbound.io/v1beta1", "kind": "Cluster", "spec": {"forProvider": {}}}
+    assert discover.dns_records(cluster) == []
+
+
+def test_a_denied_read_is_one_line_naming_what_was_denied(realistic: Box, tmp_path: Path) -> None:
+    """With a ServiceAccount token that no Role grants anything (the sandbox enforces RBAC for those)."""
+    api = kube.api_client(realistic.sandbox.kubeconfig)
+    try:
+        core: Any = client.CoreV1Api(api)
+        core.create_namespaced_service_account("default", {"metadata": {"name": "discover-denied"}})
+        token = core.create_namespaced_service_account_token(
+            "discover-denied", "default", {"spec": {"expirationSeconds": 600}}).status.token
+    finally:
+        api.close()
+    doc = yaml.safe_load(Path(realistic.sandbox.kubeconfig).read_text())
+    doc["users"][0]["user"] = {"token": token}
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump(doc))
+    result = xpchaos("discover", "--xr", f"{XR_KIND}/db-01", env={**os.environ, "KUBECONFIG": str(kubeconfig)})
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "answered 403" in result.stderr and 'cannot get resource "customresourcedefinitions"' in result.stderr
+    assert token not in result.stderr

@@ -5,11 +5,13 @@ Exit codes: 0 written, 2 something it cannot follow or bad input (one line on st
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import click
 from kubernetes import config
+from kubernetes.client.rest import ApiException
 from kubernetes.config.config_exception import ConfigException
 from pydantic import ValidationError
 
@@ -31,6 +33,10 @@ def _context(kubeconfig: str | None, context: str | None) -> str:
     except (ConfigException, OSError) as exc:
         raise walk.DiscoverError(f"--context: cannot read the kubeconfig: {exc}") from None
     if context:
+        names = [c["name"] for c in _contexts or []]
+        if context not in names:
+            raise walk.DiscoverError(f"--context {context}: no such context in the kubeconfig (it has: "
+                                     f"{', '.join(names) or 'none'})")
         return context
     if not active:
         raise walk.DiscoverError("--context: the kubeconfig has no current context; name one with --context")
@@ -43,6 +49,13 @@ def _nameservers(values: tuple[str, ...]) -> tuple[Nameserver, ...]:
                                          "secondary": []}).nameservers
     except ValidationError as exc:
         raise walk.DiscoverError(f"--nameserver: {exc.errors()[0]['msg'].removeprefix('Value error, ')}") from None
+
+
+def _message(exc: ApiException) -> str:
+    try:
+        return str(json.loads(exc.body or "{}").get("message") or exc.reason)
+    except ValueError:
+        return str(exc.reason)
 
 
 @click.command()
@@ -82,6 +95,9 @@ def discover(xrs: tuple[str, ...], selector: str | None, kind: str | None, names
                                      "--show-labels")
         found = walk.walk(api, roots, current, kubeconfig, found_ns,
                           progress=lambda line: errors.print(line, highlight=False))
+    except ApiException as exc:  # a 403 names the verb and resource denied: what the Role must grant
+        raise walk.DiscoverError(f"--context {current}: the API server answered {exc.status}: "
+                                 f"{_message(exc)}") from None
     finally:
         api.close()
     text = walk.tree_text(found) if tree else walk.target_text(found)
