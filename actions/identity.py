@@ -71,22 +71,30 @@ def _patch_pc(api: client.ApiClient, ref: Any, body: dict[str, Any], doing: str)
 def plan(ctx: Context, provider: Any, source: str, pc: dict[str, Any]) -> dict[str, Any]:
     """What breaking ``source`` changes: ``objects`` (kind, namespace, name, field), ``would`` (sentences) and the
     ``undo`` record's content, computed from the cluster without changing it."""
-    ref = provider.provider_config
     if source in PC_FIELDS:
-        path = PC_FIELDS[source]
-        original = _spec_value(pc.get("spec") or {}, path)
-        if not original:
-            raise FaultError(f"{ref.describe()} has no spec.{'.'.join(path)} (source {source}); nothing was changed")
-        field = "spec." + ".".join(path)
-        broken = revoked_role(str(original)) if source == "WebIdentity" else str(uuid.uuid4())
-        return {"objects": [{"kind": ref.kind, "apiVersion": ref.api_version, "name": ref.name, "field": field,
-                             **({"namespace": ref.namespace} if ref.namespace else {})}],
-                "would": [f"set {ref.describe()} {field} to {broken!r}, one that does not exist"],
-                "undo": {"source": source, "providerConfig": {"apiVersion": ref.api_version, "kind": ref.kind,
-                                                              "plural": ref.plural, "name": ref.name,
-                                                              "namespace": ref.namespace},
-                         "path": list(path), "original": original, "broken": broken}}
-    ns, selector = provider.pods_namespace, provider.pods_selector
+        return _plan_field(provider.provider_config, source, pc)
+    return _plan_irsa(ctx, provider.pods_namespace, provider.pods_selector)
+
+
+def _plan_field(ref: Any, source: str, pc: dict[str, Any]) -> dict[str, Any]:
+    """WebIdentity, OIDCTokenFile: the identity is a field of the ProviderConfig, read at every connect."""
+    path = PC_FIELDS[source]
+    original = _spec_value(pc.get("spec") or {}, path)
+    if not original:
+        raise FaultError(f"{ref.describe()} has no spec.{'.'.join(path)} (source {source}); nothing was changed")
+    field = "spec." + ".".join(path)
+    broken = revoked_role(str(original)) if source == "WebIdentity" else str(uuid.uuid4())
+    return {"objects": [{"kind": ref.kind, "apiVersion": ref.api_version, "name": ref.name, "field": field,
+                         **({"namespace": ref.namespace} if ref.namespace else {})}],
+            "would": [f"set {ref.describe()} {field} to {broken!r}, one that does not exist"],
+            "undo": {"source": source, "providerConfig": {"apiVersion": ref.api_version, "kind": ref.kind,
+                                                          "plural": ref.plural, "name": ref.name,
+                                                          "namespace": ref.namespace},
+                     "path": list(path), "original": original, "broken": broken}}
+
+
+def _plan_irsa(ctx: Context, ns: str, selector: str) -> dict[str, Any]:
+    """IRSA: the identity is the pods' ServiceAccount annotation, injected when a pod is created."""
     accounts = _pod_accounts(ctx, ns, selector)
     originals = {name: _annotation(ctx.api, ns, name) for name in accounts}
     known = sorted({arn for arn in originals.values() if arn})
@@ -98,7 +106,7 @@ def plan(ctx: Context, provider: Any, source: str, pc: dict[str, Any]) -> dict[s
                          "annotation": IRSA_ANNOTATION} for name in accounts],
             "would": [f"annotate ServiceAccounts {', '.join(accounts)} in {ns} with {IRSA_ANNOTATION}={broken}, "
                       f"a role that does not exist, and replace the pods {selector!r} so that they assume it"],
-            "undo": {"source": source, "namespace": ns, "selector": selector, "annotations": originals,
+            "undo": {"source": "IRSA", "namespace": ns, "selector": selector, "annotations": originals,
                      "broken": broken}}
 
 
