@@ -105,9 +105,11 @@ def get(api: client.ApiClient, ref: ObjectRef) -> dict[str, Any]:
 
 
 # -- composites ----------------------------------------------------------------------------------------------------
-def composite(api: client.ApiClient, ref: ObjectRef) -> tuple[ObjectRef, dict[str, Any]]:
-    """The XR ``ref`` names, or the XR a claim is bound to (``spec.resourceRef``), with its object."""
-    check_composite_kind(api, ref)
+def composite(api: client.ApiClient, ref: ObjectRef, check_kind: bool = True) -> tuple[ObjectRef, dict[str, Any]]:
+    """The XR ``ref`` names, or the XR a claim is bound to (``spec.resourceRef``), with its object; ``check_kind``
+    False when the caller has checked the kind already (one CRD read per kind, not per object)."""
+    if check_kind:
+        check_composite_kind(api, ref)
     obj = get(api, ref)
     bound = (obj.get("spec") or {}).get("resourceRef")
     if bound and not resource_refs(obj):  # a claim: follow it to its XR

@@ -102,50 +102,64 @@ def parse_kind(text: str, option: str) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
-def kind_ref(api: client.ApiClient, plural: str, group: str, name: str, namespace: str | None,
-             option: str) -> ObjectRef:
-    """An ObjectRef for ``plural.group/name``, in the group's preferred version."""
+@dataclass(frozen=True)
+class Kind:
+    """A kind the user named by ``PLURAL.GROUP``, as the API server serves it."""
+
+    api_version: str
+    kind: str
+    plural: str
+    namespaced: bool
+
+    def ref(self, name: str, namespace: str | None) -> ObjectRef:
+        return ObjectRef(self.api_version, self.kind, self.plural, name, namespace if self.namespaced else None)
+
+
+def served_kind(api: client.ApiClient, text: str, option: str) -> Kind:
+    """``PLURAL.GROUP`` in the group's preferred version; refused when the cluster does not serve it."""
+    plural, group = parse_kind(text, option)
     apis: Any = client.ApisApi(api)
     versions = [g.preferred_version.group_version for g in apis.get_api_versions().groups if g.name == group]
     served = graph.kinds(api, versions[0]) if versions else {}
     kind = next((k for k, (p, _ns) in served.items() if p == plural), None)
     if kind is None:
-        raise DiscoverError(f"{option} {plural}.{group}: the cluster serves no such kind (list them with `kubectl "
+        raise DiscoverError(f"{option} {text}: the cluster serves no such kind (list them with `kubectl "
                             "api-resources`)")
-    if served[kind][1] and not namespace:
-        raise DiscoverError(f"{option} {plural}.{group}/{name}: {kind} is namespaced; give its namespace with -n")
-    return ObjectRef(versions[0], kind, plural, name, namespace if served[kind][1] else None)
+    return Kind(versions[0], kind, plural, served[kind][1])
 
 
 def roots_from_names(api: client.ApiClient, names: tuple[str, ...], namespace: str | None) -> list[ObjectRef]:
-    """``--xr PLURAL.GROUP/NAME`` options as ObjectRefs."""
+    """``--xr PLURAL.GROUP/NAME`` options as ObjectRefs (a namespaced kind in ``-n``)."""
     out = []
     for text in names:
-        kind, _, name = text.partition("/")
+        kind_text, _, name = text.partition("/")
         if not name:
             raise DiscoverError(f"--xr {text!r}: expected PLURAL.GROUP/NAME, e.g. "
                                 "xglobaldatabases.database.example.org/production-db")
-        out.append(kind_ref(api, *parse_kind(kind, "--xr"), name, namespace, "--xr"))
+        kind = served_kind(api, kind_text, "--xr")
+        if kind.namespaced and not namespace:
+            raise DiscoverError(f"--xr {text}: {kind.kind} is namespaced; give its namespace with -n")
+        out.append(kind.ref(name, namespace))
     return out
 
 
-def roots_from_selector(api: client.ApiClient, kind: str, selector: str, namespace: str | None) -> list[ObjectRef]:
-    """The objects of ``--kind`` that ``-l`` selects (in ``-n`` when given)."""
-    plural, group = parse_kind(kind, "--kind")
-    probe = kind_ref(api, plural, group, "probe", namespace or "default", "--kind")
+def roots_from_selector(api: client.ApiClient, kind_text: str, selector: str,
+                        namespace: str | None) -> list[ObjectRef]:
+    """The objects of ``--kind`` that ``-l`` selects (in ``-n`` when given, else in every namespace)."""
+    kind = served_kind(api, kind_text, "--kind")
+    group, version = kind.api_version.split("/")
     custom: Any = client.CustomObjectsApi(api)
     try:
-        if namespace and probe.namespace:
-            items = custom.list_namespaced_custom_object(group, probe.version, namespace, plural,
+        if namespace and kind.namespaced:
+            items = custom.list_namespaced_custom_object(group, version, namespace, kind.plural,
                                                          label_selector=selector)["items"]
         else:
-            items = custom.list_cluster_custom_object(group, probe.version, plural, label_selector=selector)["items"]
+            items = custom.list_cluster_custom_object(group, version, kind.plural, label_selector=selector)["items"]
     except ApiException as exc:
         if exc.status == 400:
             raise DiscoverError(f"-l {selector!r}: not a label selector the API server accepts") from None
         raise
-    return [ObjectRef(probe.api_version, probe.kind, plural, i["metadata"]["name"], i["metadata"].get("namespace"))
-            for i in items]
+    return [kind.ref(i["metadata"]["name"], i["metadata"].get("namespace")) for i in items]
 
 
 # -- the walk ----------------------------------------------------------------------------------------------------
@@ -155,8 +169,10 @@ def walk(api: client.ApiClient, roots: list[ObjectRef], context: str, kubeconfig
     found = Discovery(context, kubeconfig, nameservers=nameservers)
     serving: dict[str, str] = {}  # CRD -> Provider
     seen: set[ObjectRef] = set()
+    checked: set[tuple[str, str]] = set()  # (plural, group) of the kinds known to be XRs or claims
     for index, root in enumerate(roots, 1):
-        xr_ref, xr_obj = graph.composite(api, root)
+        xr_ref, xr_obj = graph.composite(api, root, check_kind=(root.plural, root.group) not in checked)
+        checked.add((root.plural, root.group))
         if xr_ref in seen:
             continue
         seen.add(xr_ref)
@@ -245,15 +261,20 @@ def dns_records(obj: dict[str, Any]) -> list[FoundRecord]:
     if group == "externaldns.k8s.io" and kind == "DNSEndpoint":
         return [_endpoint(e) for e in (obj.get("spec") or {}).get("endpoints") or [] if e.get("dnsName")]
     if group.startswith("network.azure.") and kind == "TrafficManagerProfile":
-        name = (spec.get("dnsConfig") or [{}])
-        relative = (name[0] if isinstance(name, list) else name).get("relativeName")
+        relative = _first(spec.get("dnsConfig")).get("relativeName")
         return [FoundRecord(f"{relative}.trafficmanager.net", "CNAME", source=kind)] if relative else []
     return []
 
 
+def _first(block: Any) -> dict[str, Any]:
+    """An upjet block, written as a list of one (v1beta1) or as an object (v1beta2)."""
+    if isinstance(block, list):
+        return dict(block[0]) if block else {}
+    return dict(block or {})
+
+
 def _route53(spec: dict[str, Any]) -> FoundRecord:
-    policy = (spec.get("failoverRoutingPolicy") or [{}])
-    kind = str((policy[0] if isinstance(policy, list) else policy).get("type", "PRIMARY")).lower()
+    kind = str(_first(spec.get("failoverRoutingPolicy")).get("type", "PRIMARY")).lower()
     record = FoundRecord(str(spec["name"]).rstrip("."), str(spec.get("type", "A")), int(spec.get("ttl") or 0),
                          source="Record")
     record.sides[kind] = [str(a) for a in spec.get("records") or []]
