@@ -25,7 +25,7 @@ from typing import Any
 
 from xpchaos.core import interrupts, measures
 from xpchaos.core.outcome import Outcome
-from xpchaos.core.target import Target
+from xpchaos.core.target import DnsRecord, Target
 
 from . import timeline as tl
 from .dns_sampler import label
@@ -300,7 +300,17 @@ def failover(target: Target, deadlines: Mapping[str, float] | None = None, to: s
     healthy (``promote``) → every XR Ready False→True (``xr_recovers``) → every nameserver answers the
     secondary (``dns_secondary``). ``deadlines`` (seconds after the fault, per step) default to the target's
     ``dns_convergence`` SLO; ``only`` keeps a subset of the steps, in this order. ``lost`` names the provider
-    (or role) the fault hit, the target's primary by default; DNS must then answer the other side's addresses."""
+    (or role) the fault hit, the target's primary by default; DNS must then answer the other side's addresses.
+    The managed resources are those the target lists (``xpchaos.probes.per_composite`` resolves them instead)."""
+    return sequence(target, deadlines, to, only, lost, lambda provider: _mr_keys(target, provider),
+                    _xr_keys(target), target.dns)
+
+
+def sequence(target: Target, deadlines: Mapping[str, float] | None, to: str | None,
+             only: list[str] | tuple[str, ...] | None, lost: str | None, mr_keys: Callable[[str], list[ObjKey]],
+             xrs: list[ObjKey], dns: tuple[DnsRecord, ...] | list[DnsRecord], name: str = "") -> Expectation:
+    """The failover sequence over these XRs and DNS records; ``mr_keys(provider)`` is asked at each check (the
+    composed resources may change while a run goes on)."""
     unknown = sorted(set(only or ()) - set(STEPS)) + sorted(set(deadlines or {}) - set(STEPS))
     if unknown:
         raise ValueError(f"unknown failover step(s) {', '.join(unknown)}; the steps are {', '.join(STEPS)}")
@@ -313,8 +323,7 @@ def failover(target: Target, deadlines: Mapping[str, float] | None = None, to: s
     error_cond = dict(sig["mr_error"].get("condition") or {})
     healthy = [dict(c) for c in sig["mr_healthy"].get("conditions") or []]
     ready = sig["xr_ready"].get("condition", "Ready") if isinstance(sig["xr_ready"], dict) else "Ready"
-    aws, azure, xrs = _mr_keys(target, primary), _mr_keys(target, secondary), _xr_keys(target)
-    records = [(r.name, n, tuple(sorted(getattr(r, dns_side)))) for r in target.dns for n in r.nameservers]
+    records = [(r.name, n, tuple(sorted(getattr(r, dns_side)))) for r in dns for n in r.nameservers]
 
     def dns_secondary(state: State) -> bool:  # a switch after the fault: an answer that was already there is none
         return bool(records) and all(state.dns.get((name, label(ns))) == want and (name, label(ns)) in
@@ -326,15 +335,17 @@ def failover(target: Target, deadlines: Mapping[str, float] | None = None, to: s
         return f"the XR left {ready} and has not come back"
 
     def dns_seen(state: State) -> str:
+        asked = {(name, label(ns)) for name, ns, _want in records}
         return "; ".join(f"{ns}: {', '.join(a) if a is not None else 'no answer (error)'}"
-                         for (_name, ns), a in sorted(state.dns.items(), key=lambda kv: kv[0]))
+                         for (name, ns), a in sorted(state.dns.items(), key=lambda kv: kv[0])
+                         if (name, ns) in asked)
 
     reason = error_cond.get("reason", "")
     steps: tuple[Step, ...] = (
         Step("detect", f"every {primary} MR {error_cond.get('type')}={error_cond.get('status')}/{reason}",
-             limit["detect"], lambda s: all(k in s.errored for k in aws)),
+             limit["detect"], lambda s: all(k in s.errored for k in mr_keys(primary))),
         Step("promote", f"every {secondary} MR " + ", ".join(f"{c['type']}={c['status']}" for c in healthy),
-             limit["promote"], lambda s: all(matches(s, k, c) for k in azure for c in healthy)),
+             limit["promote"], lambda s: all(matches(s, k, c) for k in mr_keys(secondary) for c in healthy)),
         Step("xr_recovers", f"every XR {ready} True→False→True", limit["xr_recovers"],
              lambda s: all(k in s.came_back and matches(s, k, {"type": ready, "status": "True"}) for k in xrs),
              explain=xr_seen),
@@ -343,5 +354,5 @@ def failover(target: Target, deadlines: Mapping[str, float] | None = None, to: s
     )
     if only:
         steps = tuple(s for s in steps if s.name in only)
-    return Expectation(f"failover {primary}→{secondary}", steps, error_cond,
+    return Expectation(name or f"failover {primary}→{secondary}", steps, error_cond,
                        tuple(sig["mr_error"].get("events") or ()), ready)

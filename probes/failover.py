@@ -2,8 +2,9 @@
 ``secrets`` last).
 
 - ``failover_completes``: the failover expectation over the process's running timeline recorder, measured
-  from the last fault marker; returns the verdict dict (``outcome`` passed / failed / error, the step that
-  failed and how late, the measured times). Use a tolerance on ``outcome``.
+  from the last fault marker, judged per composite over the managed resources the recorder resolved
+  (``xpchaos.probes.per_composite``); returns the verdict dict (``outcome`` passed / failed / error, the step
+  that failed and how late, the measured times, ``composites``: each XR's own). Use a tolerance on ``outcome``.
 - Steady-state probes ``xr_is_ready`` and ``dns_answers_primary`` ask the cluster / nameservers directly;
   they return a bool, and raise when they cannot observe (Chaos Toolkit reports that as an errored probe,
   distinct from a false hypothesis).
@@ -24,7 +25,7 @@ from xpchaos.core import kube
 from xpchaos.core import target as targets
 from xpchaos.core.outcome import Outcome
 
-from . import expectations, recorder
+from . import expectations, per_composite, recorder
 from .dns_sampler import ask
 
 __all__ = ["dns_answers_primary", "failover_completes", "xr_is_ready"]
@@ -56,12 +57,18 @@ def failover_completes(target: str | None = None, deadlines: dict[str, float] | 
     if slo not in (None, ""):
         limit = targets.parse_duration(slo, "failover_completes: slo")
         deadlines = {**{step: limit for step in expectations.STEPS}, **(deadlines or {})}
-    return evaluate(rec, expectations.failover(tgt, deadlines, to, only, lost=provider), since)
+    if not tgt.composites:  # nothing to judge per composite: the managed resources the target lists
+        return evaluate(rec, expectations.failover(tgt, deadlines, to, only, lost=provider), since)
+    return evaluate(rec, per_composite.failover(tgt, rec.resolution, deadlines, to, only, lost=provider), since)
 
 
-def evaluate(rec: recorder.TimelineRecorder, expectation: expectations.Expectation,
+def evaluate(rec: recorder.TimelineRecorder, expectation: expectations.Expectation | per_composite.PerComposite,
              since: float | None = None) -> dict[str, Any]:
     """Run ``expectation`` over ``rec``'s timeline from the fault marker (or ``since``)."""
+    if rec.problem:  # the composed resources are unknown, or not those the target lists: nothing to judge by
+        first = expectation.steps[0].name if expectation.steps else None
+        return {"outcome": Outcome.ERROR, "expectation": expectation.name, "failed_step": first,
+                "reason": f"could not observe: {rec.problem}"}
     newest = rec.timeline.last_marker()
     if since is None and newest is not None and newest.status == Outcome.NOT_APPLIED:
         return {"outcome": Outcome.NOT_APPLIED, "expectation": expectation.name, "fault": newest.kind,

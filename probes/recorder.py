@@ -1,7 +1,12 @@
 """The TimelineRecorder: watches (official ``kubernetes`` client) and a DNS sampler feeding one Timeline.
 
-One thread per watched resource: Events in all namespaces, and every XR and MR kind named by the Target
-(only the named objects are recorded). Each thread lists once, then watches from the list's resourceVersion
+One thread per watched resource: Events in all namespaces, every composite kind named by the Target and every
+kind of managed resource its composites compose (only those objects are recorded). The composed resources are
+resolved from the composites' refs when the recorder starts (``composed.resolve``; the resolution goes on the
+timeline as ``composed`` entries) and followed while it runs: an MR labelled as composed by one of the XRs that
+appears, or a resolved one that goes, makes the recorder resolve that composite again. MRs the Target lists must be
+among those resolved, else the recorder cannot judge (``problem``). Each thread lists once, then watches from the
+list's resourceVersion
 with bookmarks; a stream that ends is resumed from the last resourceVersion seen (objects or bookmarks); a
 410 Gone re-lists and records only what really changed against what it knew; connection errors are retried
 with tenacity's exponential backoff and recorded as ``error`` entries. ``stop()`` closes the streams.
@@ -9,6 +14,7 @@ with tenacity's exponential backoff and recorded as ``error`` entries. ``stop()`
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 import threading
@@ -18,13 +24,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import urllib3
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 from tenacity import Retrying, retry_if_exception
 
-from xpchaos.core import api_retry, kube
-from xpchaos.core.target import Target
+from xpchaos.core import api_retry, kube, platform_graph
+from xpchaos.core.errors import InputError
+from xpchaos.core.target import ObjectRef, Target
 
+from . import composed
 from . import timeline as tl
 from .dns_sampler import DnsSampler
 
@@ -51,6 +60,7 @@ class _Stream:
     kind: str  # "events" or the plural
     lister: Callable[..., Any]
     wanted: Callable[[dict[str, Any]], bool]
+    managed: bool = False  # a kind of managed resource: its objects may be composed anew while the run goes on
     rv: str | None = None
     known: dict[tuple[str | None, str], Any] = field(default_factory=dict)
     synced: bool = False
@@ -64,13 +74,26 @@ class _Stream:
 
 class TimelineRecorder:
     def __init__(self, target: Target, timeline: tl.Timeline | None = None, api: client.ApiClient | None = None,
-                 dns: bool = True, dns_interval: float = 0.1, watch_timeout: int = WATCH_TIMEOUT) -> None:
+                 dns: bool = True, dns_interval: float = 0.1, watch_timeout: int = WATCH_TIMEOUT,
+                 composer: composed.Composer = platform_graph.composed) -> None:
         self.target = target
         self.timeline = timeline or tl.Timeline()
         self._api = api
         self._stopping = threading.Event()
         self._watch_timeout = watch_timeout
         self._streams: list[_Stream] = []
+        self._composer = composer
+        self._resolver: client.ApiClient | None = None  # the client the composed resources are read with
+        self._resolving: threading.Thread | None = None
+        self._streams_lock = threading.Lock()
+        self.resolution = composed.Resolution()
+        self.resolved = False
+        self.problem: str | None = None  # why the composed resources cannot be judged (not found, a mismatch)
+        self._resolve_error = ""  # the last error of a resolution that is retried
+        self._resolve_failures = 0
+        self._names: dict[tuple[str, str, str], set[tuple[str | None, str]]] = {}  # per MR kind: objects kept
+        self._xr_names: dict[tuple[str | None, str], str] = {}  # (namespace, XR name) -> the composite's label
+        self._following = threading.Lock()
         self.dns = DnsSampler(target.dns, self.timeline, dns_interval) if dns and target.dns else None
 
     # lifecycle --------------------------------------------------------------------------------------------
@@ -84,14 +107,22 @@ class TimelineRecorder:
                 if self.dns:
                     self.dns.start()
                 return self
-        self._streams = self._build_streams(self._api)
+        self._resolver = _bounded(self._api)
+        core = client.CoreV1Api(self._api)
+        self._streams = [_Stream("events", "events", core.list_event_for_all_namespaces, lambda obj: True),
+                         *self._new_streams(self.target.composites, managed=False)]
         for stream in self._streams:
-            stream.thread = threading.Thread(target=self._run, args=(stream,), name=f"xpchaos-watch-{stream.label}",
-                                             daemon=True)
-            stream.thread.start()
+            self._start_stream(stream)
+        self._resolving = threading.Thread(target=self._resolve, name="xpchaos-composed", daemon=True)
+        self._resolving.start()
         if self.dns:
             self.dns.start()
         return self
+
+    def _start_stream(self, stream: _Stream) -> None:
+        stream.thread = threading.Thread(target=self._run, args=(stream,), name=f"xpchaos-watch-{stream.label}",
+                                         daemon=True)
+        stream.thread.start()
 
     def stop(self, timeout: float = 2.0) -> None:
         """Stop every watch and the DNS sampler; returns within about ``timeout`` seconds."""
@@ -99,17 +130,23 @@ class TimelineRecorder:
         deadline = time.monotonic() + timeout
         if self.dns:
             self.dns.signal_stop()  # both wind down at once
-        for stream in self._streams:
+        with self._streams_lock:
+            streams = list(self._streams)
+        for stream in streams:
             while stream.thread is not None and stream.thread.is_alive() and time.monotonic() < deadline:
                 if stream.watch is not None:
                     stream.watch.stop()  # shuts the socket down: the blocked read returns
                 stream.thread.join(0.05)
+        if self._resolving is not None:
+            self._resolving.join(max(0.0, deadline - time.monotonic()))
         if self.dns:
             self.dns.stop(max(0.0, deadline - time.monotonic()))
 
     def running_threads(self) -> list[str]:
         """The watch and DNS threads still alive: none once ``stop`` has done its job."""
-        threads = [s.thread for s in self._streams if s.thread is not None]
+        with self._streams_lock:
+            threads = [s.thread for s in self._streams if s.thread is not None]
+        threads += [self._resolving] if self._resolving is not None else []
         threads += self.dns.threads() if self.dns else []
         return [t.name for t in threads if t.is_alive()]
 
@@ -120,15 +157,17 @@ class TimelineRecorder:
         self.stop()
 
     def wait_synced(self, timeout: float) -> bool:
-        """True once every watch has listed its objects (and the DNS sampler answered once per nameserver)."""
+        """True once the composed resources are resolved, every watch has listed its objects (and the DNS sampler
+        answered once per nameserver)."""
         def ready(entries: list[tl.Entry]) -> bool:
             return self.synced
         return bool(self.timeline.wait_for(ready, time.monotonic() + timeout))
 
     @property
     def synced(self) -> bool:
-        k8s = bool(self._streams) and all(s.synced for s in self._streams)
-        return k8s and (self.dns is None or self.dns.synced)
+        with self._streams_lock:
+            k8s = bool(self._streams) and all(s.synced for s in self._streams)
+        return k8s and (self.resolved or self.problem is not None) and (self.dns is None or self.dns.synced)
 
     @property
     def errors(self) -> dict[str, str]:
@@ -137,36 +176,130 @@ class TimelineRecorder:
 
     def unobservable(self, strict: bool = False) -> str | None:
         """Why the cluster cannot be observed right now, or None: no watch at all (unusable kubeconfig), a watch
-        that never connected and has an error, or one failing repeatedly. ``strict`` (a deadline has passed):
-        also a watch not connected yet or currently disconnected."""
+        that never connected and has an error, or one failing repeatedly; composed resources that cannot be
+        resolved, or not those the Target lists. ``strict`` (a deadline has passed): also a watch not connected
+        yet or currently disconnected, and composed resources not resolved yet."""
         if not self._streams:
             errors = [e for e in self.timeline.entries() if e.source == tl.RECORDER and e.what == tl.ERROR]
             return errors[-1].message if errors else "the recorder has not been started"
-        for stream in self._streams:
+        with self._streams_lock:
+            streams = list(self._streams)
+        for stream in streams:
             if stream.last_error and (strict or not stream.synced or stream.failures >= 3):
                 return f"watch {stream.label}: {stream.last_error}"
             if strict and not stream.synced:
                 return f"watch {stream.label}: not connected yet"
+        if self.problem:
+            return self.problem
+        if not self.resolved and self._resolve_error and (strict or self._resolve_failures >= 3):
+            return f"composed resources: {self._resolve_error}"
+        if not self.resolved and strict:
+            return "composed resources: not resolved yet"
         return None
 
     # the watched resources ----------------------------------------------------------------------------------
-    def _build_streams(self, api: client.ApiClient) -> list[_Stream]:
-        core, custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
-        streams = [_Stream("events", "events", core.list_event_for_all_namespaces, lambda obj: True)]
-        refs = [*self.target.composites, *(m for p in self.target.providers.values() for m in p.managed)]
-        by_resource: dict[tuple[str, str, str], set[tuple[str | None, str]]] = {}
+    def _resolve(self) -> None:
+        """Resolve every composite's composed resources (retried with backoff until it works or the recorder
+        stops), put them on the timeline, check the Target's own list, then watch their kinds."""
+        assert self._resolver is not None and self._api is not None
+        while not self._stopping.is_set():
+            try:
+                composed.resolve(self._resolver, self.target, self._composer, into=self.resolution)
+                break
+            except InputError as exc:  # a composite that does not exist or is none: no retry will help
+                self.problem = f"could not resolve the composed resources: {exc}"
+                self.timeline.add(tl.RECORDER, tl.ERROR, kind="composed", message=self.problem)
+                return
+            except Exception as exc:
+                self._resolve_failures += 1
+                api_retry.count("resolve composed")
+                text = _describe(exc)
+                if text != self._resolve_error:
+                    self._resolve_error = text
+                    self.timeline.add(tl.RECORDER, tl.ERROR, kind="composed", message=f"composed resources: {text}")
+                self._stopping.wait(min(5.0, 0.1 * 2 ** (self._resolve_failures - 1)) * random.uniform(0.8, 1.2))
+        if self._stopping.is_set():
+            return
+        for fields in self.resolution.as_entries():
+            self.timeline.add(tl.RECORDER, tl.RESOLVED, initial=True, **fields)
+        self.problem = self.resolution.mismatch(self.target)
+        if self.problem:
+            self.timeline.add(tl.RECORDER, tl.ERROR, kind="composed", message=self.problem)
+        listed = [m for p in self.target.providers.values() for m in p.managed]
+        with self._streams_lock:
+            if self._stopping.is_set():
+                return
+            added = self._new_streams([*self.resolution.refs(), *listed], managed=True)
+            self._streams += added
+            for stream in added:
+                self._start_stream(stream)
+        self.resolved, self._resolve_error = True, ""
+        self.timeline.notify()
+
+    def _new_streams(self, refs: list[ObjectRef] | tuple[ObjectRef, ...], managed: bool) -> list[_Stream]:
+        """Keep the objects ``refs`` name; a stream for each kind not watched yet."""
+        custom = client.CustomObjectsApi(self._api)
+        streams = []
         for ref in refs:
-            by_resource.setdefault((ref.group, ref.version, ref.plural), set()).add((ref.namespace, ref.name))
-        for (group, version, plural), names in sorted(by_resource.items(), key=lambda kv: kv[0]):
-            def lister(_g: str = group, _v: str = version, _p: str = plural, **kw: Any) -> Any:
-                return custom.list_cluster_custom_object(_g, _v, _p, **kw)
+            kind = (ref.group, ref.version, ref.plural)
+            if kind not in self._names:
+                names: set[tuple[str | None, str]] = set()
+                self._names[kind] = names
 
-            def wanted(obj: dict[str, Any], _names: set[tuple[str | None, str]] = names) -> bool:
-                meta = obj.get("metadata") or {}
-                return (meta.get("namespace") or None, meta.get("name", "")) in _names
+                def lister(_g: str = ref.group, _v: str = ref.version, _p: str = ref.plural, **kw: Any) -> Any:
+                    return custom.list_cluster_custom_object(_g, _v, _p, **kw)
 
-            streams.append(_Stream(f"{plural}.{group}", plural, lister, wanted))
-        return streams
+                def wanted(obj: dict[str, Any], _names: set[tuple[str | None, str]] = names) -> bool:
+                    return _key(obj) in _names
+
+                streams.append(_Stream(f"{ref.plural}.{ref.group}", ref.plural, lister, wanted, managed=managed))
+            self._names[kind].add((ref.namespace, ref.name))
+        return sorted(streams, key=lambda stream: stream.label)
+
+    def _unwanted(self, stream: _Stream, etype: str, obj: dict[str, Any], initial: bool = False) -> None:
+        """An object of a managed kind the recorder does not keep: if it is labelled as composed by the XR of one
+        of the Target's composites, that composite is resolved again, and the object kept if it is now composed."""
+        if not stream.managed:
+            return
+        meta = obj.get("metadata") or {}
+        xr = (meta.get("labels") or {}).get(composed.COMPOSITE_LABEL)
+        owner = self._xr_names.get((meta.get("namespace") or None, xr)) if xr else None
+        if owner is not None and self._follow(owner) and stream.wanted(obj):
+            self._apply(stream, etype, obj, initial=initial)
+
+    def _follow(self, composite: str) -> bool:
+        """Resolve ``composite`` again and record what changed; True when something did."""
+        ref = self.resolution.composites.get(composite)
+        if ref is None or self._resolver is None:
+            return False
+        with self._following:
+            try:
+                refs = self._composer(self._resolver, ref)
+            except Exception as exc:
+                self.timeline.add(tl.RECORDER, tl.ERROR, kind="composed", name=composite,
+                                  message=f"could not resolve {ref.describe()} again: {_describe(exc)}")
+                return False
+            added, removed = self.resolution.replace(self.target, composite, refs)
+            for change, mrs in (("added", added), ("removed", removed)):
+                for mr in mrs:
+                    provider = composed.provider_of(self.target, mr) or ""
+                    self.timeline.add(tl.RECORDER, tl.RESOLVED, **composed.entry(ref, composite, provider, mr, change))
+                    names = self._names.get((mr.group, mr.version, mr.plural))
+                    if names is None:  # a kind none of the composites composed when the run began
+                        self.timeline.add(tl.RECORDER, tl.ERROR, kind="composed", name=composite,
+                                          message=f"{ref.describe()} now composes {mr.kind} {mr.plural}.{mr.group}, "
+                                                  "a kind the recorder does not watch")
+                    elif change == "added":
+                        names.add((mr.namespace, mr.name))
+            return bool(added or removed)
+
+    def _learn(self, stream: _Stream, obj: dict[str, Any]) -> None:
+        """Note which XR a kept MR's label names, so that MRs composed anew for it are recognised."""
+        meta = obj.get("metadata") or {}
+        xr = str((meta.get("labels") or {}).get(composed.COMPOSITE_LABEL) or "")
+        owner = self.resolution.owner((stream.kind, *_key(obj))) if xr and stream.managed else None
+        if owner is not None:
+            self._xr_names[(meta.get("namespace") or None, xr)] = owner
 
     # one thread per stream ----------------------------------------------------------------------------------
     def _run(self, stream: _Stream) -> None:
@@ -223,7 +356,10 @@ class TimelineRecorder:
             doc = json.loads(response.data)
         finally:
             response.release_conn()
-        items = [o for o in doc.get("items") or [] if stream.wanted(o)]
+        everything = doc.get("items") or []
+        items = [o for o in everything if stream.wanted(o)]
+        for obj in items:
+            self._learn(stream, obj)
         if stream.relisting_since is not None:
             self._relisted(stream, items, stream.relisting_since)
             stream.relisting_since = None
@@ -235,6 +371,10 @@ class TimelineRecorder:
             self._apply(stream, "ADDED", obj, initial=initial)
         for key in [k for k in stream.known if k not in present]:
             self._gone(stream, key)
+        if stream.synced:  # a re-list: MRs composed anew while the watch was away
+            for obj in everything:
+                if not stream.wanted(obj):
+                    self._unwanted(stream, "ADDED", obj)
         stream.rv = (doc.get("metadata") or {}).get("resourceVersion") or None
         self._connected(stream)
 
@@ -266,7 +406,10 @@ class TimelineRecorder:
                 if event["type"] == "DELETED":
                     self._gone(stream, _key(obj))
                 else:
+                    self._learn(stream, obj)
                     self._apply(stream, event["type"], obj)
+            elif event["type"] in ("ADDED", "MODIFIED"):
+                self._unwanted(stream, event["type"], obj)
             if rv:
                 stream.rv = rv
             stream.heard = time.time()
@@ -325,6 +468,9 @@ class TimelineRecorder:
         known = stream.known.pop(key, None)
         if known is not None and stream.kind != "events":  # an expired Event is no news; a deleted XR or MR is
             self.timeline.add(tl.K8S, tl.GONE, kind=stream.kind, name=key[1], namespace=key[0])
+        owner = self.resolution.owner((stream.kind, *key)) if stream.managed else None
+        if owner is not None:  # a composed resource deleted: its composite's refs say what replaces it
+            self._follow(owner)
 
 
 def _key(obj: dict[str, Any]) -> tuple[str | None, str]:
@@ -340,9 +486,35 @@ def _epoch(stamp: Any) -> float:
         return 0.0
 
 
+class _Bounded:
+    """A REST client that gives every request without a timeout one: the composed resources are read with
+    ``xpchaos.core.platform_graph``, which sets none, and a cluster that accepts connections but never answers
+    must not hold the resolution for good (``stop`` would wait on it)."""
+
+    def __init__(self, inner: Any, timeout: tuple[float, float]) -> None:
+        self._inner, self._timeout = inner, timeout
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def request(self, method: str, url: str, headers: Any = None, body: Any = None, post_params: Any = None,
+                _request_timeout: Any = None) -> Any:
+        return self._inner.request(method, url, headers=headers, body=body, post_params=post_params,
+                                   _request_timeout=_request_timeout or self._timeout)
+
+
+def _bounded(api: client.ApiClient) -> client.ApiClient:
+    """A copy of ``api`` (the same connections) whose requests all have a timeout (``_Bounded``)."""
+    bounded = copy.copy(api)
+    bounded.rest_client = _Bounded(api.rest_client, LIST_TIMEOUT)  # type: ignore[assignment]  # same interface
+    return bounded
+
+
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, ApiException):
         return f"API error {exc.status}: {exc.reason}"
+    if isinstance(exc, urllib3.exceptions.MaxRetryError) and isinstance(exc.reason, BaseException):
+        return _describe(exc.reason)  # the cause, not the pool and URL around it
     text = str(exc).splitlines()[0] if str(exc) else ""
     return f"{type(exc).__name__}: {text}"[:300]
 

@@ -8,7 +8,9 @@ A signal is a short phrase about the target, each with a deadline in seconds aft
     DNS answers azure                               (every nameserver switched to that provider's addresses)
 
 ``check`` folds the timeline once (``xpchaos.probes.expectations``): each signal must be met not before the previous one
-and within its deadline. The Gherkin steps build on these; unknown phrases are refused with the list above.
+and within its deadline. A provider's managed resources are those the run resolved from the composites (the
+timeline's ``composed`` entries), else those the target lists. The Gherkin steps build on these; unknown phrases
+are refused with the list above.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from xpchaos.core.errors import InputError
 from xpchaos.core.outcome import Outcome
 from xpchaos.core.target import Target, TargetError
 
+from . import composed
 from . import expectations as ex
 from . import timeline as tl
 from .dns_sampler import INTERVAL, label
@@ -42,7 +45,10 @@ class UnknownSignal(InputError):
     """A phrase this module cannot read; the message lists the phrases it can."""
 
 
-def _mr_keys(target: Target, provider: str) -> list[ex.ObjKey]:
+def _mr_keys(target: Target, provider: str, resolution: composed.Resolution | None) -> list[ex.ObjKey]:
+    """The provider's MRs: those the run resolved from the composites, else those the target lists."""
+    if resolution is not None:
+        return resolution.mr_keys(target.provider(provider).name)
     return [(m.plural, m.namespace, m.name) for m in target.provider(provider).managed]
 
 
@@ -60,9 +66,10 @@ def _dns_seen(state: ex.State) -> str:
                      for (name, ns), a in sorted(state.dns.items()))
 
 
-def _mr_check(target: Target, provider: str, what: str) -> Callable[[ex.State], bool]:
+def _mr_check(target: Target, provider: str, what: str,
+              resolution: composed.Resolution | None) -> Callable[[ex.State], bool]:
     sig = ex.signals(target)
-    keys = _mr_keys(target, provider)
+    keys = _mr_keys(target, provider, resolution)
     words = what.replace(" ", "").lower()
     if words in ("synced=false", "syncedfalse", "inerror"):
         return lambda s: all(k in s.errored for k in keys)
@@ -81,8 +88,9 @@ def _xr_check(target: Target, kind: str, ctype: str, status: str) -> Callable[[e
     return lambda s: all(ex.matches(s, k, {"type": ctype, "status": status}) for k in keys)
 
 
-def step(target: Target, phrase: str, within: float) -> ex.Step:
-    """The ``Step`` for one phrase (``UnknownSignal`` when it cannot be read)."""
+def step(target: Target, phrase: str, within: float, resolution: composed.Resolution | None = None) -> ex.Step:
+    """The ``Step`` for one phrase (``UnknownSignal`` when it cannot be read); ``resolution``: the composed
+    resources the run recorded (else the target's own list)."""
     text = " ".join(phrase.split())
     try:
         if m := _DNS.match(text):
@@ -91,7 +99,7 @@ def step(target: Target, phrase: str, within: float) -> ex.Step:
                 s.dns.get((name, ns)) == answers and (name, ns) in s.dns_changed for name, ns, answers in want),
                 needs="dns", explain=_dns_seen)
         if m := _MR.match(text):
-            return ex.Step(text, text, within, _mr_check(target, m["provider"], m["what"]))
+            return ex.Step(text, text, within, _mr_check(target, m["provider"], m["what"], resolution))
         if m := _XR.match(text):
             return ex.Step(text, text, within, _xr_check(target, m["kind"], m["type"], m["status"]))
     except TargetError as exc:
@@ -112,7 +120,8 @@ def check(target: Target, timeline: list[dict[str, Any]], signals: list[tuple[st
     if t0 is None:
         return {"outcome": Outcome.ERROR, "reason": "no fault was injected in this run"}
     sig = ex.signals(target)
-    expectation = ex.Expectation("signals", tuple(step(target, p, w) for p, w in signals),
+    resolution = composed.from_entries(target, entries)
+    expectation = ex.Expectation("signals", tuple(step(target, p, w, resolution) for p, w in signals),
                                  dict(sig["mr_error"].get("condition") or {}),
                                  tuple(sig["mr_error"].get("events") or ()))
     verdict = expectation.evaluate(entries, t0, math.inf, lambda _needs, _state, _late: None)

@@ -20,8 +20,8 @@ T = TypeVar("T")
 # sources
 K8S, DNS, FAULT, RECORDER = "k8s", "dns", "fault", "recorder"
 # what an entry is
-CONDITION, GONE, EVENT, ANSWER, DNS_ERROR, MARK, ERROR, SYNCED, RELIST = (
-    "condition", "gone", "event", "answer", "dns-error", "mark", "error", "synced", "relist")
+CONDITION, GONE, EVENT, ANSWER, DNS_ERROR, MARK, ERROR, SYNCED, RELIST, RESOLVED = (
+    "condition", "gone", "event", "answer", "dns-error", "mark", "error", "synced", "relist", "composed")
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Entry:
     mono: float  # time.monotonic() when the recorder had it
     wall: float  # time.time() at the same instant
     source: str  # k8s / dns / fault / recorder
-    what: str  # condition / gone / event / answer / dns-error / mark / error / synced / relist
+    what: str  # condition / gone / event / answer / dns-error / mark / error / synced / relist / composed
     kind: str = ""  # plural of the object (conditions), "events", the DNS record type, the fault name
     name: str = ""
     namespace: str | None = None
@@ -42,7 +42,8 @@ class Entry:
     message: str = ""
     previous: str | None = None
     count: int = 0  # events: the aggregated count
-    involved: dict[str, str] = field(default_factory=dict)  # events: involvedObject kind/name/namespace
+    # events: involvedObject kind/name/namespace; composed: the composite, provider, apiVersion and kind of the MR
+    involved: dict[str, str] = field(default_factory=dict)
     nameserver: str = ""  # dns: "host:port"
     answers: tuple[str, ...] = ()  # dns: sorted answers
 

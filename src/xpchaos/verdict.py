@@ -8,8 +8,8 @@ the run was interrupted, the cluster or DNS could not be observed).
 The rules, in order: an interrupted or aborted run is ``error`` (also one where SIGTERM surfaced as an
 activity's failure); a steady state that did not hold before the
 method is ``error`` (no fault was injected); a fault action that answered ``fault-not-applied`` gives that; a
-fault action that raised is ``error``; then the failover probe's own verdict; without one, a deviated run is
-``failed`` and a completed one ``passed``.
+fault action that raised is ``error``; then the failover probe's own verdict (the worst composite's, with every
+composite's own under ``composites``); without one, a deviated run is ``failed`` and a completed one ``passed``.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ class Verdict:
     times: dict[str, float | None] = field(default_factory=dict)
     steps: list[dict[str, Any]] = field(default_factory=list)
     slo_s: float | None = None
+    # every composite judged on its own, slowest first: name, outcome, times, failed_step, late_by_s
+    composites: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:  # a journal's word (JSON holds a plain string) as the Outcome it names
         object.__setattr__(self, "outcome", Outcome.parse(self.outcome))
@@ -130,7 +132,8 @@ def of_journal(journal: dict[str, Any]) -> Verdict:
         out = run["output"]
         return Verdict(Outcome.parse(out.get("outcome")), str(out.get("reason", "")),
                        failed_step=out.get("failed_step"), late_by_s=out.get("late_by_s"), observed=out.get("observed"),
-                       times=dict(out.get("times") or {}), steps=list(out.get("steps") or []), slo_s=_slo(run), **base)
+                       times=dict(out.get("times") or {}), steps=list(out.get("steps") or []), slo_s=_slo(run),
+                       composites=list(out.get("composites") or []), **base)
     if journal.get("deviated"):
         return Verdict(Outcome.FAILED, "the steady state deviated after the method", **base)
     return Verdict(Outcome.PASSED, "the run completed and the steady state held", **base)

@@ -174,7 +174,8 @@ class Provider(StrictModel):
     credential_source: Credentials = Field(default=Credentials(), alias="credentials")
     pods: Pods
     cloud_endpoints: tuple[Cidr, ...] = Field(default=(), alias="cloudEndpoints")  # CIDRs of the cloud's API
-    managed: tuple[ObjectRef, ...] = Field(alias="managedResources")
+    # optional: the recorder resolves each composite's composed resources at run time; names listed here are a check
+    managed: tuple[ObjectRef, ...] = Field(default=(), alias="managedResources")
     service_address: StrictStr = Field(default="", alias="serviceAddress")
     _name: str = PrivateAttr("")
 

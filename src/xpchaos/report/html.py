@@ -6,7 +6,8 @@ journals carry no secret, and the page adds none).
 
 - ``render_gate(report)``: header (title, when, target, selection, exit code, files), a summary table worst first
   (fault, outcome, the three recovery times against their deadlines, why), then one section per scenario (steps
-  with their exact failure messages, the verdict, the timeline chart and the timeline as a table).
+  with their exact failure messages, the verdict with every composite's own times, the timeline chart and the
+  timeline as a table).
 - ``render_journal(journal, path)``: the same page for one plain ``chaos run``.
 
 ``xpchaos.report.page.write`` writes either atomically.
@@ -233,7 +234,33 @@ def _verdict(scenario: model.ScenarioReport) -> str:
             ("SLO", esc(_secs(slo)) if slo is not None else "")]
     rows += [(what.label, f'<span class="{css}">{esc(text)}</span>') for what in measures.MEASURES
              for text, css in [measure(found, what)] if css != "na"]
-    return f"<h3>Verdict</h3>{_facts(rows)}{_failover_steps(found.steps)}"
+    return f"<h3>Verdict</h3>{_facts(rows)}{_failover_steps(found.steps)}{_composites(found)}"
+
+
+def _composites(found: verdicts.Verdict) -> str:
+    """Every composite judged on its own, slowest first (as the verdict lists them), with its own times."""
+    if not found.composites:
+        return ""
+    rows = []
+    for composite in found.composites:
+        outcome = Outcome.parse(composite.get("outcome"))
+        own = verdicts.Verdict(outcome, "", times=dict(composite.get("times") or {}), steps=found.steps)
+        cells = [f"<td>{esc(composite.get('name', '?'))}</td>", f"<td>{_badge(outcome)}</td>"]
+        for what in measures.MEASURES:
+            if what.key not in own.times:  # not judged per composite (DNS, with several records)
+                cells.append('<td class="num na">—</td>')
+                continue
+            text, css = measure(own, what)
+            cells.append(f'<td class="{" ".join(("num", css)).strip()}">{esc(text)}</td>')
+        late = number(composite.get("late_by_s"))
+        failed = str(composite.get("failed_step") or "")
+        failed += (f" (late by {_secs(late)})" if late is not None else " (missed)") if failed else ""
+        cells.append(f"<td>{esc(failed)}</td>")
+        rows.append(f'<tr class="composite {_css(outcome)}-row">{"".join(cells)}</tr>')
+    head = "".join(f"<th>{esc(h)}</th>" for h in ("composite", "outcome", *(m.label for m in measures.MEASURES),
+                                                   "failed step"))
+    return (f'<h3>Composites ({len(found.composites)}, slowest first)</h3><table class="composites">'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 
 def _failover_steps(steps: list[dict[str, Any]]) -> str:

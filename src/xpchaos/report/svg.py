@@ -2,7 +2,8 @@
 
 The x axis is in seconds from the last fault marker ``injected`` (negative: before the fault). One lane per
 condition of each XR (Ready, Synced), one per condition type per provider aggregated over its managed resources
-(green while every MR is True, red while any is False), one per event reason, one per nameserver (coloured by the
+(those the run resolved from the composites, else those the target lists; green while every MR is True, red
+while any is False), one per event reason, one per nameserver (coloured by the
 side it answers), one for the recorder's own errors when there were any. Vertical lines mark the fault markers,
 a dashed line the deadline. Every band and marker has an SVG ``<title>``: the exact timestamp (the entry's ``at``)
 and what the entry said. Only what the journal holds is drawn.
@@ -274,10 +275,31 @@ def error_lane(entries: list[dict[str, Any]], axis: Axis) -> list[Lane]:
     return [Lane("recorder errors", "recorder", dots=dots, title="what the recorder could not observe")] if dots else []
 
 
+def composed(entries: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """provider -> the managed resources the run resolved from the composites (its ``composed`` entries), as
+    they stood at the end."""
+    found: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
+    for entry in entries:
+        if entry.get("what") != "composed":
+            continue
+        owner = entry.get("involved") or {}
+        ref = {"kind": owner.get("mrKind", ""), "plural": entry.get("kind"), "name": entry.get("name"),
+               "namespace": entry.get("namespace")}
+        refs = found.setdefault(str(owner.get("provider") or ""), {})
+        key = (ref["plural"], ref["namespace"], ref["name"])
+        if entry.get("status") == "removed":
+            refs.pop(key, None)
+        else:
+            refs[key] = ref
+    return {provider: list(refs.values()) for provider, refs in found.items()}
+
+
 def lanes(entries: list[dict[str, Any]], axis: Axis, target: dict[str, Any]) -> list[Lane]:
     out = [object_lane(entries, axis, ref, ctype) for ref in target.get("composites") or []
            for ctype in ("Ready", "Synced")]
-    out += [provider_lane(entries, axis, name, info, ctype)
+    resolved = composed(entries)  # the run's own resolution, where there is one; else what the target lists
+    out += [provider_lane(entries, axis, name, {**info, "managed": resolved[name]} if resolved.get(name) else info,
+                          ctype)
             for name, info in (target.get("providers") or {}).items() if isinstance(info, dict)
             for ctype in ("Synced", "Ready")]
     return out + event_lanes(entries, axis) + dns_lanes(entries, axis, target) + error_lane(entries, axis)

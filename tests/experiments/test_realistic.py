@@ -1,0 +1,116 @@
+"""The failover judged per XR on the sandbox's ``realistic`` platform: twenty XRs (four of them claimed) whose
+composed resources have generated names the target does not list (``managedResources: []``), found from the XRs
+at run time. Azure serves first (``--primary azure``, where the credentials are a Secret), and a credential fault on
+it must fail over every XR; the verdict lists each one with its own times."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.support import sandboxes
+from tests.support.commands import xpchaos
+from tests.support.paths import EXPERIMENTS
+from tests.support.runs import Run, verdict_of
+from tests.support.sandboxes import Sandbox
+from xpchaos.run import snapshot
+
+XRS = 20
+REALISTIC = ("--platform", "realistic", "--primary", "azure")
+
+
+def _realistic(base: Path, profile: str) -> Iterator[Sandbox]:
+    with sandboxes.running(base, *REALISTIC, *sandboxes.fast(profile), cli=True) as box:
+        box.wait_steady(timeout=90)
+        yield box
+
+
+@pytest.fixture(scope="module")
+def realistic_blueprint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    yield from _realistic(tmp_path_factory.mktemp("realistic-blueprint"), "blueprint")
+
+
+@pytest.fixture(scope="module")
+def realistic_stock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    yield from _realistic(tmp_path_factory.mktemp("realistic-stock"), "stock")
+
+
+def _composite_names(box: Sandbox) -> set[str]:
+    """What the target names: the XRs by name, the claims as namespace/name."""
+    return {f"{c.namespace}/{c.name}" if c.namespace else c.name for c in box.target.composites}
+
+
+def _resolved(journal: dict[str, Any]) -> list[dict[str, Any]]:
+    timeline = next(e for e in journal["extensions"] if e["name"] == "xpchaos-timeline")["timeline"]
+    return [e for e in timeline if e.get("what") == "composed"]
+
+
+def test_the_target_lists_no_managed_resource(realistic_blueprint: Sandbox) -> None:
+    doc = yaml.safe_load(Path(str(realistic_blueprint.target_path)).read_text())
+    assert [p["managedResources"] for p in doc["providers"].values()] == [[], []]
+    assert len(realistic_blueprint.target.composites) == XRS
+
+
+def test_a_credential_fault_on_azure_fails_over_every_xr(realistic_blueprint: Sandbox, run_dir: Run) -> None:
+    before = realistic_blueprint.snapshot()
+    result = run_dir.chaos("revoke-credentials", Path(str(realistic_blueprint.target_path)), XPCHAOS_PROVIDER="azure")
+    journal = run_dir.journal()
+    found = verdict_of(journal)
+    assert result.returncode == 0, f"{found}\n{result.stderr[-3000:]}"
+    assert found["outcome"] == "passed" and found["provider"] == "azure", found
+    composites = found["composites"]
+    assert {c["name"] for c in composites} == _composite_names(realistic_blueprint)
+    for composite in composites:
+        assert composite["outcome"] == "passed", composite
+        assert isinstance(composite["times"]["time_to_detect_s"], float), composite
+        assert isinstance(composite["times"]["time_to_failover_s"], float), composite
+    failover = [c["times"]["time_to_failover_s"] for c in composites]
+    assert failover == sorted(failover, reverse=True), "not the slowest first"
+    assert found["times"]["time_to_failover_s"] == max(failover)  # the run's time is its slowest XR's
+    assert isinstance(found["times"]["time_to_dns_convergence_s"], float), found["times"]
+    # the resolution is in the journal: every XR's MRs, split by provider (4 on AWS, 1 on Azure per XR)
+    resolved = _resolved(journal)
+    by_provider: dict[str, int] = {}
+    for entry in resolved:
+        by_provider[entry["involved"]["provider"]] = by_provider.get(entry["involved"]["provider"], 0) + 1
+    assert by_provider == {"aws": 4 * XRS, "azure": XRS}, by_provider
+    assert {e["involved"]["composite"] for e in resolved} == _composite_names(realistic_blueprint)
+    assert snapshot.diff(before, realistic_blueprint.snapshot()) == []
+    assert run_dir.outstanding() == []
+
+
+def test_stock_reads_failed_for_every_xr(realistic_stock: Sandbox, run_dir: Run) -> None:
+    result = run_dir.chaos("revoke-credentials", Path(str(realistic_stock.target_path)), XPCHAOS_PROVIDER="azure")
+    found = verdict_of(run_dir.journal())
+    assert result.returncode == 1, f"{found}\n{result.stderr[-3000:]}"
+    assert found["outcome"] == "failed" and found["failed_step"] == "xr_recovers", found
+    assert "never left Ready" in found["observed"], found
+    assert len(found["composites"]) == XRS
+    assert {(c["outcome"], c["failed_step"]) for c in found["composites"]} == {("failed", "xr_recovers")}
+
+
+def test_xpchaos_run_shows_every_xr_with_its_own_times(realistic_blueprint: Sandbox, run_dir: Run) -> None:
+    realistic_blueprint.wait_steady(timeout=90)
+    result = xpchaos("run", str(EXPERIMENTS / "revoke-credentials.json"), "--target",
+                     str(realistic_blueprint.target_path), "--provider", "azure", "--undo-log", str(run_dir.undo_log),
+                     cwd=run_dir.directory, timeout=150, env=run_dir.env(run_dir.directory / "unused.yaml"))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    journal_path = next((run_dir.directory / "reports" / "runs").glob("*/journal.json"))
+    found = verdict_of(json.loads(journal_path.read_text()))
+    report = (journal_path.parent / "report.txt").read_text()
+    assert f"Composites ({XRS}, slowest first)" in report
+    rows = [line.split() for line in report.splitlines()]
+    for composite in found["composites"]:  # each XR on its own line, with its own time to fail over
+        own = f"{composite['times']['time_to_failover_s']:.2f}"
+        assert any(row[:2] == [composite["name"], "passed"] and own in row for row in rows), composite["name"]
+    html = xpchaos("report", str(journal_path), cwd=run_dir.directory)
+    assert html.returncode == 0, html.stderr
+    page = journal_path.with_suffix(".html").read_text()
+    assert page.count('<tr class="composite passed-row">') == XRS
+    assert run_dir.outstanding() == []
+
