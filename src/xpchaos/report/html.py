@@ -330,7 +330,7 @@ def _timeline_table(entries: list[dict[str, Any]]) -> str:
         if entry.get("what") == "condition" and entry.get("message"):
             change += f": {entry['message']}"  # the live view leaves it out; here it is what explains a change
         change += " (initial state)" if entry.get("initial") else ""
-        bookkeeping = ' class="dim"' if entry.get("what") in ("synced", "relist") else ""
+        bookkeeping = ' class="dim"' if entry.get("what") in ("synced", "relist", "composed") else ""
         rows.append(f"<tr{bookkeeping}><td>{esc(entry.get('at', ''))}</td>"
                     f"<td class=\"num\">{float(entry['t']) - origin:+.3f} s</td><td>{esc(source)}</td>"
                     f"<td>{esc(obj)}</td><td>{esc(change)}</td></tr>")
