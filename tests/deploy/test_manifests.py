@@ -147,7 +147,8 @@ def test_rbac_is_least_privilege() -> None:
     assert all(ns == "crossplane-system" for _k, ns, r in rules if "secrets" in r["resources"])
     cluster_kinds = {res for kind, _ns, r in rules if kind == "ClusterRole" for res in r["resources"]}
     assert cluster_kinds == {"providerconfigs", "xglobaldatabases", "clusters", "records", "healthchecks",
-                             "mssqlservers", "events", "selfsubjectaccessreviews"}
+                             "mssqlservers", "events", "selfsubjectaccessreviews", "customresourcedefinitions",
+                             "providerrevisions", "providerconfigusages"}
 
 
 def test_every_rbac_rule_has_a_comment_naming_who_needs_it() -> None:

@@ -41,9 +41,6 @@ PYTHON_CLIENT = kube.USER_AGENT  # every client xpchaos.core.kube makes names it
 # Rules a passing run cannot reach, each verb x resource with the reason. Anything else in rbac.yaml that no call
 # used is a privilege the experiments do not need.
 NOT_EXERCISED: dict[tuple[str, str], str] = {
-    ("list", "providerconfigs"): "actions/providerconfig.py lists them only to name the alternatives when the "
-                                 "target's ProviderConfig is missing; src/xpchaos/run/snapshot.py (Gherkin "
-                                 "scenarios) too",
     ("watch", "providerconfigs"): "actions/_common.wait_object watches only when its first get does not already show "
                                   "the state it waits for; on the sandbox each change has happened by then",
     ("get", "clusters"): "src/xpchaos/run/preflight.py checks that each managed resource the target names exists",
