@@ -114,3 +114,12 @@ def test_xpchaos_run_shows_every_xr_with_its_own_times(realistic_blueprint: Sand
     assert page.count('<tr class="composite passed-row">') == XRS
     assert run_dir.outstanding() == []
 
+
+
+def test_preflight_finds_the_composed_resources_as_a_run_does(realistic_blueprint: Sandbox) -> None:
+    result = xpchaos("preflight", "--target", str(realistic_blueprint.target_path), "-o", "json", timeout=120)
+    managed = [f for f in json.loads(result.stdout) if f["check"] == "managed"]
+    assert [f["status"] for f in managed] == ["ok"], managed
+    counts = {"aws": f"aws: {4 * XRS}", "azure": f"azure: {XRS}"}
+    assert managed[0]["message"] == f"{XRS} composites compose {5 * XRS} managed resources " \
+                                    f"({', '.join(counts[p] for p in realistic_blueprint.target.providers)})"

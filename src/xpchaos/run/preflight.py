@@ -6,7 +6,8 @@
 2. ``api``         the API server answers;
 3. ``crossplane``  Crossplane's CRDs exist, and the Provider packages are Healthy and Installed;
 4. ``composite``, ``providerconfig``, ``secret``, ``managed``, ``pods``  every object the target names exists
-   (of the credential Secret only the key names are read: values are dropped as soon as the reply arrives);
+   (of the credential Secret only the key names are read: values are dropped as soon as the reply arrives), and
+   the managed resources the composites compose are found as a run finds them (those the target lists among them);
 5. ``poll``        each provider's ``--poll`` lets a fault surface within the SLO (docs/crossplane.md);
 6. ``rbac``        the harness may do what the experiments do (SelfSubjectAccessReviews);
 7. ``dns``         every nameserver of every record answers, and with which target.
@@ -27,7 +28,7 @@ from xpchaos.actions import network
 from xpchaos.core import kube
 from xpchaos.core import platform_graph as graph
 from xpchaos.core.target import ObjectRef, Provider, Target
-from xpchaos.probes import dns_sampler
+from xpchaos.probes import composed, dns_sampler
 
 Status = Literal["ok", "warn", "fail"]
 OK: Status = "ok"
@@ -285,6 +286,8 @@ def _object(api: client.ApiClient, check: str, ref: ObjectRef, where: str, fix: 
 def check_objects(api: client.ApiClient, target: Target) -> list[Finding]:
     found = [_object(api, "composite", ref, f"composites[{i}]", "create the XR (kubectl apply -f xr.yaml)")
              for i, ref in enumerate(target.composites)]
+    if target.composites and all(f.status == OK for f in found):
+        found.append(_composed(api, target))
     for provider in target.providers.values():
         where = f"providers.{provider.name}"
         found.append(_object(api, "providerconfig", provider.provider_config, f"{where}.providerConfig",
@@ -296,6 +299,28 @@ def check_objects(api: client.ApiClient, target: Target) -> list[Finding]:
         found.append(_pods(api, provider))
         found += _family(api, provider)
     return found
+
+
+def _composed(api: client.ApiClient, target: Target) -> Finding:
+    """The managed resources the composites compose, split by provider as a run splits them; the ones the target
+    lists must be among them (a run would read error otherwise)."""
+    try:
+        resolution = composed.resolve(api, target, graph.composed)
+    except Exception as exc:
+        why = str(exc) if isinstance(exc, graph.WalkError) else _why(exc)  # a WalkError names the object, no body
+        return fail("managed", f"cannot resolve the composites' composed resources: {why}",
+                    "check the composites in the target (an XR or a claim, bound to its XR)")
+    problem = resolution.mismatch(target)
+    if problem:
+        return fail("managed", problem)
+    counts = ", ".join(f"{name}: {len(resolution.mr_keys(name))}" for name in target.providers)
+    unplaced = sorted({m.group for ms in resolution.unplaced.values() for m in ms})
+    if unplaced:
+        return warn("managed", f"{len(target.composites)} composites compose managed resources ({counts}) and some "
+                               f"of no provider of the target: groups {', '.join(unplaced)}",
+                    "add the provider whose ProviderConfig group is their family, if a fault should reach them")
+    return ok("managed", f"{len(target.composites)} composites compose {len(resolution.refs())} managed resources "
+                         f"({counts})")
 
 
 def _family(api: client.ApiClient, provider: Provider) -> list[Finding]:
