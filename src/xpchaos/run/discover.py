@@ -26,6 +26,7 @@ from xpchaos.probes import dns_sampler
 
 _KIND = re.compile(r"^([a-z0-9-]+)\.([a-z0-9-]+(?:\.[a-z0-9-]+)+)$")
 PROGRESS_EVERY = 50  # XRs between two progress lines
+BULK_FROM = 20  # composites from which the walk LISTs each kind once rather than GETting every object
 Progress = Callable[[str], None]
 
 
@@ -163,10 +164,31 @@ def roots_from_selector(api: client.ApiClient, kind_text: str, selector: str,
 
 
 # -- the walk ----------------------------------------------------------------------------------------------------
+class _Reader:
+    """Reads the walk's objects: one GET each; on a large walk one LIST per kind instead, read from then on (a
+    few LISTs in place of thousands of GETs, at the cost of holding those kinds' objects for the walk)."""
+
+    def __init__(self, api: client.ApiClient, bulk: bool) -> None:
+        self.api, self.bulk = api, bulk
+        self.listed: dict[tuple[str, str], dict[tuple[str | None, str], dict[str, Any]]] = {}
+
+    def get(self, ref: ObjectRef) -> dict[str, Any]:
+        if not self.bulk:
+            return graph.get(self.api, ref)
+        key = (ref.api_version, ref.plural)
+        if key not in self.listed:
+            custom: Any = client.CustomObjectsApi(self.api)
+            items = custom.list_cluster_custom_object(ref.group, ref.version, ref.plural)["items"]
+            self.listed[key] = {(i["metadata"].get("namespace"), i["metadata"]["name"]): i for i in items}
+        obj = self.listed[key].get((ref.namespace, ref.name))
+        return obj if obj is not None else graph.get(self.api, ref)  # created since the LIST, or not found
+
+
 def walk(api: client.ApiClient, roots: list[ObjectRef], context: str, kubeconfig: str | None,
          nameservers: tuple[Nameserver, ...] = (), progress: Progress | None = None) -> Discovery:
     """Walk from ``roots`` (XRs or claims) to everything a target names."""
     found = Discovery(context, kubeconfig, nameservers=nameservers)
+    reader = _Reader(api, bulk=len(roots) >= BULK_FROM)
     serving: dict[str, str] = {}  # CRD -> Provider
     seen: set[ObjectRef] = set()
     checked: set[tuple[str, str]] = set()  # (plural, group) of the kinds known to be XRs or claims
@@ -177,8 +199,9 @@ def walk(api: client.ApiClient, roots: list[ObjectRef], context: str, kubeconfig
             continue
         seen.add(xr_ref)
         claim = root if root != xr_ref else _claim_of(api, xr_obj)
-        managed = tuple(mr for ref in _composed(api, xr_ref, xr_obj) if (mr := _managed(api, ref, serving, found)))
-        claim_conditions = graph.conditions(graph.get(api, claim)) if claim else {}
+        managed = tuple(mr for ref in _composed(api, xr_ref, xr_obj)
+                        if (mr := _managed(reader, ref, serving, found)))
+        claim_conditions = graph.conditions(reader.get(claim)) if claim else {}
         found.composites.append(FoundXR(xr_ref, graph.conditions(xr_obj), claim, claim_conditions, managed))
         if progress and index % PROGRESS_EVERY == 0:
             progress(f"walked {index} of {len(roots)} composites")
@@ -200,10 +223,11 @@ def _composed(api: client.ApiClient, xr: ObjectRef, obj: dict[str, Any]) -> list
             for r in graph.resource_refs(obj)]
 
 
-def _managed(api: client.ApiClient, ref: ObjectRef, serving: dict[str, str], found: Discovery) -> FoundMR | None:
+def _managed(reader: _Reader, ref: ObjectRef, serving: dict[str, str], found: Discovery) -> FoundMR | None:
     """The managed resource ``ref`` with its ProviderConfig and Provider; None for a composed object that is not
     managed by a provider (an ExternalDNS DNSEndpoint), whose DNS names are still recorded."""
-    obj = graph.get(api, ref)
+    api = reader.api
+    obj = reader.get(ref)
     for record in dns_records(obj):
         _merge(found.records, record)
     if not {"forProvider", "providerConfigRef"} & set(obj.get("spec") or {}):
