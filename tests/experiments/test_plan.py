@@ -79,6 +79,11 @@ def test_plan_lists_the_objects_and_touches_nothing(name: str, output: str, blue
         assert probes == ["xr-is-ready", "dns-answers-primary", "failover-completes"]
         assert {c["module"] for c in doc["controls"]} == {"xpchaos.controls.timeline", "xpchaos.run.notify",
                                                           "xpchaos.controls.safety"}
+        # the seed's one XR is what every fault reaches, with the MRs the target lists for that provider
+        [radius] = doc["blast_radius"]
+        assert [c["name"] for c in radius["composites"]] == [c.name for c in blueprint.target.composites]
+        assert {m["name"] for m in radius["managed"]} == {m.name for m in blueprint.target.provider("primary").managed}
+        assert radius["unlisted"] == [] and doc["warnings"] == []
     else:
         out = result.stdout
         obj = objects[0]
@@ -91,6 +96,8 @@ def test_plan_lists_the_objects_and_touches_nothing(name: str, output: str, blue
         assert "nothing was changed" in out
         for probe in ("xr-is-ready", "dns-answers-primary", "failover-completes"):
             assert probe in out
+        assert f"Blast radius of {name} on aws" in out and "XGlobalDatabase production-db" in out
+        assert "warning:" not in out
     for value in credential_values(blueprint):
         assert value not in result.stdout, "a credential value is in the plan"
     assert snapshot.diff(before, blueprint.snapshot()) == []
