@@ -42,7 +42,7 @@ from ._common import (
     core as core_api,
 )
 
-__all__ = ["block_provider_api", "serving_providers", "unblock_provider_api", "unselected_pods"]
+__all__ = ["block_provider_api", "unblock_provider_api"]  # the Chaos Toolkit activities (discovery reads it)
 
 FAULT = "block-provider-api"
 MODES = ("deny-all-except-keep", "deny-cloud")
