@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from kubernetes import client
 
@@ -98,11 +99,14 @@ def test_an_xr_whose_refs_change_is_followed(cluster_for: Callable[..., Cluster]
                          for e in rec.timeline.entries()), 10, what="the new MR's conditions on the timeline")
 
 
+@pytest.mark.parametrize("crossplane", ["v1", "v2"])
 def test_one_xr_reads_as_the_aggregate_sequence_with_its_own_entry(cluster_for: Callable[..., Cluster],
-                                                                  recorders: Callable[..., TimelineRecorder]) -> None:
-    c = cluster_for("blueprint")
+                                                                  recorders: Callable[..., TimelineRecorder],
+                                                                  crossplane: str) -> None:
+    c = cluster_for("blueprint", "--crossplane", crossplane)
     rec = recorders(c.target)
     assert rec.wait_synced(10), rec.errors
+    assert rec.problem is None  # v2: namespaced MRs of *.m.upbound.io, resolved in the XR's namespace
     wait_for(lambda: failover.xr_is_ready(str(c.target.path)), 10, what="the XR Ready")
     restore = c.revoke_credentials()
     try:
@@ -115,6 +119,8 @@ def test_one_xr_reads_as_the_aggregate_sequence_with_its_own_entry(cluster_for: 
     assert [s["name"] for s in verdict["steps"]] == ["detect", "promote", "xr_recovers", "dns_secondary"]
     assert verdict["reason"] == "every step within its deadline"
     [own] = verdict["composites"]
-    assert own["name"] == "production-db" and own["outcome"] == "passed"
+    [xr] = c.target.composites
+    assert own["name"] == (f"{xr.namespace}/production-db" if crossplane == "v2" else "production-db")
+    assert own["outcome"] == "passed"
     assert own["times"] == verdict["times"] and all(isinstance(v, float) for v in own["times"].values())
     assert time.monotonic() - started < 15
