@@ -80,8 +80,10 @@ def unhealthy_outside(api: client.ApiClient, target: Target, scope: Scope | None
         listed = custom.list_cluster_custom_object(group, version, plural, _request_timeout=(5, 10))
         for obj in listed.get("items", []):
             meta = obj.get("metadata") or {}
-            if (obj.get("kind"), meta.get("namespace") or None, meta.get("name")) not in scope.spared and \
-                    _not_ready(obj):
+            where_it_is = (meta.get("namespace") or None, meta.get("name"))
+            # an XR known only by its MRs' crossplane.io/composite label has no kind in the radius
+            spared = {(obj.get("kind"), *where_it_is), ("", *where_it_is)} & scope.spared
+            if not spared and _not_ready(obj):
                 where = f"{meta['namespace']}/" if meta.get("namespace") else ""
                 found.append(f"{plural}/{where}{meta['name']}")
     return found
