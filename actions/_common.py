@@ -18,7 +18,7 @@ from chaoslib.exceptions import ActivityFailed
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
-from xpchaos.core import kube
+from xpchaos.core import kube, platform_graph
 from xpchaos.core import target as target_mod
 from xpchaos.core.errors import XpchaosError
 from xpchaos.core.outcome import ActionOutcome
@@ -159,17 +159,10 @@ def ref_from(doc: dict[str, Any]) -> ObjectRef:
 
 
 def get_object(api: client.ApiClient, ref: ObjectRef) -> dict[str, Any] | None:
-    custom: Any = client.CustomObjectsApi(api)
     try:
-        if ref.namespace:
-            obj = custom.get_namespaced_custom_object(ref.group, ref.version, ref.namespace, ref.plural, ref.name)
-        else:
-            obj = custom.get_cluster_custom_object(ref.group, ref.version, ref.plural, ref.name)
+        return platform_graph.read(api, ref)
     except ApiException as exc:
-        if exc.status == 404:
-            return None
         raise api_error(exc, f"reading {ref.describe()}") from None
-    return dict(obj)
 
 
 def list_names(api: client.ApiClient, ref: ObjectRef) -> list[str]:

@@ -88,8 +88,8 @@ def ref_to(api: client.ApiClient, api_version: str, kind: str, name: str, namesp
     return ObjectRef(api_version, kind, plural, name, namespace if namespaced else None)
 
 
-def get(api: client.ApiClient, ref: ObjectRef) -> dict[str, Any]:
-    """The object ``ref`` names, as a dict; a ``WalkError`` when it does not exist."""
+def read(api: client.ApiClient, ref: ObjectRef) -> dict[str, Any] | None:
+    """The custom object ``ref`` names, as a dict; None when it does not exist (any other answer raises)."""
     custom: Any = client.CustomObjectsApi(api)
     try:
         if ref.namespace:
@@ -98,10 +98,17 @@ def get(api: client.ApiClient, ref: ObjectRef) -> dict[str, Any]:
             obj = custom.get_cluster_custom_object(ref.group, ref.version, ref.plural, ref.name)
     except ApiException as exc:
         if exc.status == 404:
-            raise WalkError(f"{ref.describe()}: not found (check the name, the namespace and the current "
-                            "context)") from None
+            return None
         raise
     return dict(obj)
+
+
+def get(api: client.ApiClient, ref: ObjectRef) -> dict[str, Any]:
+    """The object ``ref`` names, as a dict; a ``WalkError`` when it does not exist."""
+    obj = read(api, ref)
+    if obj is None:
+        raise WalkError(f"{ref.describe()}: not found (check the name, the namespace and the current context)")
+    return obj
 
 
 # -- composites ----------------------------------------------------------------------------------------------------
