@@ -3,8 +3,10 @@
 
 - ``failover_completes``: the failover expectation over the process's running timeline recorder, measured
   from the last fault marker, judged per composite over the managed resources the recorder resolved
-  (``xpchaos.probes.per_composite``); returns the verdict dict (``outcome`` passed / failed / error, the step
-  that failed and how late, the measured times, ``composites``: each XR's own). Use a tolerance on ``outcome``.
+  (``xpchaos.probes.per_composite``): the XRs in the fault's blast radius (as the ``xpchaos-timeline`` control
+  recorded it) must fail over, the other listed XRs stay Ready; returns the verdict dict (``outcome`` passed /
+  failed / error, the step that failed and how late, the measured times, ``composites``: each XR's own). Use a
+  tolerance on ``outcome``.
 - Steady-state probes ``xr_is_ready`` and ``dns_answers_primary`` ask the cluster / nameservers directly;
   they return a bool, and raise when they cannot observe (Chaos Toolkit reports that as an errored probe,
   distinct from a false hypothesis).
@@ -59,7 +61,23 @@ def failover_completes(target: str | None = None, deadlines: dict[str, float] | 
         deadlines = {**{step: limit for step in expectations.STEPS}, **(deadlines or {})}
     if not tgt.composites:  # nothing to judge per composite: the managed resources the target lists
         return evaluate(rec, expectations.failover(tgt, deadlines, to, only, lost=provider), since)
-    return evaluate(rec, per_composite.failover(tgt, rec.resolution, deadlines, to, only, lost=provider), since)
+    reached, records = _reach(rec, since)
+    return evaluate(rec, per_composite.failover(tgt, rec.resolution, deadlines, to, only, lost=provider,
+                                                reached=reached, records=records), since)
+
+
+def _reach(rec: recorder.TimelineRecorder, since: float | None) -> tuple[list[str] | None, list[str] | None]:
+    """The composites the last fault reaches and the DNS names they compose, as recorded before its marker
+    (None: not known, every composite and record must fail over)."""
+    marker = rec.timeline.last_fault() if since is None else None
+    reach = rec.timeline.reach_of(marker) if marker is not None else None
+    if reach is None:
+        return None, None
+
+    def split(listed: str | None) -> list[str] | None:
+        return None if listed is None else [n for n in listed.split(",") if n]
+
+    return split(reach.involved.get("composites", "")), split(reach.involved.get("records"))
 
 
 def evaluate(rec: recorder.TimelineRecorder, expectation: expectations.Expectation | per_composite.PerComposite,

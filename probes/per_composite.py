@@ -3,24 +3,30 @@ over the managed resources it composes (``xpchaos.probes.composed``), and each D
 side (``dns_secondary``). With one composite its record's step stays in its sequence, as ``expectations.failover``
 has it, so a one-XR verdict reads exactly as the aggregate one.
 
+Given the fault's blast radius (``reached``: the labels of the composites it reaches), only those must fail over;
+every other listed XR must stay Ready while they do (``xpchaos.probes.spared``), so an XR the fault never touched
+does not read "not resilient"; only the DNS records the reached XRs compose must switch. With one composite, or no
+blast radius known, every composite must fail over and every record switch.
+
 The verdict is the worst part's: ``failed`` if any part failed (a failure seen is proof, whatever else could not
 be observed), else ``error`` if any could not be observed, else ``passed``. It lists every composite under
-``composites`` (``name``, ``outcome``, ``times``, ``failed_step``, ``late_by_s``), the slowest first: failed ones,
-then those that could not be judged, then by their time to fail over.
+``composites`` (``name``, ``outcome``, ``times``, ``failed_step``, ``late_by_s``, and ``blast``: ``reached`` or
+``spared`` when the blast radius is known; ``unready_at_s`` when a spared one left Ready), the slowest first: failed
+ones, then those that could not be judged, then by their time to fail over.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from xpchaos.core import interrupts, measures
 from xpchaos.core.outcome import Outcome
-from xpchaos.core.target import Target
+from xpchaos.core.target import ObjectRef, Target
 
-from . import composed
+from . import composed, spared
 from . import expectations as ex
 from . import timeline as tl
 
@@ -30,9 +36,9 @@ STATUS_RANK = {"missed": 0, "late": 1, "pending": 2, "met": 3}  # an aggregated 
 
 @dataclass(frozen=True)
 class Part:
-    kind: str  # "composite" or "record"
+    kind: str  # "composite", "spared" (a composite outside the blast radius) or "record"
     name: str  # the composite's label, or the record's name
-    expectation: ex.Expectation
+    expectation: ex.Expectation | spared.StaysReady
 
 
 @dataclass(frozen=True)
@@ -41,29 +47,41 @@ class PerComposite:
 
     name: str
     parts: tuple[Part, ...]
+    blast: bool = False  # whether the blast radius is known (each composite listed as reached or spared)
 
     @property
     def steps(self) -> tuple[ex.Step, ...]:
         return tuple(s for p in self.parts for s in p.expectation.steps)
 
     def evaluate(self, entries: list[tl.Entry], t0: float, now: float, unobservable: ex.Unobservable,
-                 scanners: dict[str, ex.Scanner] | None = None) -> dict[str, Any] | None:
+                 scanners: dict[str, Any] | None = None) -> dict[str, Any] | None:
         """The verdict once every part is decided, else None (``scanners`` kept between calls fold incrementally)."""
         scanners = scanners if scanners is not None else {}
         decided = []
-        for part in self.parts:
+        failing_over = [p for p in self.parts if p.kind != "spared"]
+        for part in failing_over:
+            assert isinstance(part.expectation, ex.Expectation)
             scanner = scanners.setdefault(f"{part.kind}:{part.name}", ex.Scanner(part.expectation, t0))
             verdict = part.expectation.evaluate(entries, t0, now, unobservable, scanner)
             if verdict is None:
                 return None
             decided.append((part, verdict))
-        return combine(self.name, decided)
+        for part in self.parts:  # the spared XRs' window closes once every other part is decided
+            if part.kind != "spared":
+                continue
+            assert isinstance(part.expectation, spared.StaysReady)
+            watch = scanners.setdefault(f"spared:{part.name}", spared.Watch())
+            verdict = part.expectation.evaluate(entries, t0, now, unobservable, watch, closed=bool(failing_over))
+            if verdict is None:
+                return None
+            decided.append((part, verdict))
+        return combine(self.name, decided, self.blast)
 
     def wait(self, timeline: tl.Timeline, t0: float, unobservable: ex.Unobservable,
              poll_limit: float = 1.0) -> dict[str, Any]:
         """Block until every part is decided (at the latest just after the last deadline)."""
         last_deadline = t0 + max((s.deadline for s in self.steps), default=0.0)
-        scanners: dict[str, ex.Scanner] = {}
+        scanners: dict[str, Any] = {}
         while True:
             interrupts.check()
             verdict = timeline.wait_for(
@@ -75,13 +93,20 @@ class PerComposite:
 
 def failover(target: Target, resolution: composed.Resolution, deadlines: Mapping[str, float] | None = None,
              to: str | None = None, only: list[str] | tuple[str, ...] | None = None,
-             lost: str | None = None) -> PerComposite:
-    """The failover of every composite of ``target`` over what ``resolution`` says each composes now."""
+             lost: str | None = None, reached: Collection[str] | None = None,
+             records: Collection[str] | None = None) -> PerComposite:
+    """The failover of every composite of ``target`` over what ``resolution`` says each composes now; with
+    ``reached`` (the labels of the composites in the fault's blast radius), the others must stay Ready instead,
+    and only the DNS records in ``records`` (the names the reached composites compose; None: all) must switch."""
     wanted = [s for s in ex.STEPS if not only or s in only]
     one = len(target.composites) == 1
+    blast = reached is not None and not one  # one composite is always in the blast radius
     parts = []
     for ref in target.composites:
         name = composed.label(ref)
+        if blast and name not in (reached or ()):
+            parts.append(Part("spared", name, _stays_ready(target, name, ref, deadlines)))
+            continue
 
         def mr_keys(provider: str, _name: str = name) -> list[ex.ObjKey]:
             return resolution.mr_keys(provider, _name)
@@ -92,10 +117,20 @@ def failover(target: Target, resolution: composed.Resolution, deadlines: Mapping
                                                              [composed.key(ref)], target.dns if one else (),
                                                              name=name)))
     if not one and "dns_secondary" in wanted:
+        switching = [r for r in target.dns if not blast or records is None or r.name.rstrip(".") in records]
         parts += [Part("record", r.name, ex.sequence(target, deadlines, to, ["dns_secondary"], lost,
-                                                     lambda _p: [], [], [r], name=r.name)) for r in target.dns]
+                                                     lambda _p: [], [], [r], name=r.name)) for r in switching]
     name = ex.sequence(target, deadlines, to, only, lost, lambda _p: [], [], ()).name
-    return PerComposite(name, tuple(parts))
+    return PerComposite(name, tuple(parts), blast)
+
+
+def _stays_ready(target: Target, name: str, ref: ObjectRef,
+                 deadlines: Mapping[str, float] | None) -> spared.StaysReady:
+    """A spared composite's expectation, over the window its reached siblings have to recover in."""
+    signal = ex.signals(target)["xr_ready"]
+    ready = signal.get("condition", "Ready") if isinstance(signal, dict) else "Ready"
+    window = (deadlines or {}).get("xr_recovers", float(target.slos.get("dns_convergence", 90.0)))
+    return spared.StaysReady(name, composed.key(ref), window, ready)
 
 
 # the combined verdict --------------------------------------------------------------------------------------------
@@ -105,20 +140,26 @@ def _slowest_first(item: tuple[Part, dict[str, Any]]) -> tuple[int, float, str]:
     return RANK.get(verdict["outcome"], 0), -(failover_s if failover_s is not None else float("inf")), part.name
 
 
-def combine(name: str, decided: list[tuple[Part, dict[str, Any]]]) -> dict[str, Any]:
-    """One verdict from every part's (see the module docstring)."""
+def combine(name: str, decided: list[tuple[Part, dict[str, Any]]], blast: bool = False) -> dict[str, Any]:
+    """One verdict from every part's (see the module docstring); ``blast``: each composite says whether the fault
+    reached it."""
     ordered = sorted(decided, key=_slowest_first)
-    composites = [(p, v) for p, v in ordered if p.kind == "composite"]
+    composites = [(p, v) for p, v in ordered if p.kind in ("composite", "spared")]
     listed = [{"name": p.name, "outcome": v["outcome"], "times": _measured(p, v),
-               "failed_step": v.get("failed_step"), "late_by_s": v.get("late_by_s")} for p, v in composites]
+               "failed_step": v.get("failed_step"), "late_by_s": v.get("late_by_s"),
+               **({"blast": "spared" if p.kind == "spared" else "reached"} if blast else {}),
+               **({"unready_at_s": v["unready_at_s"]} if "unready_at_s" in v else {})}
+              for p, v in composites]
     if len(decided) == 1:  # one composite: its own verdict, as the aggregate sequence reads
         return {**decided[0][1], "composites": listed}
     worst_part, worst = ordered[0]
     outcome = worst["outcome"]
     verdict: dict[str, Any] = {"outcome": outcome, "expectation": name}
     if outcome == Outcome.PASSED:
-        verdict["reason"] = (f"every step within its deadline, for each of {len(composites)} composites and "
-                             f"{len(decided) - len(composites)} DNS records")
+        spared_ones = sum(1 for p, _v in composites if p.kind == "spared")
+        outside = f" ({spared_ones} outside the blast radius stayed Ready)" if spared_ones else ""
+        verdict["reason"] = (f"every step within its deadline, for each of {len(composites)} composites{outside} "
+                             f"and {len(decided) - len(composites)} DNS records")
     else:
         bad = [p.name for p, v in decided if v["outcome"] == outcome]
         verdict["reason"] = (f"{worst_part.name}: {worst.get('reason', '')} ({len(bad)} of {len(decided)} parts "

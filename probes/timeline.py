@@ -20,8 +20,8 @@ T = TypeVar("T")
 # sources
 K8S, DNS, FAULT, RECORDER = "k8s", "dns", "fault", "recorder"
 # what an entry is
-CONDITION, GONE, EVENT, ANSWER, DNS_ERROR, MARK, ERROR, SYNCED, RELIST, RESOLVED = (
-    "condition", "gone", "event", "answer", "dns-error", "mark", "error", "synced", "relist", "composed")
+CONDITION, GONE, EVENT, ANSWER, DNS_ERROR, MARK, ERROR, SYNCED, RELIST, RESOLVED, REACH = (
+    "condition", "gone", "event", "answer", "dns-error", "mark", "error", "synced", "relist", "composed", "reach")
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Entry:
     mono: float  # time.monotonic() when the recorder had it
     wall: float  # time.time() at the same instant
     source: str  # k8s / dns / fault / recorder
-    what: str  # condition / gone / event / answer / dns-error / mark / error / synced / relist / composed
+    what: str  # condition / gone / event / answer / dns-error / mark / error / synced / relist / composed / reach
     kind: str = ""  # plural of the object (conditions), "events", the DNS record type, the fault name
     name: str = ""
     namespace: str | None = None
@@ -42,7 +42,9 @@ class Entry:
     message: str = ""
     previous: str | None = None
     count: int = 0  # events: the aggregated count
-    # events: involvedObject kind/name/namespace; composed: the composite, provider, apiVersion and kind of the MR
+    # events: involvedObject kind/name/namespace; composed: the composite, provider, apiVersion and kind of the MR;
+    # reach: "composites", the labels of the listed composites the fault reaches, and "records", the DNS names they
+    # compose, comma-separated
     involved: dict[str, str] = field(default_factory=dict)
     nameserver: str = ""  # dns: "host:port"
     answers: tuple[str, ...] = ()  # dns: sorted answers
@@ -74,6 +76,25 @@ class Timeline:
         """A fault marker: ``injected``, ``fault-not-applied`` or ``rolled-back``; expectations measure from the
         last ``injected``, and read ``fault-not-applied`` when that is the newest marker."""
         return self.add(FAULT, MARK, kind=fault, status=marker, message=message)
+
+    def mark_reach(self, fault: str, provider: str, composites: list[str], records: list[str] | None = None,
+                   message: str = "") -> Entry:
+        """The blast radius of the fault about to be injected: the labels of the target's composites it reaches and,
+        when it spares some, the DNS names those compose (Kubernetes and DNS names hold no comma)."""
+        involved = {"composites": ",".join(composites)}
+        if records is not None:
+            involved["records"] = ",".join(records)
+        return self.add(FAULT, REACH, kind=fault, name=provider, message=message, involved=involved)
+
+    def reach_of(self, marker: Entry) -> Entry | None:
+        """The blast radius recorded just before the fault ``marker`` (``mark_reach``), if any."""
+        with self._changed:
+            for entry in reversed(self._entries[:marker.seq]):
+                if entry.what == MARK:
+                    return None
+                if entry.what == REACH:
+                    return entry
+            return None
 
     def last_marker(self) -> Entry | None:
         """The newest fault marker, whatever it says."""

@@ -1,7 +1,8 @@
 """The failover judged per XR on the sandbox's ``realistic`` platform: twenty XRs (four of them claimed) whose
 composed resources have generated names the target does not list (``managedResources: []``), found from the XRs
 at run time. Azure serves first (``--primary azure``, where the credentials are a Secret), and a credential fault on
-it must fail over every XR; the verdict lists each one with its own times."""
+it must fail over every XR; the verdict lists each one with its own times. With AWS first, deleting one of its two
+ProviderConfigs reaches only the XRs that use it (the blast radius): those must fail over, the others stay Ready."""
 
 from __future__ import annotations
 
@@ -38,6 +39,38 @@ def realistic_blueprint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sa
 @pytest.fixture(scope="module")
 def realistic_stock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     yield from _realistic(tmp_path_factory.mktemp("realistic-stock"), "stock")
+
+
+@pytest.fixture(scope="module")
+def realistic_aws_blueprint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    base = tmp_path_factory.mktemp("realistic-aws-blueprint")
+    with sandboxes.running(base, "--platform", "realistic", *sandboxes.fast("blueprint"), cli=True) as box:
+        box.wait_steady(timeout=90)
+        yield box
+
+
+@pytest.fixture(scope="module")
+def realistic_aws_stock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    base = tmp_path_factory.mktemp("realistic-aws-stock")
+    with sandboxes.running(base, "--platform", "realistic", *sandboxes.fast("stock"), cli=True) as box:
+        box.wait_steady(timeout=90)
+        yield box
+
+
+def _using(box: Sandbox, provider_config: str) -> tuple[set[str], list[str]]:
+    """The target's names of the XRs whose MRs use ``provider_config``, and their DNS names, from platform.json."""
+    truth = json.loads((box.state_dir / "platform.json").read_text())
+    xrs = [xr for xr in truth["composites"]
+           if any(mr["providerConfig"]["name"] == provider_config for mr in xr["managedResources"])]
+    names = {f"{xr['claim']['namespace']}/{xr['claim']['name']}" if xr["claim"] else xr["name"] for xr in xrs}
+    return names, sorted(xr["dns"]["name"].rstrip(".") for xr in xrs)
+
+
+def _blast(found: dict[str, Any]) -> dict[str, set[str]]:
+    by: dict[str, set[str]] = {}
+    for composite in found["composites"]:
+        by.setdefault(composite["blast"], set()).add(composite["name"])
+    return by
 
 
 def _composite_names(box: Sandbox) -> set[str]:
@@ -123,3 +156,44 @@ def test_preflight_finds_the_composed_resources_as_a_run_does(realistic_blueprin
     counts = {"aws": f"aws: {4 * XRS}", "azure": f"azure: {XRS}"}
     assert managed[0]["message"] == f"{XRS} composites compose {5 * XRS} managed resources " \
                                     f"({', '.join(counts[p] for p in realistic_blueprint.target.providers)})"
+
+
+def test_deleting_one_aws_providerconfig_fails_over_only_the_xrs_that_use_it(realistic_aws_blueprint: Sandbox,
+                                                                              run_dir: Run) -> None:
+    box = realistic_aws_blueprint
+    pc = box.target.provider("aws").provider_config.name
+    reached, records = _using(box, pc)
+    assert 0 < len(reached) < XRS, reached  # the other AWS ProviderConfig serves the rest
+    before = box.snapshot()
+    result = run_dir.chaos("delete-providerconfig", Path(str(box.target_path)), XPCHAOS_PROVIDER="aws")
+    journal = run_dir.journal()
+    found = verdict_of(journal)
+    assert result.returncode == 0, f"{found}\n{result.stderr[-3000:]}"
+    assert found["outcome"] == "passed", found
+    assert _blast(found) == {"reached": reached, "spared": _composite_names(box) - reached}, found["composites"]
+    for composite in found["composites"]:
+        assert composite["outcome"] == "passed", composite
+        if composite["blast"] == "reached":  # failed over, with its own time
+            assert isinstance(composite["times"]["time_to_failover_s"], float), composite
+        else:
+            assert composite["times"] == {}, composite
+    timeline = next(e for e in journal["extensions"] if e["name"] == "xpchaos-timeline")["timeline"]
+    [reach] = [e for e in timeline if e.get("what") == "reach"]
+    assert set(reach["involved"]["composites"].split(",")) == reached
+    assert reach["involved"]["records"].split(",") == records  # only these records must switch
+    assert any(step["name"] == "dns_secondary" for step in found["steps"]), found["steps"]
+    box.wait_steady(timeout=90)
+    assert snapshot.diff(before, box.snapshot()) == []
+    assert run_dir.outstanding() == []
+
+
+def test_stock_fails_at_xr_recovers_for_the_reached_xrs_only(realistic_aws_stock: Sandbox, run_dir: Run) -> None:
+    box = realistic_aws_stock
+    reached, _records = _using(box, box.target.provider("aws").provider_config.name)
+    result = run_dir.chaos("delete-providerconfig", Path(str(box.target_path)), XPCHAOS_PROVIDER="aws")
+    found = verdict_of(run_dir.journal())
+    assert result.returncode == 1, f"{found}\n{result.stderr[-3000:]}"
+    assert found["outcome"] == "failed" and found["failed_step"] == "xr_recovers", found
+    outcomes = {c["name"]: (c["blast"], c["outcome"], c["failed_step"]) for c in found["composites"]}
+    assert outcomes == {name: ("reached", "failed", "xr_recovers") if name in reached else ("spared", "passed", None)
+                        for name in _composite_names(box)}, outcomes

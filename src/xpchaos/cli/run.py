@@ -341,16 +341,20 @@ def composites_table(composites: list[dict[str, Any]]) -> Table:
     """Every composite judged on its own, slowest first, with its own times."""
     table = Table(title=f"Composites ({len(composites)}, slowest first)", title_justify="left", box=None,
                   header_style="bold")
-    for column in ("composite", "outcome", *(m.short for m in measures.MEASURES), "failed step"):
+    blast = any("blast" in c for c in composites)  # reached or spared by the fault, when that is known
+    for column in ("composite", "outcome", *(["blast radius"] if blast else []), *(m.short for m in measures.MEASURES),
+                   "failed step"):
         table.add_column(column)
     for composite in composites:
         outcome = Outcome.parse(composite.get("outcome"))
-        late = composite.get("late_by_s")
+        late, unready = composite.get("late_by_s"), composite.get("unready_at_s")
         failed = str(composite.get("failed_step") or "")
         if failed:
-            failed += f" (late by {late:.2f} s)" if isinstance(late, (int, float)) else " (missed)"
+            failed += f" (late by {late:.2f} s)" if isinstance(late, (int, float)) else \
+                f" (left Ready {unready:.2f} s after the fault)" if isinstance(unready, (int, float)) else " (missed)"
         times = composite.get("times") or {}
         table.add_row(Text(str(composite.get("name", "?"))), Text(outcome.value, style=OUTCOME_STYLE.get(outcome, "")),
+                      *([Text(str(composite.get("blast", "")))] if blast else []),
                       *(_seconds(m.of(times)) if m.key in times else "" for m in measures.MEASURES), Text(failed))
     return table
 

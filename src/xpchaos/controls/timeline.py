@@ -7,7 +7,9 @@
 The target file comes from the control's ``target`` argument, else ``configuration["xpchaos_target"]``, else
 ``xpchaos.yaml``. Before the experiment it starts the process's recorder (``xpchaos.probes.recorder.active()``, used by
 the probes of ``xpchaos.probes.failover``); each *action* of the method puts a fault marker ``injected`` on the timeline
-just before it runs, each rollback action a ``rolled-back`` marker once it has run. After the experiment the
+just before it runs, each rollback action a ``rolled-back`` marker once it has run. Before an xpchaos fault's marker
+it records the fault's blast radius (``xpchaos.actions.blast_radius``: which of the target's XRs it reaches), so the
+failover probe asks only those to fail over and the others to stay Ready. After the experiment the
 recorder stops and the journal gets ``extensions: [{"name": "xpchaos-timeline", "timeline": [...]}]``, and
 ``{"name": "xpchaos-api", "retries": {"total": N, "503": n, ...}}``: the API requests retried during the run.
 
@@ -22,11 +24,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from chaoslib import substitute
+
 from xpchaos import verdict
-from xpchaos.core import api_retry
+from xpchaos.actions import blast_radius
+from xpchaos.core import api_retry, kube
 from xpchaos.core import target as targets
 from xpchaos.core.outcome import ActionOutcome, Outcome
-from xpchaos.probes import recorder
+from xpchaos.probes import composed, recorder
 
 logger = logging.getLogger("chaostoolkit")
 SYNC_TIMEOUT = 15.0
@@ -64,10 +69,50 @@ def after_rollback_control(context: dict[str, Any], **kwargs: Any) -> None:
     _phase["now"] = None
 
 
-def before_activity_control(context: dict[str, Any], **kwargs: Any) -> None:
+def before_activity_control(context: dict[str, Any], configuration: dict[str, Any] | None = None,
+                            secrets: dict[str, Any] | None = None, **kwargs: Any) -> None:
     rec = recorder.active()
     if rec is not None and _phase["now"] == "method" and context.get("type") == "action":
+        _record_reach(rec, context, configuration, secrets)
         rec.timeline.mark_fault(str(context.get("name", "action")), "injected")
+
+
+def _record_reach(rec: recorder.TimelineRecorder, activity: dict[str, Any], configuration: dict[str, Any] | None,
+                  secrets: dict[str, Any] | None) -> None:
+    """Put the blast radius of the fault ``activity`` injects on the timeline, before its marker (read before the
+    fault changes anything): the target's composites it reaches and, when it spares some, the DNS names those
+    compose. Unknown (not an xpchaos fault, or the cluster did not answer): nothing is recorded, and every XR must
+    fail over, as with one XR (always in the blast radius)."""
+    provider = activity.get("provider") or {}
+    fault = blast_radius.FAULTS.get(str(provider.get("module")))
+    if fault is None or len(rec.target.composites) < 2:
+        return
+    try:
+        arguments = substitute(provider.get("arguments") or {}, configuration, secrets) or {}
+        faulted = rec.target.provider(str(arguments.get("provider") or "primary"))
+        api = kube.client_for(rec.target)
+        try:
+            reached = _reached(rec.target, blast_radius.compute(api, rec.target, fault, faulted))
+            spared = len(reached) < len(rec.target.composites)
+            records = blast_radius.dns_names(api, reached) if spared else None
+        finally:
+            api.close()
+    except Exception as exc:  # the stricter judgment stands: every XR must fail over
+        logger.warning("xpchaos timeline: the blast radius of %s is unknown (%s); every XR must fail over",
+                       fault, type(exc).__name__)
+        return
+    labels = [composed.label(c) for c in reached]
+    rec.timeline.mark_reach(fault, faulted.name, labels, records,
+                            f"{fault} on {faulted.name} reaches {len(labels)} of {len(rec.target.composites)} "
+                            f"listed XR(s): {', '.join(labels[:10])}" + (", ..." if len(labels) > 10 else ""))
+
+
+def _reached(target: targets.Target, radius: blast_radius.BlastRadius) -> list[targets.ObjectRef]:
+    """The target's composites in ``radius`` (a claim by the XR it is bound to)."""
+    claims = {(ns, name): claim for (_kind, ns, name), claim in radius.claims.items()}
+    labels = {claims.get((xr.namespace, xr.name)) or (f"{xr.namespace}/{xr.name}" if xr.namespace else xr.name)
+              for xr in radius.composites}
+    return [c for c in target.composites if composed.label(c) in labels]
 
 
 def after_activity_control(context: dict[str, Any], state: Any = None, **kwargs: Any) -> None:

@@ -242,23 +242,28 @@ def _composites(found: verdicts.Verdict) -> str:
     if not found.composites:
         return ""
     rows = []
+    blast = any("blast" in c for c in found.composites)  # reached or spared by the fault, when that is known
     for composite in found.composites:
         outcome = Outcome.parse(composite.get("outcome"))
         own = verdicts.Verdict(outcome, "", times=dict(composite.get("times") or {}), steps=found.steps)
         cells = [f"<td>{esc(composite.get('name', '?'))}</td>", f"<td>{_badge(outcome)}</td>"]
+        if blast:
+            cells.append(f"<td>{esc(str(composite.get('blast', '')))}</td>")
         for what in measures.MEASURES:
             if what.key not in own.times:  # not judged per composite (DNS, with several records)
                 cells.append('<td class="num na">—</td>')
                 continue
             text, css = measure(own, what)
             cells.append(f'<td class="{" ".join(("num", css)).strip()}">{esc(text)}</td>')
-        late = number(composite.get("late_by_s"))
+        late, unready = number(composite.get("late_by_s")), number(composite.get("unready_at_s"))
         failed = str(composite.get("failed_step") or "")
-        failed += (f" (late by {_secs(late)})" if late is not None else " (missed)") if failed else ""
+        if failed:
+            failed += f" (late by {_secs(late)})" if late is not None else \
+                f" (left Ready {_secs(unready)} after the fault)" if unready is not None else " (missed)"
         cells.append(f"<td>{esc(failed)}</td>")
         rows.append(f'<tr class="composite {_css(outcome)}-row">{"".join(cells)}</tr>')
-    head = "".join(f"<th>{esc(h)}</th>" for h in ("composite", "outcome", *(m.label for m in measures.MEASURES),
-                                                   "failed step"))
+    head = "".join(f"<th>{esc(h)}</th>" for h in ("composite", "outcome", *(["blast radius"] if blast else []),
+                                                   *(m.label for m in measures.MEASURES), "failed step"))
     return (f'<h3>Composites ({len(found.composites)}, slowest first)</h3><table class="composites">'
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
