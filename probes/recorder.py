@@ -165,9 +165,12 @@ class TimelineRecorder:
 
     @property
     def synced(self) -> bool:
+        # resolution first: it adds the managed resources' streams before it says resolved, so the streams read
+        # after it include them (read the other way round, new unsynced streams could slip in between)
+        resolved = self.resolved or self.problem is not None
         with self._streams_lock:
             k8s = bool(self._streams) and all(s.synced for s in self._streams)
-        return k8s and (self.resolved or self.problem is not None) and (self.dns is None or self.dns.synced)
+        return resolved and k8s and (self.dns is None or self.dns.synced)
 
     @property
     def errors(self) -> dict[str, str]:
