@@ -22,12 +22,8 @@ from tests.support.sandboxes import Sandbox
 from xpchaos.run import snapshot
 
 XRS = 20
-REALISTIC = ("--platform", "realistic", "--primary", "azure")
-
-
 def _realistic(base: Path, profile: str) -> Iterator[Sandbox]:
-    with sandboxes.running(base, *REALISTIC, *sandboxes.fast(profile), cli=True) as box:
-        box.wait_steady(timeout=90)
+    with sandboxes.realistic(base, profile, "--primary", "azure") as box:
         yield box
 
 
@@ -43,9 +39,7 @@ def realistic_stock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbo
 
 @pytest.fixture(scope="module")
 def realistic_aws_blueprint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    base = tmp_path_factory.mktemp("realistic-aws-blueprint")
-    with sandboxes.running(base, "--platform", "realistic", *sandboxes.fast("blueprint"), cli=True) as box:
-        box.wait_steady(timeout=90)
+    with sandboxes.realistic(tmp_path_factory.mktemp("realistic-aws-blueprint"), "blueprint") as box:
         yield box
 
 

@@ -168,3 +168,12 @@ def platform(state_dir: Path, profile: str, *timings: str) -> Iterator[Sandbox]:
     with running(state_dir, *fast(profile, *timings), cli=True) as box:
         box.wait_steady()
         yield box
+
+
+@contextmanager
+def realistic(state_dir: Path, profile: str, *args: str) -> Iterator[Sandbox]:
+    """The ``realistic`` platform (20 XRs, generated names, families) at the test timings, steady when yielded;
+    ``args`` add server options (e.g. ``--primary azure``)."""
+    with running(state_dir, "--platform", "realistic", *args, *fast(profile), cli=True) as box:
+        box.wait_steady(timeout=90)
+        yield box

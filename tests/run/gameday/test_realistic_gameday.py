@@ -25,9 +25,7 @@ STEPS = (("delete-providerconfig", "aws"), ("block-provider-api", "aws"), ("revo
 
 @pytest.fixture(scope="module")
 def realistic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    base = tmp_path_factory.mktemp("gameday-realistic")
-    with sandboxes.running(base, "--platform", "realistic", *sandboxes.fast("blueprint"), cli=True) as box:
-        box.wait_steady(timeout=90)
+    with sandboxes.realistic(tmp_path_factory.mktemp("gameday-realistic"), "blueprint") as box:
         yield box
 
 
