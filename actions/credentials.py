@@ -7,8 +7,10 @@
 - mode ``identity``: a workload identity (IRSA, WebIdentity, Azure ``OIDCTokenFile``) is pointed at a role or
   client that does not exist, as after the role was removed (``xpchaos.actions.identity``).
 
-A mode that does not fit the source, or a source no mode can break (EKS ``PodIdentity``, ``Upbound``, ...), is
-refused before any change, saying what to do instead (``ModeRefused``, exit 2).
+The default mode ``auto`` picks the mode from the source: ``Secret`` -> ``secret``, a workload identity ->
+``identity``; the result says which and why (``mode_reason``: "mode auto: source IRSA -> identity"). A mode that
+does not fit the source, or a source no mode can break (EKS ``PodIdentity``, ``Upbound``, ...), is refused before
+any change, saying what to do instead (``ModeRefused``, exit 2).
 
 Rollback restores the exact bytes (or re-creates the Secret without server-set fields). Credential bytes go only
 into the undo log (mode 0600), never into results, logs or exception text.
@@ -53,8 +55,9 @@ from ._common import (
 __all__ = ["restore_credentials", "revoke_credentials"]
 
 FAULT = "revoke-credentials"
+AUTO = "auto"
 SECRET_MODES = ("secret", "delete-secret")
-MODES = (*SECRET_MODES, "identity")
+MODES = (AUTO, *SECRET_MODES, "identity")
 # what to do instead, for the sources no mode can break from the cluster's API
 INSTEAD = {
     "PodIdentity": "EKS Pod Identity binds the role outside the cluster (its association is an EKS API object); "
@@ -152,27 +155,31 @@ def _secret_ref(provider: Any, pc: dict[str, Any] | None) -> SecretRef:
     return SecretRef(ref["namespace"], ref["name"], ref["key"])
 
 
-def _check_mode(provider: Any, source: str, mode: str) -> None:
-    """Refuse, before any change, a mode that cannot break this source (and a source no mode can break)."""
+def _choose_mode(provider: Any, source: str, mode: str) -> tuple[str, str]:
+    """The mode that breaks this source and why (``auto`` picks it from the source); a mode that cannot break the
+    source, and a source no mode can break, are refused before any change."""
     where = f"{provider.provider_config.describe()} takes its credentials from {source}"
-    if source == "Secret":
-        if mode not in SECRET_MODES:
-            raise ModeRefused(f"{where}: mode {mode!r} breaks a workload identity; use mode secret or delete-secret "
-                              "(XPCHAOS_REVOKE_MODE); nothing was changed")
-        return
-    if source not in identity.SOURCES:
+    if source != "Secret" and source not in identity.SOURCES:
         instead = INSTEAD.get(source, INSTEAD[""])
         raise ModeRefused(f"{where}: revoke-credentials has no mode for it; {instead}; nothing was changed")
-    if mode != "identity":
-        raise ModeRefused(f"{where}, not a Secret: use mode identity (XPCHAOS_REVOKE_MODE=identity); nothing was "
+    if mode == AUTO:
+        chosen = "secret" if source == "Secret" else "identity"
+        return chosen, f"mode auto: source {source} → {chosen}"
+    if source == "Secret" and mode not in SECRET_MODES:
+        raise ModeRefused(f"{where}: mode {mode!r} breaks a workload identity; use mode auto, secret or "
+                          "delete-secret (XPCHAOS_REVOKE_MODE); nothing was changed")
+    if source != "Secret" and mode != "identity":
+        raise ModeRefused(f"{where}, not a Secret: use mode identity or auto (XPCHAOS_REVOKE_MODE); nothing was "
                           "changed")
+    return mode, f"mode {mode} as given: source {source}"
 
 
-def revoke_credentials(provider: str, mode: str = "secret", dry_run: bool = False,
+def revoke_credentials(provider: str, mode: str = AUTO, dry_run: bool = False,
                        configuration: Configuration = None, secrets: Secrets = None) -> dict[str, Any]:
     """Make ``provider``'s credentials invalid (``secret``), remove them (``delete-secret``) or break its workload
-    identity (``identity``: IRSA, WebIdentity, Azure OIDCTokenFile; see ``xpchaos.actions.identity``). The source
-    is the ProviderConfig's; a mode that does not fit it is refused before any change.
+    identity (``identity``: IRSA, WebIdentity, Azure OIDCTokenFile; see ``xpchaos.actions.identity``); ``auto``
+    (the default) picks ``secret`` or ``identity`` from the ProviderConfig's source. A mode that does not fit the
+    source is refused before any change. The result names the mode used and why (``mode``, ``mode_reason``).
 
     Rollback: ``restore_credentials``.
     """
@@ -182,16 +189,18 @@ def revoke_credentials(provider: str, mode: str = "secret", dry_run: bool = Fals
     provider = provider_name(ctx.target, provider)
     prov = provider_of(ctx.target, provider)
     source, pc = _source(ctx, prov)
-    _check_mode(prov, source, mode)
-    if source != "Secret":
-        return _revoke_identity(ctx, prov, source, pc or {}, dry_run)
-    return _revoke_secret(ctx, provider, _secret_ref(prov, pc), mode, dry_run)
+    chosen, reason = _choose_mode(prov, source, mode)
+    logger.info("revoke-credentials on %s: %s", provider, reason)
+    if chosen == "identity":
+        return _revoke_identity(ctx, prov, source, pc or {}, reason, dry_run)
+    return _revoke_secret(ctx, provider, _secret_ref(prov, pc), chosen, reason, dry_run)
 
 
-def _revoke_identity(ctx: Context, prov: Any, source: str, pc: dict[str, Any], dry_run: bool) -> dict[str, Any]:
+def _revoke_identity(ctx: Context, prov: Any, source: str, pc: dict[str, Any], reason: str,
+                     dry_run: bool) -> dict[str, Any]:
     planned = identity.plan(ctx, prov, source, pc)
-    result: dict[str, Any] = {"fault": FAULT, "provider": prov.name, "mode": "identity", "source": source,
-                              "objects": planned["objects"]}
+    result: dict[str, Any] = {"fault": FAULT, "provider": prov.name, "mode": "identity", "mode_reason": reason,
+                              "source": source, "objects": planned["objects"]}
     if dry_run:
         return {**result, "outcome": ActionOutcome.DRY_RUN, "would": planned["would"]}
     record_id = ctx.record(FAULT, {"action": "restore-identity", "provider": prov.name, "mode": "identity",
@@ -202,17 +211,17 @@ def _revoke_identity(ctx: Context, prov: Any, source: str, pc: dict[str, Any], d
             **({} if applied else {"reason": "no pod was replaced"})}
 
 
-def _revoke_secret(ctx: Context, provider: str, ref: SecretRef, mode: str, dry_run: bool) -> dict[str, Any]:
+def _revoke_secret(ctx: Context, provider: str, ref: SecretRef, mode: str, reason: str,
+                   dry_run: bool) -> dict[str, Any]:
     where = f"Secret {ref.namespace}/{ref.name}"
     secret = _read_secret(ctx, ref.namespace, ref.name)
     data = secret.get("data") or {}
     if ref.key not in data:
         raise TargetObjectMissing(f"{where} has no key {ref.key!r} (its keys: {', '.join(sorted(data)) or 'none'}); "
                                   "nothing was changed")
-    result: dict[str, Any] = {"fault": FAULT, "provider": provider, "mode": mode, "secret": where, "key": ref.key,
-                              "source": "Secret", "objects": [{"kind": "Secret", "apiVersion": "v1",
-                                                               "namespace": ref.namespace, "name": ref.name,
-                                                               "key": ref.key}]}
+    secret_obj = {"kind": "Secret", "apiVersion": "v1", "namespace": ref.namespace, "name": ref.name, "key": ref.key}
+    result: dict[str, Any] = {"fault": FAULT, "provider": provider, "mode": mode, "mode_reason": reason,
+                              "secret": where, "key": ref.key, "source": "Secret", "objects": [secret_obj]}
     core = core_api(ctx.api)
     if mode == "secret":
         try:

@@ -1,5 +1,6 @@
-"""Workload identities of ``revoke-credentials`` (mode ``identity``): break the identity a ProviderConfig's source
-names the way an expired or removed role does, and put it back exactly.
+"""Workload identities of ``revoke-credentials`` (mode ``identity``, which mode ``auto`` picks for every source
+below): break the identity a ProviderConfig's source names the way an expired or removed role does, and put it back
+exactly.
 
 - ``IRSA`` (AWS): the role is the provider pods' ServiceAccount annotation ``eks.amazonaws.com/role-arn``. The EKS
   Pod Identity Webhook reads it only when a pod is created (``AWS_ROLE_ARN`` and the projected token), so the

@@ -114,6 +114,7 @@ def test_revoked_credentials_fail_the_mrs_and_undo_restores_the_exact_bytes(
     before, original = c.state(), secret_bytes(c, provider)
     result = credentials.revoke_credentials(provider, configuration=c.configuration)
     assert result["outcome"] == "applied"
+    assert (result["mode"], result["mode_reason"]) == ("secret", "mode auto: source Secret → secret")  # the default
     assert result["format"] == ("aws-ini" if provider == "aws" else "azure-json")
     revoked = secret_bytes(c, provider)
     assert revoked != original
@@ -158,6 +159,7 @@ def test_dry_run_changes_nothing_and_writes_no_undo_record(cluster: Cluster) -> 
                credentials.revoke_credentials("azure", mode="delete-secret", dry_run=True,
                                               configuration=c.configuration)]
     assert all(r["outcome"] == "dry-run" and r["would"] for r in results)
+    assert results[-1]["mode_reason"] == "mode delete-secret as given: source Secret"  # an explicit mode is kept
     assert c.state() == before and not c.undo_log.exists()
 
 

@@ -1,8 +1,9 @@
 """``revoke-credentials`` on workload identities, against the ``realistic`` platform (IRSA on AWS, a Secret on
 Azure) with the blueprint: the IRSA side's role revoked as an operator would (ServiceAccount annotation, pods
 replaced), its MRs failing with the STS denial, and the rollback and ``xpchaos restore`` leaving the cluster as it
-was; a source no mode can break refused in one line before any change (exit 2). A platform of WebIdentity and Azure
-Workload Identity (``OIDCTokenFile``) has its ProviderConfigs' role ARN and client ID broken and put back."""
+was; a source no mode can break refused in one line before any change (exit 2), by the default mode ``auto``
+too. A platform of WebIdentity and Azure Workload Identity (``OIDCTokenFile``) has its ProviderConfigs' role ARN and
+client ID broken and put back."""
 
 from __future__ import annotations
 
@@ -143,7 +144,7 @@ def test_mode_secret_on_irsa_is_refused_naming_mode_identity(realistic: Realisti
     r = realistic
     versions = r.box.resource_versions()
     with pytest.raises(FaultError) as refused:
-        credentials.revoke_credentials("aws", configuration=r.configuration)
+        credentials.revoke_credentials("aws", mode="secret", configuration=r.configuration)
     assert isinstance(refused.value, InputError)
     assert "takes its credentials from IRSA" in str(refused.value) and "use mode identity" in str(refused.value)
     assert UndoLog(r.undo_log).outstanding() == [] and r.box.resource_versions() == versions
@@ -190,7 +191,8 @@ def test_a_source_no_mode_can_break_is_refused_by_plan_and_run(realistic: Realis
     r = realistic
     path = _pod_identity_target(r, tmp_path)
     versions, pods = r.box.resource_versions(), {p.metadata.name for p in r.pods()}
-    env = {**os.environ, "XPCHAOS_REVOKE_MODE": "identity", "XPCHAOS_UNDO_LOG": str(r.undo_log)}
+    env = {**{k: v for k, v in os.environ.items() if k != "XPCHAOS_REVOKE_MODE"},  # the default mode, auto
+           "XPCHAOS_UNDO_LOG": str(r.undo_log)}
     plan = xpchaos("plan", "revoke-credentials", "--target", str(path), env=env, cwd=tmp_path)
     assert plan.returncode == 2, plan.stdout + plan.stderr
     assert plan.stderr.count("\n") == 1 and "takes its credentials from PodIdentity" in plan.stderr

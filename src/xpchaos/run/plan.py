@@ -3,7 +3,8 @@
 The experiment is loaded, validated and configured as a run would (``runner.prepare``: file, Chaos Toolkit
 validation, target, allowed kube context, overrides); its configuration is resolved and its arguments substituted
 the way chaoslib does it. Then each action of the method is asked what it would do: the fault actions of
-``actions.*`` take ``dry_run=True``, read the cluster (the objects must exist, as for a run) and change nothing.
+``actions.*`` take ``dry_run=True``, read the cluster (the objects must exist, as for a run) and change nothing; a
+fault that picks its mode from the cluster (revoke-credentials' ``auto``) names the mode it chose and why.
 Rollbacks are described from the fault they undo, probes and the xpchaos controls are listed as read-only. An
 action (or control) from anywhere else cannot be asked: the plan says so and fails rather than guess. Each fault's
 blast radius (``xpchaos.run.blast_radius``: the managed resources and XRs it reaches) is listed, with a warning when
@@ -202,7 +203,9 @@ def _action(phase: str, activity: dict[str, Any], target: targets.Target, config
     if not isinstance(result, dict) or result.get("outcome") != ActionOutcome.DRY_RUN:
         raise PlanError(f"action {module}.{func} did not answer a dry run: cannot tell what it touches")
     detail = {k: v for k, v in result.items() if k not in ("outcome", "would", "objects")}
-    return Step(phase, "action", name, call, False, [str(w) for w in result.get("would") or []],
+    # a fault that picks its mode (revoke-credentials' auto) says first which one a run would use, and why
+    chosen = [str(detail["mode_reason"])] if detail.get("mode_reason") else []
+    return Step(phase, "action", name, call, False, chosen + [str(w) for w in result.get("would") or []],
                 list(result.get("objects") or _objects(module, target, prov, bool(detail.get("family")))), detail)
 
 
