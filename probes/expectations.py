@@ -10,7 +10,9 @@ which may precede the XR's return to Ready). Evaluation returns as soon as the a
   is not resilient;
 - ``error``: the harness could not observe (API or DNS unreachable) — never read as a pass or a failure.
   Also when a step would read ``failed`` but the recorder may have missed it: seen late after a watch was
-  disconnected or re-listed, or never seen after a re-list over a condition change nobody saw (``_unless_blind``).
+  disconnected, stalled or re-listed, or never seen after a re-list over a condition change nobody saw
+  (``_unless_blind``), or never seen while a watch is still stalled at the deadline (the recorder's
+  ``unobservable``, which asks ``behind``).
   Late observations only ever make a step look later, so a pass stays a pass.
 
 Signal names come from ``target.signals``; the defaults are in docs/crossplane.md, 'The failover sequence in signals'.
@@ -228,7 +230,8 @@ def _unless_blind(verdict: dict[str, Any], entries: list[tl.Entry], t0: float, n
     if not gaps:
         return verdict
     first = gaps[0]
-    what = "lost its history (410 Gone)" if first.what == tl.RELIST else "was disconnected"
+    what = "lost its history (410 Gone)" if first.what == tl.RELIST else \
+        "stalled (nothing received until its read timeout)" if first.status == "stalled" else "was disconnected"
     return {"outcome": Outcome.ERROR, "failed_step": verdict["failed_step"], "late_by_s": None,
             "reason": "could not decide: " + why.format(name=first.name, what=what, when=first.mono - t0)
                       + f"; \"{verdict['reason']}\" is not proof",

@@ -10,12 +10,21 @@ list's resourceVersion
 with bookmarks; a stream that ends is resumed from the last resourceVersion seen (objects or bookmarks); a
 410 Gone re-lists and records only what really changed against what it knew; connection errors are retried
 with tenacity's exponential backoff and recorded as ``error`` entries. ``stop()`` closes the streams.
+
+A stream that stays open but silent (a half-open connection behind a replaced load balancer or API server: no
+event, no bookmark, no end) is *stalled*: the watch's read timeout (``stall_after`` seconds, longer than the API
+server's bookmark interval) ends it, an ``error`` entry with status ``stalled`` goes on the timeline, the stall is
+counted (``api_retry.count("watch stall")``, in the journal's ``xpchaos-api`` entry) and the watch resumes from the
+last resourceVersion, which delivers what the stall held back. A stall not yet timed out when a verdict is due is
+found by ``behind``: a watched condition that changed on the server after the stream last heard anything.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import math
+import os
 import random
 import threading
 import time
@@ -42,7 +51,17 @@ LIST_TIMEOUT = (5, 30)  # connect, read
 # A watch's client-side read timeout: the server ends the request after timeoutSeconds, so a stream silent for
 # longer than that plus this slack is stalled (a half-open connection, an API server replaced): it is resumed.
 WATCH_READ_SLACK = 15
+# With allowWatchBookmarks the API server's watch cache sends a bookmark at least every minute (and 2 s before
+# timeoutSeconds), so a healthy stream is never silent longer than that; silent for WATCH_STALL seconds (the
+# read timeout between two bytes), it is stalled. $XPCHAOS_WATCH_STALL sets it for a cluster that bookmarks more
+# often (the sandbox: --bookmark-interval) or not at all.
+WATCH_STALL = 75.0
+STALL_ENV = "XPCHAOS_WATCH_STALL"
 CLOCK_SLACK = 2  # seconds the cluster's clock may be behind ours when a re-list reads lastTransitionTimes
+# ``behind``: a change the server holds this long without the stream having delivered it (or anything after it) is
+# held back, not on its way; a stream that flows delivers in milliseconds
+BEHIND_GRACE = 3.0
+BEHIND_TIMEOUT = (2, 5)  # connect, read: the check runs while a verdict waits
 
 
 class _RawWatch(watch.Watch):
@@ -63,10 +82,13 @@ class _Stream:
     managed: bool = False  # a kind of managed resource: its objects may be composed anew while the run goes on
     rv: str | None = None
     known: dict[tuple[str | None, str], Any] = field(default_factory=dict)
+    # the lastTransitionTime of each condition as delivered, per (object, type): what ``behind`` compares
+    transitions: dict[tuple[tuple[str | None, str], str], str] = field(default_factory=dict)
     synced: bool = False
     heard: float = 0.0  # time.time() of the last list, event or bookmark: what the stream knew up to
     relisting_since: float | None = None  # a 410 ended the watch; the re-list covers the gap from then
     failures: int = 0
+    stalls: int = 0
     last_error: str = ""
     watch: _RawWatch | None = None
     thread: threading.Thread | None = None
@@ -75,8 +97,10 @@ class _Stream:
 class TimelineRecorder:
     def __init__(self, target: Target, timeline: tl.Timeline | None = None, api: client.ApiClient | None = None,
                  dns: bool = True, dns_interval: float = 0.1, watch_timeout: int = WATCH_TIMEOUT,
-                 composer: composed.Composer = platform_graph.composed) -> None:
+                 composer: composed.Composer = platform_graph.composed, stall_after: float | None = None) -> None:
         self.target = target
+        self.stall_after = stall_after if stall_after is not None else stall_default()
+        self._behind: tuple[float, str | None] | None = None  # (when, what) of the last check, for a second
         self.timeline = timeline or tl.Timeline()
         self._api = api
         self._stopping = threading.Event()
@@ -198,6 +222,45 @@ class TimelineRecorder:
             return f"composed resources: {self._resolve_error}"
         if not self.resolved and strict:
             return "composed resources: not resolved yet"
+        return self.behind() if strict else None
+
+    def behind(self) -> str | None:
+        """Why a watch may be holding changes back, or None: listed now, a kept object has a condition whose
+        lastTransitionTime is not the one its stream delivered (a transition, or two, it has not seen) although it
+        is at least ``BEHIND_GRACE`` seconds old, and the stream has heard nothing (no event, no bookmark) for as
+        long. A stream that flows delivers a change in milliseconds, so it is stalled and its read timeout has not
+        fired yet. Asked at a
+        deadline, before a step is called missed (and answered from the last check for a second, as the composites
+        of one run are judged together). Events are not checked: the steps follow the conditions."""
+        now = time.monotonic()
+        if self._behind is not None and now - self._behind[0] < 1.0:
+            return self._behind[1]
+        with self._streams_lock:
+            streams = [s for s in self._streams if s.kind != "events" and s.synced]
+        found = next((why for why in map(self._held_back, streams) if why), None)
+        self._behind = (now, found)
+        return found
+
+    def _held_back(self, stream: _Stream) -> str | None:
+        heard = stream.heard
+        try:
+            response = stream.lister(_preload_content=False, _request_timeout=BEHIND_TIMEOUT)
+            try:
+                items = json.loads(response.data).get("items") or []
+            finally:
+                response.release_conn()
+        except Exception as exc:
+            return f"watch {stream.label}: could not compare it with the API server: {_describe(exc)}"
+        now = time.time()
+        if now - heard < BEHIND_GRACE:
+            return None
+        for obj in filter(stream.wanted, items):
+            for cond in (obj.get("status") or {}).get("conditions") or []:
+                stamp = cond.get("lastTransitionTime")
+                changed = _epoch(stamp)
+                if stamp != stream.transitions.get((_key(obj), cond.get("type"))) and changed <= now - BEHIND_GRACE:
+                    return (f"watch {stream.label}: silent for {now - heard:.1f} s, though {_key(obj)[1]}'s "
+                            f"{cond.get('type')} changed {now - changed:.0f} s ago (stalled)")
         return None
 
     # the watched resources ----------------------------------------------------------------------------------
@@ -352,6 +415,18 @@ class TimelineRecorder:
                     stream.relisting_since, stream.rv = stream.heard, None
                     continue
                 raise
+            except (urllib3.exceptions.ReadTimeoutError, urllib3.exceptions.MaxRetryError) as exc:
+                if not _read_timeout(exc) or self._stopping.is_set():
+                    raise
+                self._stalled(stream)  # then resumed at once from stream.rv: the server still has what was missed
+
+    def _stalled(self, stream: _Stream) -> None:
+        stream.stalls += 1
+        api_retry.count("watch stall")
+        text = (f"stalled: nothing received for {self.stall_after:g} s (no event, no bookmark); "
+                f"resuming from resourceVersion {stream.rv}")
+        stream.last_error = text  # until the resumed watch is answered (``_connected``)
+        self.timeline.add(tl.RECORDER, tl.ERROR, kind=stream.kind, name=stream.label, status="stalled", message=text)
 
     def _list(self, stream: _Stream) -> None:
         response = stream.lister(_preload_content=False, _request_timeout=LIST_TIMEOUT)
@@ -390,8 +465,9 @@ class TimelineRecorder:
 
     def _watch(self, stream: _Stream) -> None:
         stream.watch = _RawWatch()
+        read = min(self.stall_after, self._watch_timeout + WATCH_READ_SLACK)  # between two bytes: see WATCH_STALL
         kwargs: dict[str, Any] = {"allow_watch_bookmarks": True, "timeout_seconds": self._watch_timeout,
-                                  "_request_timeout": (LIST_TIMEOUT[0], self._watch_timeout + WATCH_READ_SLACK)}
+                                  "_request_timeout": (LIST_TIMEOUT[0], read)}
         if stream.rv:
             kwargs["resource_version"] = stream.rv
         def connect(**kw: Any) -> Any:
@@ -459,6 +535,7 @@ class TimelineRecorder:
         for cond in (obj.get("status") or {}).get("conditions") or []:
             if cond.get("type"):
                 now[cond["type"]] = (str(cond.get("status", "")), cond.get("reason") or "", cond.get("message") or "")
+                stream.transitions[(key, cond["type"])] = cond.get("lastTransitionTime")
         stream.known[key] = now
         for ctype, state in now.items():
             if before.get(ctype) != state:
@@ -474,6 +551,28 @@ class TimelineRecorder:
         owner = self.resolution.owner((stream.kind, *key)) if stream.managed else None
         if owner is not None:  # a composed resource deleted: its composite's refs say what replaces it
             self._follow(owner)
+
+
+def stall_default() -> float:
+    """``$XPCHAOS_WATCH_STALL`` (seconds), else ``WATCH_STALL``."""
+    text = os.environ.get(STALL_ENV)
+    if not text:
+        return WATCH_STALL
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise InputError(f"${STALL_ENV} {text!r}: expected the seconds of silence after which a watch is stalled, "
+                         f"e.g. {WATCH_STALL:g}")
+    return value
+
+
+def _read_timeout(exc: BaseException) -> bool:
+    """A read that timed out: during the stream, or waiting for the answer (urllib3 then wraps it once retried)."""
+    if isinstance(exc, urllib3.exceptions.MaxRetryError):
+        return isinstance(exc.reason, urllib3.exceptions.ReadTimeoutError)
+    return isinstance(exc, urllib3.exceptions.ReadTimeoutError)
 
 
 def _key(obj: dict[str, Any]) -> tuple[str | None, str]:

@@ -1,10 +1,13 @@
 """``--api-faults NAME=RATE,...``: server-side API faults, so the harness's own resilience can be tested.
 
 One roll per eligible request: a single uniform draw ``u`` in [0, 1) is checked against the rates of the faults
-that apply to the request, laid end to end in the fixed order ``latency, 500, 503, 429, drop-watch, gone``; the
-first band containing ``u`` is the fault (at most one per request). While the applicable rates sum to at most 1,
-each fault happens with its own rate; beyond that, earlier names win. ``drop-watch`` applies only to watches and
-``gone`` only to watches that carry a resourceVersion other than ""/"0"; the others apply to every eligible request.
+that apply to the request, laid end to end in the fixed order ``latency, 500, 503, 429, drop-watch, gone, stall``;
+the first band containing ``u`` is the fault (at most one per request). While the applicable rates sum to at most 1,
+each fault happens with its own rate; beyond that, earlier names win. ``drop-watch`` and ``stall`` apply only to
+watches and ``gone`` only to watches that carry a resourceVersion other than ""/"0"; the others apply to every
+eligible request. ``stall`` is a half-open connection, as behind a load balancer that was replaced: the stream
+starts normally, then nothing more is sent (no event, no bookmark, not the end of the stream) and the connection
+stays open until the client closes it.
 
 Eligible: authenticated resource requests (a path with a resource under ``/api/V/...`` or ``/apis/G/V/...``, as
 ``audit.attributes`` classifies them) whose User-Agent contains ``--api-faults-agent`` (when given). Discovery,
@@ -37,8 +40,9 @@ from aiohttp import web
 from .audit import attributes
 from .errors import ApiError
 
-ORDER = ("latency", "500", "503", "429", "drop-watch", "gone")
-WATCH_ONLY = ("drop-watch", "gone")
+ORDER = ("latency", "500", "503", "429", "drop-watch", "gone", "stall")  # new names go last: seeds keep their rolls
+WATCH_ONLY = ("drop-watch", "gone", "stall")
+SILENCED = ("drop-watch", "stall")  # watch faults that begin after a random delay
 # the answers, worded as the real API server words them; its priority-and-fairness filter sends the 429 text as
 # text/plain, the sandbox sends every answer as a Status (clients read both)
 _ERRORS = {
@@ -58,6 +62,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Retry-After of the 429 and 503 answers (default 1)")
     parser.add_argument("--api-faults-drop-after", default="2.0", metavar="SECONDS",
                         help="drop-watch: cut the stream after a uniform delay in [0, SECONDS] (default 2.0)")
+    parser.add_argument("--api-faults-stall-after", default="2.0", metavar="SECONDS",
+                        help="stall: stop sending after a uniform delay in [0, SECONDS] (default 2.0)")
     parser.add_argument("--api-faults-seed", default=None, metavar="INT", help="random seed (default: random, logged)")
     parser.add_argument("--api-faults-agent", default=None, metavar="SUBSTRING",
                         help="only fault requests whose User-Agent contains SUBSTRING (default: all)")
@@ -74,6 +80,7 @@ class FaultConfig:
     seed: int = 0
     agent: str | None = None
     log_path: Path | None = None
+    stall_after: float = 2.0
 
 
 def _seconds(flag: str, text: str) -> float:
@@ -121,6 +128,7 @@ def config_from_args(args: argparse.Namespace) -> FaultConfig | None:
     if not retry_after.isdecimal():
         raise ValueError(f"--api-faults-retry-after {retry_after!r}: expected a whole number of seconds")
     drop_after = _seconds("--api-faults-drop-after", args.api_faults_drop_after)
+    stall_after = _seconds("--api-faults-stall-after", args.api_faults_stall_after)
     try:
         seed = int(args.api_faults_seed) if args.api_faults_seed is not None else secrets.randbits(32)
     except ValueError:
@@ -128,15 +136,15 @@ def config_from_args(args: argparse.Namespace) -> FaultConfig | None:
     if args.api_faults is None:
         return None
     return FaultConfig(parse_rates(args.api_faults), latency, int(retry_after), drop_after, seed,
-                       args.api_faults_agent or None, args.api_faults_log)
+                       args.api_faults_agent or None, args.api_faults_log, stall_after)
 
 
 @dataclass(frozen=True)
 class WatchFault:
     """A watch-only fault rolled for one request; WatchStream applies it (and only then is it recorded)."""
 
-    name: str  # "drop-watch" or "gone"
-    seconds: float  # drop-watch: when to cut the stream
+    name: str  # "drop-watch", "gone" or "stall"
+    seconds: float  # drop-watch, stall: when to cut the stream or stop sending
     faults: ApiFaults = field(repr=False)
     request: web.Request = field(repr=False)
 
@@ -147,16 +155,20 @@ class WatchFault:
         return ApiError(410, f"too old resource version: {resource_version} ({oldest})", reason="Expired")
 
     async def cut(self, pump: Awaitable[None]) -> None:
-        """Run ``pump``; drop-watch: abort the connection after ``seconds`` (no terminating chunk, a TCP reset)."""
-        if self.name != "drop-watch":
+        """Run ``pump``; after ``seconds``, drop-watch aborts the connection (no terminating chunk, a TCP reset) and
+        stall stops sending and holds the connection open until the client closes it."""
+        if self.name not in SILENCED:
             await pump
             return
         try:
             async with asyncio.timeout(self.seconds):
                 await pump
         except TimeoutError:
-            self.faults.record(self.request, "drop-watch", self.seconds)
-            _abort(self.request)
+            self.faults.record(self.request, self.name, self.seconds)
+            if self.name == "drop-watch":
+                _abort(self.request)
+            else:
+                await _held_open(self.request)
 
 
 def _abort(request: web.Request) -> None:
@@ -170,12 +182,20 @@ def _abort(request: web.Request) -> None:
     transport.abort()
 
 
+async def _held_open(request: web.Request, poll: float = 0.1) -> None:
+    """Send nothing until the client goes away. aiohttp keeps reading the socket, so a client that closes it is
+    seen at once (the transport closes); with nothing to write there is no event to wait on, hence the poll.
+    Shutting the server down cancels this as it cancels every watch."""
+    while (transport := request.transport) is not None and not transport.is_closing():
+        await asyncio.sleep(poll)
+
+
 # the watch fault rolled for the request being handled (each request's handler runs in its own context)
 _watch_fault: contextvars.ContextVar[WatchFault | None] = contextvars.ContextVar("sandbox_watch_fault", default=None)
 
 
 def watch_fault() -> WatchFault | None:
-    """For WatchStream: the drop-watch or gone fault rolled for the current request, if any."""
+    """For WatchStream: the drop-watch, gone or stall fault rolled for the current request, if any."""
     return _watch_fault.get()
 
 
@@ -206,7 +226,7 @@ class ApiFaults:
         resumes = watch and (request.query.get("resourceVersion") or "0") != "0"
         draw, edge = self._random.random(), 0.0
         for name in ORDER:
-            if (name == "drop-watch" and not watch) or (name == "gone" and not resumes):
+            if (name in SILENCED and not watch) or (name == "gone" and not resumes):
                 continue
             edge += self.config.rates.get(name, 0.0)
             if draw < edge:
@@ -225,7 +245,8 @@ class ApiFaults:
             await asyncio.sleep(seconds)
             return await handler(request)
         if name in WATCH_ONLY:
-            seconds = self._random.uniform(0.0, self.config.drop_after) if name == "drop-watch" else 0.0
+            after = {"drop-watch": self.config.drop_after, "stall": self.config.stall_after}.get(name, 0.0)
+            seconds = self._random.uniform(0.0, after) if name in SILENCED else 0.0
             token = _watch_fault.set(WatchFault(name, seconds, self, request))
             try:
                 return await handler(request)

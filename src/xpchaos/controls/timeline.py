@@ -11,7 +11,8 @@ just before it runs, each rollback action a ``rolled-back`` marker once it has r
 it records the fault's blast radius (``xpchaos.actions.blast_radius``: which of the target's XRs it reaches), so the
 failover probe asks only those to fail over and the others to stay Ready. After the experiment the
 recorder stops and the journal gets ``extensions: [{"name": "xpchaos-timeline", "timeline": [...]}]``, and
-``{"name": "xpchaos-api", "retries": {"total": N, "503": n, ...}}``: the API requests retried during the run.
+``{"name": "xpchaos-api", "retries": {"total": N, "503": n, ..., "watch reconnect": n, "watch stall": n}}``: the API
+requests retried during the run, the watches reconnected and the watches found stalled (``xpchaos.probes.recorder``).
 
 It also writes the verdict (``xpchaos.verdict``) into the journal, as the extension ``xpchaos-verdict``, and makes
 the journal's status agree with it, so plain ``chaos run`` exits 0 only when the failover passed: a system that

@@ -43,7 +43,7 @@ _lock = threading.Lock()
 
 
 def count(reason: str) -> None:
-    """Count one retry (also used by the timeline recorder for its watch reconnections)."""
+    """Count one retry (also used by the timeline recorder for its watch reconnections and stalled watches)."""
     with _lock:
         _counts[reason] += 1
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
+from urllib3.connection import HTTPConnection
 
 from xpchaos import __version__
 from xpchaos.core import api_retry
@@ -22,6 +24,25 @@ TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 
 IN_CLUSTER = "in-cluster"  # the context name of a pod's own ServiceAccount, for allowedContexts
 USER_AGENT = f"xpchaos/{__version__}"  # how the harness shows in a cluster's audit log
+# TCP keepalive on every connection to the API server. A watch is one connection that may carry nothing for a
+# minute; when the peer goes away without a word (a node, load balancer or API server replaced, a NAT entry
+# dropped), no FIN or RST ever comes and, without probes, the kernel keeps the socket for good. Probing after
+# 30 s of silence, every 10 s, 3 unanswered: a dead peer ends the read within about a minute, whatever the read
+# timeout. A half-open connection whose probes something in between still answers is the recorder's read
+# timeout's job (``xpchaos.probes.recorder``).
+KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 30, 10, 3
+
+
+def keepalive_options() -> list[tuple[int, int, int]]:
+    """urllib3 ``socket_options``: its defaults (TCP_NODELAY; a list given replaces them) plus keepalive, with the
+    options this platform has (macOS names the idle time TCP_KEEPALIVE)."""
+    options = [*HTTPConnection.default_socket_options, (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)]
+    idle = getattr(socket, "TCP_KEEPIDLE", None) or getattr(socket, "TCP_KEEPALIVE", None)
+    for option, value in ((idle, KEEPALIVE_IDLE), (getattr(socket, "TCP_KEEPINTVL", None), KEEPALIVE_INTERVAL),
+                          (getattr(socket, "TCP_KEEPCNT", None), KEEPALIVE_COUNT)):
+        if option is not None:
+            options.append((socket.IPPROTO_TCP, option, value))
+    return options
 
 
 def in_cluster(kubeconfig: str | None = None) -> bool:
@@ -33,8 +54,9 @@ def in_cluster(kubeconfig: str | None = None) -> bool:
 
 def api_client(kubeconfig: str | None = None, context: str | None = None, retrying: bool = True) -> client.ApiClient:
     """A client for ``context`` in ``kubeconfig`` (defaults as kubectl: $KUBECONFIG, current context; in a pod
-    without a kubeconfig, its ServiceAccount). It names itself ``xpchaos/<version>`` and retries what the server
-    asks to be retried (``xpchaos.core.api_retry``)."""
+    without a kubeconfig, its ServiceAccount). It names itself ``xpchaos/<version>``, keeps its connections alive
+    with TCP keepalive (``KEEPALIVE_IDLE``) and retries what the server asks to be retried
+    (``xpchaos.core.api_retry``)."""
     if in_cluster(kubeconfig):
         configuration = client.Configuration()
         config.load_incluster_config(client_configuration=configuration)
@@ -42,6 +64,7 @@ def api_client(kubeconfig: str | None = None, context: str | None = None, retryi
     else:
         api = config.new_client_from_config(config_file=kubeconfig, context=context)
     api.user_agent = USER_AGENT
+    api.configuration.socket_options = keepalive_options()  # read when the pool is made, just below
     api_retry.no_hidden_retries(api)
     return api_retry.install(api) if retrying else api
 

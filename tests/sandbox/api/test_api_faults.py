@@ -1,4 +1,4 @@
-"""``--api-faults``: injected API errors, delays, cut and expired watches, seen through the official client."""
+"""``--api-faults``: injected API errors, delays, cut, expired and stalled watches, seen through the official client."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from kubernetes.client.exceptions import ApiException
 
 from tests.support.paths import ROOT
 from tests.support.sandboxes import Sandbox
+from tests.support.waiting import wait_for
 
 AGENT = "xpchaos/0.0-test"  # what the harness sends; the faults below only hit this User-Agent
 SEED = "7"
@@ -210,9 +211,46 @@ def test_gone_expires_a_watch_from_a_resource_version(own_sandbox: Start, tmp_pa
     assert counters(sb)["gone"] == 4 and len(logged(log)) == 4
 
 
+def _registered_watchers(sb: Sandbox) -> int:
+    _, text = raw_get(api_client(sb, None), "/metrics")
+    line = next(x for x in text.decode().splitlines() if x.startswith("apiserver_registered_watchers "))
+    return int(line.split()[1])
+
+
+def test_stall_keeps_the_watch_open_and_sends_nothing_more(own_sandbox: Start, tmp_path: Path) -> None:
+    """A half-open connection: the initial events come, then not one byte (no event, no bookmark, no end of the
+    stream) although bookmarks are due every 0.2 s and an object changes; only the client's read timeout ends it.
+    (Without ``_request_timeout`` the same watch would block for good, so the test never waits on one.)"""
+    log = tmp_path / "faults.jsonl"
+    sb = start(own_sandbox, log, "stall=1.0", "--api-faults-stall-after", "0", "--bookmark-interval", "0.2")
+    plain, v1 = core(sb, agent=None), core(sb)
+    plain.create_namespaced_config_map(NS, configmap("before"))
+
+    # the same watch for a client the faults do not hit: bookmarks keep it well inside the read timeout until
+    # the server ends it (so the read timeout below is a fair test of silence)
+    heard = [e["type"] for e in watch.Watch().stream(plain.list_namespaced_config_map, NS, allow_watch_bookmarks=True,
+                                                     timeout_seconds=1, _request_timeout=(5, 1.0))]
+    assert heard[0] == "ADDED" and heard.count("BOOKMARK") >= 3, heard
+
+    seen: list[tuple[str, str]] = []
+    stalled = watch.Watch()
+    with pytest.raises(urllib3.exceptions.ReadTimeoutError):
+        for event in stalled.stream(v1.list_namespaced_config_map, NS, allow_watch_bookmarks=True, timeout_seconds=30,
+                                    _request_timeout=(5, 1.0)):
+            seen.append((event["type"], event["object"].metadata.name))
+            plain.create_namespaced_config_map(NS, configmap("during"))  # never delivered
+    assert seen == [("ADDED", "before")]
+    [line] = logged(log)
+    assert (line["fault"], line["method"], line["path"], line["watch"], line["seconds"]) == (
+        "stall", "GET", f"/api/v1/namespaces/{NS}/configmaps", True, 0.0)
+    assert counters(sb)["stall"] == 1
+    # the client closed its end: the server lets go of the held connection
+    wait_for(lambda: _registered_watchers(sb) == 0, 10, what="the server to let go of the stalled watch")
+
+
 def test_discovery_version_and_health_are_never_faulted(own_sandbox: Start, tmp_path: Path) -> None:
     log = tmp_path / "faults.jsonl"
-    every = ",".join(f"{name}=1.0" for name in ("latency", "500", "503", "429", "drop-watch", "gone"))
+    every = ",".join(f"{name}=1.0" for name in ("latency", "500", "503", "429", "drop-watch", "gone", "stall"))
     sb = start(own_sandbox, log, every, "--api-faults-latency", "0:0")
     api = api_client(sb)
     # (not client.VersionApi: it asks for /version/, which the sandbox does not serve)
@@ -255,7 +293,9 @@ def test_the_log_and_the_metrics_agree_and_a_seed_repeats_the_rolls(own_sandbox:
 
 @pytest.mark.parametrize(("flags", "problem"), [
     (["--api-faults", "bogus=2"], "--api-faults 'bogus=2': expected NAME=RATE with NAME one of latency, 500, 503, "
-                                  "429, drop-watch, gone"),
+                                  "429, drop-watch, gone, stall"),
+    (["--api-faults", "stall=1", "--api-faults-stall-after", "-1"],
+     "--api-faults-stall-after '-1': expected a number of seconds >= 0"),
     (["--api-faults", "503=1.5"], "--api-faults '503=1.5': RATE is a probability between 0 and 1"),
     (["--api-faults", "latency=x"], "--api-faults 'latency=x': 'x' is not a number"),
     (["--api-faults", "latency=1", "--api-faults-latency", "0.5"],
