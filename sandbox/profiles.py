@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .cluster import Cluster
-from .crossplane import groundtruth, layout, platform, runtime, spec
+from .crossplane import dnsmodes, groundtruth, layout, platform, runtime, spec
 from .crossplane import target as target_file
 from .crossplane.failover import DnsTarget
 from .crossplane.presets import PRESETS
@@ -49,6 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dns-server", default=None, metavar="HOST:PORT",
                         help="send the failover's RFC 2136 updates to this server (e.g. BIND9) instead")
     parser.add_argument("--tsig-key", type=Path, default=None, help="BIND key file for --dns-server")
+    parser.add_argument("--dns", choices=dnsmodes.MODES, default=None, metavar="MODE",
+                        help=f"how DNS moves on a failover: {', '.join(dnsmodes.MODES)} (default: the platform's "
+                             "spec.dns.mode, else function)")
 
 
 def parse_timings(speed: str, overrides: list[str], profile: str = "") -> Timings:
@@ -86,7 +89,7 @@ def check(args: argparse.Namespace) -> None:
         raise spec.PlatformError(f"--platform {choice} needs --profile stock or blueprint (--profile none is the "
                                  "bare API, with no platform)")
     args.crossplane = spec.check_version(platform_spec, args.crossplane, f"--platform {choice}")
-    args.platform_spec = platform_spec
+    args.platform_spec = spec.with_dns_mode(platform_spec, getattr(args, "dns", None), f"--platform {choice}")
 
 
 async def start(args: argparse.Namespace, cluster: Cluster, state_dir: Path) -> Running:
@@ -105,7 +108,7 @@ async def start(args: argparse.Namespace, cluster: Cluster, state_dir: Path) -> 
     path = state_dir / "target.yaml"
     target_file.write(path, doc)
     groundtruth.write(state_dir / "platform.json", groundtruth.document(
-        cluster, plan, simulation.published, running.dns or "", simulation.noise))
+        cluster, plan, simulation.published, running.dns or "", simulation.noise, timings))
     running.target = str(path.resolve())
     return running
 
@@ -125,14 +128,21 @@ async def _start_dns(args: argparse.Namespace, timings: Timings, state_dir: Path
 
     key, key_text = rfc2136.generate_tsig_key("xpchaos-sandbox-key.")
     _write_private(state_dir / "tsig.key", key_text)
+    keyring: dict[Any, Any] = {key.name: key}
+    externaldns_key = None
+    if plan.dns_mode == "external-dns":  # ExternalDNS signs with its own key, not the platform's
+        externaldns_key, _ = rfc2136.generate_tsig_key("external-dns.")
+        keyring[externaldns_key.name] = externaldns_key
     # the zone starts out answering each composite's primary side
-    records = [(c.dns_name, c.addresses[c.primary]) for c in plan.composites]
-    zone = dns_zone.Zone.from_text(dns_zone.zone_text(records, timings.dns_ttl))
-    served = await dns_server.start(zone, args.host, args.dns_port, {key.name: key})
+    records = dnsmodes.initial_records(plan.dns_mode, plan.composites)
+    text = dns_zone.zone_text([(name, value) for name, rdtype, value in records if rdtype == "A"], timings.dns_ttl,
+                              cnames=[(name, value) for name, rdtype, value in records if rdtype == "CNAME"])
+    zone = dns_zone.Zone.from_text(text)
+    served = await dns_server.start(zone, args.host, args.dns_port, keyring)
     running.closers.append(served.close)
     host, port = served.address
     running.dns = f"{host}:{port}"
-    return DnsTarget((host, port), platform.DNS_ZONE, timings.dns_ttl, key)
+    return DnsTarget((host, port), platform.DNS_ZONE, timings.dns_ttl, key, externaldns_key)
 
 
 def _write_private(path: Path, text: str) -> None:

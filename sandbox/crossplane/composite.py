@@ -77,7 +77,9 @@ class CompositeReconciler:
             ready, status = await self.function.run(xr, composite, composed, time.monotonic())
             self._write(xr, status, synced, ready)
             return
-        unready = [o["metadata"]["name"] for o in composed if not conditions.is_true(o, "Ready")]
+        # readiness comes from managed resources; a DNSEndpoint (ExternalDNS's) has no Ready condition
+        unready = [o["metadata"]["name"] for o in composed
+                   if "forProvider" in (o.get("spec") or {}) and not conditions.is_true(o, "Ready")]
         ready = (conditions.condition("Ready", "False", "Creating", f"Unready resources: {', '.join(unready)}")
                  if unready else conditions.condition("Ready", "True", "Available"))
         self._write(xr, {}, synced, ready)

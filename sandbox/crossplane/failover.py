@@ -2,10 +2,16 @@
 
 Unhealthy = any MR of the serving side ``Synced=False``, or its ProviderConfig gone (a Terminating one still
 works: docs/crossplane.md). After ``detection`` seconds unhealthy, with the other side healthy, the function sets
-the XR ``Ready=False`` while it promotes (``promotion`` seconds), rewrites DNS by RFC 2136, moves the weights
+the XR ``Ready=False`` while it promotes (``promotion`` seconds), points DNS at the new side, moves the weights
 to 0/100, marks the MRs' roles and sets ``Ready=True``. Traffic returns only after the original primary has
 been healthy for ``failback`` seconds, so a flapping primary does not move it back and forth. Each XR keeps its
 own state and DNS record: it fails over on its own MRs and ProviderConfigs.
+
+How it points DNS is the DNS mode's (``dnsmodes.py``): ``function`` rewrites the zone by RFC 2136;
+``provider`` sets the Route53 Record's ``records``, ``external-dns`` the DNSEndpoint's ``targets``,
+``traffic-manager`` the endpoints' ``priority`` (the new side 1, the other 2), and it is done once the spec is
+written (whether the change reaches DNS is the provider's or ExternalDNS's business); ``route53-failover`` leaves
+DNS to Route53's health check.
 """
 
 from __future__ import annotations
@@ -18,10 +24,10 @@ from ..cluster import Cluster
 from ..dns.rfc2136 import replace_address  # the client half of the DNS package; it also drives a real BIND9
 from ..lifecycle import now
 from ..patching import MERGE_PATCH
-from . import conditions
+from . import conditions, dnsmodes
 from .kinds import rtype
 from .layout import Composite
-from .platform import Side
+from .platform import ManagedRef, Side
 from .recorder import Recorder
 from .timings import Timings
 
@@ -36,6 +42,7 @@ class DnsTarget:
     zone: str
     ttl: int
     key: Any  # dns.tsig.Key or None
+    externaldns_key: Any = None  # --dns external-dns: ExternalDNS's own key (else it signs with ``key``)
 
 
 @dataclass
@@ -54,8 +61,12 @@ class FailoverFunction:
     """The pipeline step for every XR; each XR fails over on its own (its own MRs, ProviderConfigs and record)."""
 
     def __init__(self, cluster: Cluster, recorder: Recorder, sides: dict[str, Side], timings: Timings,
-                 dns: DnsTarget, composites: list[Composite], seeded: bool = True) -> None:
+                 dns: DnsTarget, composites: list[Composite], seeded: bool = True,
+                 mode: str = dnsmodes.DEFAULT) -> None:
         self.cluster, self.recorder, self.sides, self.timings, self.dns = cluster, recorder, sides, timings, dns
+        self.mode = mode
+        # only the function's own RFC 2136 writes can start on an external server before it is written
+        seeded = seeded or mode != dnsmodes.DEFAULT
         # the sandbox's own zone starts out answering each XR's primary; an external server is updated first
         self.states = {c.key: _State(dns_answer=c.addresses[c.primary] if seeded else "") for c in composites}
 
@@ -138,8 +149,8 @@ class FailoverFunction:
         state.serving, state.promoting_to = target, ""
         self._mark_roles(composite, target)
         self.recorder.event(xr, "Normal", "ComposeResources",
-                            f'Pipeline step "failover": {target} is serving; DNS {composite.dns_name} answers '
-                            f"{composite.addresses[target]}", COMPONENT)
+                            f'Pipeline step "failover": {target} is serving; {self._dns_note(composite, target)}',
+                            COMPONENT)
         return conditions.condition("Ready", "True", "Available"), self._status(state, primary, params, "Serving")
 
     def _status(self, state: _State, primary: str, params: dict[str, Any], phase: str,
@@ -151,14 +162,43 @@ class FailoverFunction:
         return {"failover": {"activeProvider": state.serving, "phase": phase, "weights": weights,
                              "dnsAnswer": state.dns_answer, "message": message or None}}
 
+    def _dns_note(self, composite: Composite, side_name: str) -> str:
+        address = composite.addresses[side_name]
+        return {"function": f"DNS {composite.dns_name} answers {address}",
+                "provider": f"Route53 Record {composite.dns_name} set to {address}",
+                "external-dns": f"DNSEndpoint {composite.dns_name} set to {address}",
+                "traffic-manager": f"Traffic Manager endpoint {side_name} has priority 1",
+                }.get(self.mode, f"DNS {composite.dns_name} follows Route53's health check")
+
     async def _point_dns(self, composite: Composite, state: _State, side_name: str) -> None:
         address = composite.addresses[side_name]
         if state.dns_answer == address:
             return
-        await replace_address(self.dns.server, self.dns.zone, composite.dns_name, [address], self.dns.ttl,
-                              self.dns.key)
+        if self.mode == dnsmodes.DEFAULT:
+            await replace_address(self.dns.server, self.dns.zone, composite.dns_name, [address], self.dns.ttl,
+                                  self.dns.key)
+        elif self.mode == "provider":
+            record = next(r for r in composite.managed["aws"] if r.kind == "Record")
+            self._patch_spec(record, {"forProvider": {"records": [address]}})
+        elif self.mode == "external-dns" and composite.dns_endpoint is not None:
+            endpoint = self.cluster.store.get((composite.dns_endpoint.group, composite.dns_endpoint.plural),
+                                              composite.dns_endpoint.namespace, composite.dns_endpoint.name)
+            entries = [dict(e) for e in ((endpoint or {}).get("spec") or {}).get("endpoints") or []]
+            for entry in entries:
+                if str(entry.get("dnsName", "")).rstrip(".") == composite.dns_name.rstrip("."):
+                    entry["targets"] = [address]
+            self._patch_spec(composite.dns_endpoint, {"endpoints": entries})
+        elif self.mode == "traffic-manager":
+            for ref in composite.managed["azure"]:
+                if ref.kind == dnsmodes.TM_ENDPOINT:
+                    priority = 1 if ref.resource == f"tm-{side_name}" else 2
+                    self._patch_spec(ref, {"forProvider": {"priority": priority}})
         state.dns_answer = address
-        log.info("DNS %s -> %s at %s", composite.dns_name, address, now())
+        log.info("DNS %s -> %s (%s) at %s", composite.dns_name, address, self.mode, now())
+
+    def _patch_spec(self, ref: ManagedRef, spec: dict[str, Any]) -> None:
+        kind = rtype(self.cluster, ref.group, ref.version, ref.plural)
+        self.cluster.patch(kind, ref.namespace, ref.name, MERGE_PATCH, {"spec": spec})
 
     def _mark_roles(self, composite: Composite, serving: str) -> None:
         for side_name, refs in composite.managed.items():

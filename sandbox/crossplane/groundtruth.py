@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from ..cluster import Cluster
-from . import packages, platform
+from . import dnsmodes, externaldns, packages, platform
 from .layout import Composite, Layout
 from .network import DNS_CLUSTER_IP, NODE_LOCAL_DNS
+from .timings import Timings
 
 
 def _ref(ref: Any, layout: Layout, cloud: str) -> dict[str, Any]:
@@ -40,10 +41,49 @@ def _composite(cluster: Cluster, layout: Layout, composite: Composite) -> dict[s
             "uid": stored.get("metadata", {}).get("uid"), "primary": composite.primary,
             "secondary": composite.secondary, "claim": claim,
             "dns": {"name": composite.dns_name.rstrip("."), "primary": composite.addresses[composite.primary],
-                    "secondary": composite.addresses[composite.secondary]},
+                    "secondary": composite.addresses[composite.secondary], **_dns_answers(layout, composite),
+                    "objects": _dns_objects(composite)},
             "providerConfigs": dict(composite.configs),
             "managedResources": [_ref(ref, layout, cloud) for cloud, refs in composite.managed.items()
                                  for ref in refs]}
+
+
+def _dns_answers(layout: Layout, composite: Composite) -> dict[str, Any]:
+    """What the name answers: an A record, or (traffic-manager) a CNAME to each side's endpoint name."""
+    if layout.dns_mode != "traffic-manager":
+        return {"type": "A"}
+    return {"type": "CNAME",
+            "targets": {cloud: dnsmodes.endpoint_name(composite.dns_name, cloud).rstrip(".")
+                        for cloud in (composite.primary, composite.secondary)}}
+
+
+def _dns_objects(composite: Composite) -> list[dict[str, Any]]:
+    """The objects the XR composes for its DNS (Records, HealthChecks, a DNSEndpoint, Traffic Manager's)."""
+    refs = [r for refs in composite.managed.values() for r in refs if r.kind in dnsmodes.DNS_KINDS]
+    if composite.dns_endpoint is not None:
+        refs.append(composite.dns_endpoint)
+    return [{"apiVersion": r.api_version, "kind": r.kind, "name": r.name, "namespace": r.namespace or None,
+             "resource": r.resource} for r in refs]
+
+
+def _dns(layout: Layout, timings: Timings | None) -> dict[str, Any]:
+    """The DNS mode and the terms of its timing the platform runs with."""
+    mode = layout.dns_mode
+    out: dict[str, Any] = {"mode": mode, "zone": platform.DNS_ZONE.rstrip("."),
+                           "ttl": timings.dns_ttl if timings else None}
+    if timings is None:
+        return out
+    if mode == "route53-failover":
+        out["healthCheck"] = {"requestInterval": timings.health_interval, "failureThreshold": timings.health_threshold}
+    elif mode == "traffic-manager":
+        out["monitor"] = {"intervalInSeconds": timings.health_interval,
+                          "toleratedNumberOfFailures": timings.health_threshold}
+    elif mode == "external-dns":
+        out["externalDNS"] = {"namespace": externaldns.NAMESPACE, "deployment": externaldns.NAME,
+                              "interval": timings.dns_interval}
+    elif mode == "provider":
+        out["providerPoll"] = timings.mr_poll
+    return out
 
 
 def _pods(cluster: Cluster, namespace: str, selector: tuple[str, str]) -> list[dict[str, Any]]:
@@ -102,7 +142,7 @@ def _endpoints(layout: Layout, published: dict[str, Any]) -> dict[str, Any]:
 
 
 def document(cluster: Cluster, layout: Layout, published: dict[str, Any], dns_server: str,
-             noise: dict[str, Any] | None) -> dict[str, Any]:
+             noise: dict[str, Any] | None, timings: Timings | None = None) -> dict[str, Any]:
     nodes = [{"name": n["metadata"]["name"], "providerID": n["spec"]["providerID"],
               "internalIP": next(a["address"] for a in n["status"]["addresses"] if a["type"] == "InternalIP")}
              for n in published.get("nodes", [])]
@@ -118,6 +158,7 @@ def document(cluster: Cluster, layout: Layout, published: dict[str, Any], dns_se
         "clouds": {cloud: {"endpoint": side.cloud.endpoint, "host": side.cloud.host}
                    for cloud, side in layout.sides.items()},
         "dnsServer": dns_server,
+        "dns": _dns(layout, timings),
         "noise": noise or {"eventsPerSecond": 0, "namespaces": []},
     }
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..cluster import Cluster
 from ..patching import MERGE_PATCH
-from . import endpoints, packages, platform
+from . import dnscrds, dnsmodes, endpoints, packages, platform
 from .conditions import condition
 from .kinds import rtype
 from .layout import Composite, Layout, Package
@@ -38,19 +38,22 @@ def _set_status(cluster: Cluster, obj: dict[str, Any], status: dict[str, Any]) -
                          {"status": status}, subresource="status")
 
 
-def provider_crds(crossplane: str) -> list[dict[str, Any]]:
-    """The CRDs the provider packages ship (v2 adds the .m. groups)."""
+def provider_crds(crossplane: str, dns_mode: str = dnsmodes.DEFAULT) -> list[dict[str, Any]]:
+    """The CRDs the provider packages ship (v2 adds the .m. groups; traffic-manager provider-azure-network's)."""
     out = [platform.load_crd(f) for f in PROVIDER_CRDS]
     out.append(platform.azure_usage_crd())
+    if dns_mode == "traffic-manager":
+        out.extend(dnscrds.traffic_manager_crds())
     if crossplane == "v2":
-        out.extend(platform.v2_crds())
+        out.extend(platform.v2_crds(dns_mode))
     return out
 
 
-def install(cluster: Cluster, layout: Layout, profile: str,
-            provider_args: list[str] | None = None) -> tuple[packages.PodAddresses, dict[str, Any]]:
-    """Provision everything (``provider_args``: the provider containers' args, which carry the simulated poll).
-    Returns the pod address pool (replaced pods draw from it) and what ``endpoints.publish`` published."""
+def install(cluster: Cluster, layout: Layout, profile: str, provider_args: list[str] | None = None,
+            dns: platform.DnsParams | None = None) -> tuple[packages.PodAddresses, dict[str, Any]]:
+    """Provision everything (``provider_args``: the provider containers' args, which carry the simulated poll;
+    ``dns``: what the DNS mode's objects carry). Returns the pod address pool (replaced pods draw from it) and
+    what ``endpoints.publish`` published."""
     for filename in CORE_CRDS:
         _create(cluster, platform.load_crd(filename))
     _create(cluster, packages.revision_crd())
@@ -83,8 +86,10 @@ def install(cluster: Cluster, layout: Layout, profile: str,
             if config.source == "Secret":
                 _create(cluster, platform.credential_secret(side, config.secret))
             _create(cluster, platform.provider_config(side, config))
+    if layout.dns_mode == "external-dns":
+        _create(cluster, dnscrds.dns_endpoint_crd())  # ExternalDNS's chart installs it
     for composite in layout.composites:
-        _compose(cluster, layout, composite)
+        _compose(cluster, layout, composite, dns or platform.DnsParams(layout.dns_mode))
     return addresses, published
 
 
@@ -105,8 +110,10 @@ def _install_provider_crds(cluster: Cluster, layout: Layout, revisions: dict[str
     """Each CRD owned by the revisions of the packages that ship it (the first one its controller), and listed in
     their ``status.objectRefs``; members of a family count it as their one dependency."""
     refs: dict[str, list[dict[str, str]]] = {name: [] for name in revisions}
-    for crd in provider_crds(layout.crossplane):
+    for crd in provider_crds(layout.crossplane, layout.dns_mode):
         owners = packages.owner_of_crd(layout, crd)
+        if not owners:  # a service this DNS mode installs no provider for (route53 without Records)
+            continue
         crd["metadata"]["ownerReferences"] = [packages.owner_reference(revisions[p.name], controller=i == 0)
                                               for i, p in enumerate(owners)]
         created = _create(cluster, crd)
@@ -120,15 +127,20 @@ def _install_provider_crds(cluster: Cluster, layout: Layout, revisions: dict[str
             "foundDependencies": dependencies, "installedDependencies": dependencies, "invalidDependencies": 0})
 
 
-def _compose(cluster: Cluster, layout: Layout, composite: Composite) -> None:
+def _compose(cluster: Cluster, layout: Layout, composite: Composite, dns: platform.DnsParams) -> None:
     xr = _create(cluster, platform.xr(composite, layout.crossplane))
-    refs = []
+    refs: list[dict[str, Any]] = []
     for cloud, mrs in composite.managed.items():
         side = layout.sides[cloud]
         for ref in mrs:
             side.cloud.resources.add(ref.name)
-            _create(cluster, platform.managed_resource(ref, side, composite, xr))
+            _create(cluster, platform.managed_resource(ref, side, composite, xr, dns))
             refs.append({"apiVersion": ref.api_version, "kind": ref.kind, "name": ref.name})
+    if composite.dns_endpoint is not None:
+        endpoint = composite.dns_endpoint
+        _create(cluster, platform.dns_endpoint(endpoint, composite, xr, dns.ttl))
+        refs.append({"apiVersion": endpoint.api_version, "kind": endpoint.kind, "name": endpoint.name,
+                     "namespace": endpoint.namespace})
     xr_type = rtype(cluster, platform.XR_GROUP, platform.XR_VERSION, platform.XR_PLURAL)
     patch = {"resourceRefs": refs} if layout.crossplane == "v1" else {"crossplane": {"resourceRefs": refs}}
     cluster.patch(xr_type, composite.namespace, composite.name, MERGE_PATCH, {"spec": patch})

@@ -14,7 +14,7 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 
-from . import platform
+from . import dnsmodes, platform
 from .clouds import Cloud
 from .network import Network
 from .platform import ManagedRef, Side
@@ -24,14 +24,8 @@ from .spec import CloudSpec, CompositeSpec, SandboxPlatform
 NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 CLOUD_ENDPOINTS = {"aws": ("203.0.113.10", "sts.us-east-1.amazonaws.com"),
                    "azure": ("203.0.113.20", "login.microsoftonline.com")}
-# the composition's resources per cloud and provider service: (composition resource name, group, plural, kind)
-RESOURCES: dict[str, dict[str, list[tuple[str, str, str, str]]]] = {
-    "aws": {"rds": [("aurora", "rds.aws.upbound.io", "clusters", "Cluster")],
-            "route53": [("api-primary", "route53.aws.upbound.io", "records", "Record"),
-                        ("api-secondary", "route53.aws.upbound.io", "records", "Record"),
-                        ("aws-health", "route53.aws.upbound.io", "healthchecks", "HealthCheck")]},
-    "azure": {"sql": [("mssql", "sql.azure.upbound.io", "mssqlservers", "MSSQLServer")]},
-}
+# the composition's resources per cloud and provider service (--dns function: the seed's)
+RESOURCES = dnsmodes.resources(dnsmodes.DEFAULT)
 V2_DEFAULT_NAMESPACE = platform.V2_NAMESPACE
 
 
@@ -83,6 +77,7 @@ class Composite:
     configs: dict[str, str]  # cloud -> the ProviderConfig its MRs use
     managed: dict[str, list[ManagedRef]] = field(default_factory=dict)  # cloud -> MRs
     claim: Claim | None = None
+    dns_endpoint: ManagedRef | None = None  # --dns external-dns: the DNSEndpoint it composes (not managed)
 
     @property
     def secondary(self) -> str:
@@ -107,6 +102,10 @@ class Layout:
     def package(self, name: str) -> Package:
         return next(p for p in self.packages if p.name == name)
 
+    @property
+    def dns_mode(self) -> str:
+        return self.spec.spec.dns.mode or dnsmodes.DEFAULT
+
     def composite(self, namespace: str, name: str) -> Composite | None:
         return next((c for c in self.composites if c.key == (namespace, name)), None)
 
@@ -116,30 +115,43 @@ class Layout:
 
 
 def build(spec: SandboxPlatform, crossplane: str, primary: str) -> Layout:
-    """The concrete platform of ``spec`` (``primary``: the default primary cloud of composites that name none)."""
+    """The concrete platform of ``spec`` (``primary``: the default primary cloud of composites that name none;
+    what each XR composes for DNS is ``spec.dns.mode``'s)."""
     body = spec.spec
-    sides = {cloud: _side(cloud, getattr(body.clouds, cloud), crossplane, body.crossplane.namespace)
+    mode = body.dns.mode or dnsmodes.DEFAULT
+    resources = dnsmodes.resources(mode)
+    sides = {cloud: _side(cloud, getattr(body.clouds, cloud), crossplane, body.crossplane.namespace, resources)
              for cloud in platform.CLOUDS}
-    packages = [p for cloud in platform.CLOUDS for p in _packages(cloud, getattr(body.clouds, cloud))]
+    packages = [p for cloud in platform.CLOUDS for p in _packages(cloud, getattr(body.clouds, cloud), resources)]
     for side in sides.values():
         side.family = next((p.name for p in packages if p.cloud == side.cloud.name and p.is_family), "")
     composites: list[Composite] = []
     for entry in body.composites:
         for i in range(entry.count):
-            composites.append(_composite(entry, i, len(composites), sides, crossplane, primary))
+            composites.append(_composite(entry, i, len(composites), sides, crossplane, primary, resources))
     for composite in composites:
         for cloud, refs in composite.managed.items():
             for ref in refs:
-                sides[cloud].providers[_provider_of(sides[cloud], ref)].append(ref)
+                sides[cloud].providers[_provider_of(sides[cloud], ref, resources)].append(ref)
+        if mode == "external-dns":
+            composite.dns_endpoint = _dns_endpoint(composite, body.crossplane.namespace)
     network = Network(body.cluster.cni, body.cluster.node_provider, body.cluster.node_local_dns)
     return Layout(spec.metadata.name, crossplane, body.crossplane.namespace, sides, composites, packages, network,
                   spec)
 
 
-def _packages(cloud: str, node: CloudSpec) -> list[Package]:
+def _dns_endpoint(composite: Composite, namespace: str) -> ManagedRef:
+    """The DNSEndpoint an XR composes: namespaced, in the XR's (v2) or the claim's namespace, else Crossplane's."""
+    where = composite.namespace or (composite.claim.namespace if composite.claim else namespace)
+    return ManagedRef(dnsmodes.EXTERNALDNS_GROUP, dnsmodes.EXTERNALDNS_VERSION, dnsmodes.DNSENDPOINT_PLURAL,
+                      dnsmodes.DNSENDPOINT_KIND, f"{composite.name}-dns", where, resource="dns-endpoint",
+                      composite=composite.name)
+
+
+def _packages(cloud: str, node: CloudSpec, resources: dnsmodes.Resources) -> list[Package]:
     family = (node.family_name or f"provider-family-{cloud}") if node.family else ""
     members = [Package(f"provider-{cloud}-{service}", cloud, service, family, _revision(f"provider-{cloud}-{service}"))
-               for service in RESOURCES[cloud]]
+               for service in resources[cloud]]
     return ([Package(family, cloud, "", "", _revision(family))] if family else []) + members
 
 
@@ -147,7 +159,7 @@ def _revision(name: str) -> str:
     return f"{name}-{secrets.token_hex(6)}"  # Crossplane names a revision after its package and a digest
 
 
-def _side(cloud: str, node: CloudSpec, crossplane: str, namespace: str) -> Side:
+def _side(cloud: str, node: CloudSpec, crossplane: str, namespace: str, resources: dnsmodes.Resources) -> Side:
     endpoint, host = CLOUD_ENDPOINTS[cloud]
     configs = [ConfigLayout(pc.name, cloud, pc.credentials.source,
                             secret=(pc.credentials.secret_name or f"{pc.name}-creds")
@@ -159,7 +171,7 @@ def _side(cloud: str, node: CloudSpec, crossplane: str, namespace: str) -> Side:
                for pc in node.provider_configs]
     side = Side(Cloud(cloud, endpoint, host=host), configs[0].name, f"{cloud}.upbound.io", configs[0].secret,
                 address=platform.ADDRESSES[cloud], namespace=namespace, configs=configs)
-    side.providers = {f"provider-{cloud}-{service}": [] for service in RESOURCES[cloud]}
+    side.providers = {f"provider-{cloud}-{service}": [] for service in resources[cloud]}
     _trust(side, node)
     if crossplane == "v2":
         side.pc_group, side.pc_kind = platform.m_group(side.pc_group), "ClusterProviderConfig"
@@ -183,10 +195,10 @@ def _trust(side: Side, node: CloudSpec) -> None:
     side.service_account_role_arn = node.service_account_role_arn or ""
 
 
-def _provider_of(side: Side, ref: ManagedRef) -> str:
+def _provider_of(side: Side, ref: ManagedRef, resources: dnsmodes.Resources) -> str:
     return next(name for name in side.providers
                 if any(r[2] == ref.plural and (r[1] == ref.group or platform.m_group(r[1]) == ref.group)
-                       for r in RESOURCES[side.cloud.name][name.rsplit("-", 1)[1]]))
+                       for r in resources[side.cloud.name][name.rsplit("-", 1)[1]]))
 
 
 def _address(cloud: str, index: int) -> str:
@@ -195,7 +207,7 @@ def _address(cloud: str, index: int) -> str:
 
 
 def _composite(entry: CompositeSpec, i: int, index: int, sides: dict[str, Side], crossplane: str,
-               default_primary: str) -> Composite:
+               default_primary: str, resources: dnsmodes.Resources) -> Composite:
     base = entry.name or f"{entry.name_prefix}-{i + 1:02d}"
     namespaces = entry.namespaces or ([V2_DEFAULT_NAMESPACE] if crossplane == "v2" else ["default"])
     namespace = namespaces[i % len(namespaces)]
@@ -208,7 +220,7 @@ def _composite(entry: CompositeSpec, i: int, index: int, sides: dict[str, Side],
     composite = Composite(name, namespace if crossplane == "v2" else "", entry.primary or default_primary,
                           dns.rstrip(".") + ".", {cloud: _address(cloud, index) for cloud in sides}, configs,
                           claim=claim)
-    for cloud, services in RESOURCES.items():
+    for cloud, services in resources.items():
         composite.managed[cloud] = [
             ManagedRef(platform.m_group(group) if crossplane == "v2" else group, "v1beta1", plural, kind,
                        f"{name}-{resource}" if entry.resource_names == "fixed" else f"{name}-{suffix()}",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from ..cluster import Cluster
@@ -41,8 +42,10 @@ class ObserveError(Exception):
 
 class ManagedReconciler:
     def __init__(self, cluster: Cluster, recorder: Recorder, side: Side, provider: str, refs: list[ManagedRef],
-                 timings: Timings, network: Network | None = None) -> None:
+                 timings: Timings, network: Network | None = None,
+                 applier: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.cluster, self.recorder, self.side, self.provider = cluster, recorder, side, provider
+        self.applier = applier  # the cloud service made to match an MR after a successful reconcile (DNS modes)
         self.refs = {ref.key: ref for ref in refs}
         self.timings = timings
         self.network = network or Network()
@@ -63,7 +66,9 @@ class ManagedReconciler:
                 for change in changes:  # a spec change (new generation) is reconciled at once
                     meta = change.obj["metadata"]
                     key = (meta.get("namespace") or "", meta["name"])
-                    if key in self.refs and change.type != "DELETED" and meta.get(
+                    if key in self.refs and change.type == "DELETED":
+                        self._deleted(change.obj)
+                    elif key in self.refs and meta.get(
                             "generation", 0) != self.generations.get(key):
                         scheduler.soonest(key, 0)
                 for key in due:
@@ -91,10 +96,21 @@ class ManagedReconciler:
         except ObserveError as err:
             return self._failed(mr, "CannotObserveExternalResource", f"observe failed: {err}", str(err))
         self.failures.pop(ref.key, None)
+        if not exists:  # upjet creates what the cloud does not have; it is Available at the next observe
+            self.side.cloud.resources.add(ref.name)
+        if self.applier is not None:
+            self.applier(mr)
         ready = (conditions.condition("Ready", "True", "Available") if exists
                  else conditions.condition("Ready", "False", "Creating"))
         self._set_conditions(mr, conditions.condition("Synced", "True", "ReconcileSuccess"), ready)
         return self.timings.mr_poll
+
+    def _deleted(self, mr: dict[str, Any]) -> None:
+        """A deleted MR's external resource goes with it, unless its deletionPolicy is Orphan. (Real MRs carry
+        a finalizer and are gone only after the provider deleted the resource; the sandbox's carry none.)"""
+        if (mr.get("spec") or {}).get("deletionPolicy", "Delete") != "Orphan":
+            self.side.cloud.resources.discard(mr["metadata"]["name"])
+            log.info("%s: deleted the external resource of %s %s", self.provider, mr["kind"], mr["metadata"]["name"])
 
     def _failed(self, mr: dict[str, Any], reason: str, condition_message: str, event_message: str) -> float:
         self.recorder.event(mr, "Warning", reason, event_message, self._component(mr))

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from . import dnscrds, dnsmodes
 from .clouds import Cloud
 
 CRD_DIR = Path(__file__).parent / "crds"
@@ -136,8 +137,8 @@ def azure_usage_crd() -> dict[str, Any]:
     return regroup(load_crd("aws.upbound.io_providerconfigusages.yaml"), "azure.upbound.io", category="azure")
 
 
-def v2_crds() -> list[dict[str, Any]]:
-    """The .m. CRDs: ClusterProviderConfigs, namespaced usages and MRs."""
+def v2_crds(dns_mode: str = dnsmodes.DEFAULT) -> list[dict[str, Any]]:
+    """The .m. CRDs: ClusterProviderConfigs, namespaced usages and MRs (with Traffic Manager's in that mode)."""
     usage = load_crd("aws.upbound.io_providerconfigusages.yaml")
     out = [load_crd("aws.m.upbound.io_clusterproviderconfigs.yaml"), load_crd("aws.m.upbound.io_providerconfigs.yaml"),
            regroup(load_crd("azure.upbound.io_providerconfigs.yaml"), "azure.m.upbound.io", "Cluster",
@@ -150,6 +151,9 @@ def v2_crds() -> list[dict[str, Any]]:
         crd = load_crd(filename)
         out.append(with_config_kind(regroup(crd, m_group(crd["spec"]["group"]), "Namespaced"),
                                     ("spec", "providerConfigRef")))
+    if dns_mode == "traffic-manager":
+        out.extend(with_config_kind(regroup(crd, m_group(crd["spec"]["group"]), "Namespaced"),
+                                    ("spec", "providerConfigRef")) for crd in dnscrds.traffic_manager_crds())
     return out
 
 
@@ -242,8 +246,22 @@ def composition(profile: str) -> dict[str, Any]:
     }
 
 
-def for_provider(ref: ManagedRef, composite: Any) -> dict[str, Any]:
+@dataclass(frozen=True)
+class DnsParams:
+    """What the DNS objects of a mode other than ``function`` carry: the record TTL, the health checks' interval
+    and threshold (the seed's ``function`` objects keep their fixed values)."""
+
+    mode: str = dnsmodes.DEFAULT
+    ttl: int = 5
+    interval: float = 10
+    threshold: int = 3
+
+
+def for_provider(ref: ManagedRef, composite: Any, dns: DnsParams | None = None) -> dict[str, Any]:
     """``spec.forProvider`` of one composed resource of ``composite`` (a layout.Composite)."""
+    dns = dns or DnsParams()
+    if dns.mode != dnsmodes.DEFAULT and ref.kind in dnsmodes.DNS_KINDS:
+        return _dns_for_provider(ref, composite, dns)
     if ref.kind == "Cluster":
         return {"region": "us-east-1", "engine": "aurora-postgresql", "engineVersion": "16.4",
                 "masterUsername": "dbadmin", "databaseName": "app", "autoGeneratePassword": True,
@@ -263,6 +281,53 @@ def for_provider(ref: ManagedRef, composite: Any) -> dict[str, Any]:
             **({"healthCheckId": health} if primary else {})}
 
 
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
+def _dns_for_provider(ref: ManagedRef, composite: Any, dns: DnsParams) -> dict[str, Any]:
+    """The DNS objects of the modes after ``function``: they follow the composite's primary, and their timings."""
+    name = composite.dns_name.rstrip(".")
+    primary, secondary = composite.primary, composite.secondary
+    if ref.kind == "HealthCheck":  # Route53 checks the primary's service endpoint (any address, in any cloud)
+        return {"ipAddress": composite.addresses[primary], "port": 443, "type": "HTTPS", "resourcePath": "/healthz",
+                "requestInterval": _number(dns.interval), "failureThreshold": dns.threshold}
+    if ref.kind == "Record" and ref.resource == "api-record":  # provider: one simple record the function rewrites
+        return {"zoneId": "Z0XPCHAOSTEST", "name": name, "type": "A", "ttl": dns.ttl,
+                "records": [composite.addresses[primary]]}
+    if ref.kind == "Record":  # route53-failover: PRIMARY (with the health check) and SECONDARY
+        is_primary = ref.resource.endswith("primary")
+        side = primary if is_primary else secondary
+        health = next(r.name for r in composite.managed["aws"] if r.kind == "HealthCheck")
+        return {"zoneId": "Z0XPCHAOSTEST", "name": name, "type": "A", "ttl": dns.ttl,
+                "records": [composite.addresses[side]], "setIdentifier": side,
+                "failoverRoutingPolicy": [{"type": "PRIMARY" if is_primary else "SECONDARY"}],
+                **({"healthCheckId": health} if is_primary else {})}
+    if ref.kind == dnsmodes.TM_PROFILE:
+        return {"resourceGroupName": f"{composite.name}-rg", "trafficRoutingMethod": "Priority",
+                "profileStatus": "Enabled", "dnsConfig": [{"relativeName": composite.name, "ttl": dns.ttl}],
+                "monitorConfig": [{"protocol": "HTTPS", "port": 443, "path": "/healthz",
+                                   "intervalInSeconds": _number(dns.interval),
+                                   "timeoutInSeconds": _number(min(dns.interval, 9)),
+                                   "toleratedNumberOfFailures": dns.threshold}]}
+    cloud = ref.resource.removeprefix("tm-")  # a Traffic Manager endpoint per cloud, the primary first
+    profile = next(r.name for r in composite.managed["azure"] if r.kind == dnsmodes.TM_PROFILE)
+    return {"profileIdRef": {"name": profile}, "target": dnsmodes.endpoint_name(composite.dns_name, cloud).rstrip("."),
+            "priority": 1 if cloud == primary else 2, "enabled": True}
+
+
+def dns_endpoint(ref: ManagedRef, composite: Any, xr: dict[str, Any], ttl: int) -> dict[str, Any]:
+    """The ExternalDNS DNSEndpoint an XR composes (--dns external-dns): one A endpoint at the primary."""
+    return {"apiVersion": ref.api_version, "kind": ref.kind,
+            "metadata": {"name": ref.name, "namespace": ref.namespace, "labels": composite_labels(composite),
+                         "annotations": {"crossplane.io/composition-resource-name": ref.resource},
+                         "ownerReferences": [{"apiVersion": xr["apiVersion"], "kind": XR_KIND,
+                                              "name": composite.name, "uid": xr["metadata"]["uid"],
+                                              "controller": True, "blockOwnerDeletion": True}]},
+            "spec": {"endpoints": [{"dnsName": composite.dns_name.rstrip("."), "recordType": "A", "recordTTL": ttl,
+                                    "targets": [composite.addresses[composite.primary]]}]}}
+
+
 def composite_labels(composite: Any) -> dict[str, str]:
     """What Crossplane labels an XR and everything it composes with (and the claim, when there is one)."""
     labels = {"crossplane.io/composite": composite.name}
@@ -272,7 +337,8 @@ def composite_labels(composite: Any) -> dict[str, str]:
     return labels
 
 
-def managed_resource(ref: ManagedRef, side: Side, composite: Any, xr: dict[str, Any]) -> dict[str, Any]:
+def managed_resource(ref: ManagedRef, side: Side, composite: Any, xr: dict[str, Any],
+                     dns: DnsParams | None = None) -> dict[str, Any]:
     config_ref = {"name": ref.provider_config or side.provider_config}
     if ref.namespace:
         config_ref["kind"] = side.pc_kind
@@ -285,7 +351,7 @@ def managed_resource(ref: ManagedRef, side: Side, composite: Any, xr: dict[str, 
                      "ownerReferences": [{"apiVersion": xr["apiVersion"], "kind": XR_KIND, "name": composite.name,
                                           "uid": xr["metadata"]["uid"], "controller": True,
                                           "blockOwnerDeletion": True}]},
-        "spec": {"forProvider": for_provider(ref, composite), "providerConfigRef": config_ref},
+        "spec": {"forProvider": for_provider(ref, composite, dns), "providerConfigRef": config_ref},
     }
 
 

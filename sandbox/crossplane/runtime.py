@@ -5,18 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..cluster import Cluster
-from . import install, noise, packages
+from . import dnsmodes, externaldns, install, noise, packages
 from .composite import CompositeReconciler
+from .dnsservices import ZoneWriter, endpoints_of
 from .failover import DnsTarget, FailoverFunction
 from .layout import Layout
 from .managed import ManagedReconciler
+from .platform import DnsParams
 from .providerconfigs import ProviderConfigReconciler
 from .recorder import Recorder
+from .route53 import Route53
 from .timings import Timings, poll_args
+from .trafficmanager import TrafficManager
 
 log = logging.getLogger("xpchaos.sandbox.crossplane")
 PROFILES = ("stock", "blueprint")
@@ -59,9 +64,13 @@ def start(cluster: Cluster, layout: Layout, profile: str, timings: Timings, dns:
     (the sandbox's own server), else the failover function writes every record first (an external server)."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
-    addresses, published = install.install(cluster, layout, profile, poll_args(timings))
+    mode = layout.dns_mode
+    params = DnsParams(mode, timings.dns_ttl, timings.health_interval, timings.health_threshold)
+    addresses, published = install.install(cluster, layout, profile, poll_args(timings), params)
     recorder = Recorder(cluster)
     simulation = Simulation(profile, timings, layout, published)
+    applier = _dns_services(cluster, layout, timings, dns, dns_seeded, simulation) if mode != dnsmodes.DEFAULT \
+        else None
     for side in layout.sides.values():
         simulation.tasks.append(_supervised(
             f"providerconfig/{side.pc_group}",
@@ -69,12 +78,14 @@ def start(cluster: Cluster, layout: Layout, profile: str, timings: Timings, dns:
                                      kind=side.pc_kind).run()))
         for provider, refs in side.providers.items():
             simulation.tasks.append(_supervised(
-                provider, ManagedReconciler(cluster, recorder, side, provider, refs, timings, layout.network).run()))
+                provider, ManagedReconciler(cluster, recorder, side, provider, refs, timings, layout.network,
+                                            applier).run()))
     function = None
     if profile == "blueprint":
         if dns is None:
             raise ValueError("the blueprint profile needs a DNS server to update")
-        function = FailoverFunction(cluster, recorder, layout.sides, timings, dns, layout.composites, dns_seeded)
+        function = FailoverFunction(cluster, recorder, layout.sides, timings, dns, layout.composites, dns_seeded,
+                                    mode)
     simulation.tasks.append(_supervised("composite", CompositeReconciler(cluster, recorder, layout, timings,
                                                                          function).run()))
     simulation.tasks.append(_supervised("replicasets", packages.PodReplacer(cluster, layout.namespace,
@@ -83,6 +94,52 @@ def start(cluster: Cluster, layout: Layout, profile: str, timings: Timings, dns:
     log.info("simulated Crossplane started: platform %s, profile %s, %d composites, timings %s", layout.name,
              profile, len(layout.composites), timings.as_dict())
     return simulation
+
+
+def _dns_services(cluster: Cluster, layout: Layout, timings: Timings, dns: DnsTarget | None, seeded: bool,
+                  simulation: Simulation) -> Callable[[dict[str, Any]], None]:
+    """Start the DNS service of the platform's mode (Route53, Traffic Manager or ExternalDNS) with its zone
+    writer; returns what the providers call after a successful reconcile (the cloud made to match the MR)."""
+    if dns is None:
+        raise ValueError(f"--dns {layout.dns_mode} needs a DNS server to update")
+    mode = layout.dns_mode
+    key = dns.externaldns_key if mode == "external-dns" and dns.externaldns_key is not None else dns.key
+    writer = ZoneWriter(mode, dns.server, dns.zone, key)
+    for name, rdtype, value in dnsmodes.initial_records(mode, layout.composites):
+        if seeded:
+            writer.seeded(name, rdtype, [value], timings.dns_ttl)
+        elif rdtype != "CNAME" or mode != "traffic-manager":
+            writer.want(name, rdtype, [value], timings.dns_ttl)  # an external server: written before anything
+    simulation.tasks.append(_supervised(f"dns/{mode}", writer.run()))
+    managed = [(cloud, ref) for c in layout.composites for cloud, refs in c.managed.items() for ref in refs]
+    stored = [o for o in (cluster.store.get((r.group, r.plural), r.namespace, r.name) for _, r in managed) if o]
+    if mode == "external-dns":
+        externaldns.install(cluster, timings.dns_interval, dns.server, dns.zone, key)
+        controller = externaldns.ExternalDns(cluster, writer, timings.dns_interval)
+        simulation.tasks.append(_supervised("external-dns", controller.run()))
+        return lambda _mr: None
+    endpoints = endpoints_of(layout)
+    service: Route53 | TrafficManager
+    if mode == "traffic-manager":
+        service = TrafficManager(writer, {dnsmodes.endpoint_name(c.dns_name, cloud): address
+                                          for c in layout.composites for cloud, address in c.addresses.items()},
+                                 endpoints.answering,
+                                 {r.name: c.dns_name for c in layout.composites for r in c.managed["azure"]
+                                  if r.kind == dnsmodes.TM_PROFILE})
+        kinds = {dnsmodes.TM_PROFILE, dnsmodes.TM_ENDPOINT}
+    else:
+        service = Route53(writer, endpoints)
+        kinds = {"Record", "HealthCheck"}
+    for obj in stored:  # what the cloud holds from the start: the MRs were created there when composed
+        if obj["kind"] in kinds:
+            service.apply(obj)
+    simulation.tasks.append(_supervised(f"cloud-dns/{mode}", service.run()))
+
+    def apply(mr: dict[str, Any]) -> None:
+        if mr["kind"] in kinds:
+            service.apply(mr)
+
+    return apply
 
 
 def _start_noise(cluster: Cluster, layout: Layout, simulation: Simulation) -> None:

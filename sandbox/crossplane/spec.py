@@ -2,9 +2,10 @@
 
 A strict schema (pydantic, unknown keys refused naming the closest known one): how many composites and how they
 are named, the ProviderConfigs of each cloud and their credential sources, provider families, the Crossplane
-namespace, the CNI's NetworkPolicy semantics, the cluster's own endpoints and background noise. ``seed`` and
-``realistic`` are built-in presets (``presets.py``) read through the same schema. Every problem is one line
-naming the file, the field and what to write instead (``PlatformError``, exit code 2 before anything starts).
+namespace, how DNS moves on a failover (``spec.dns.mode``), the CNI's NetworkPolicy semantics, the cluster's own
+endpoints and background noise. ``seed`` and ``realistic`` are built-in presets (``presets.py``) read through the
+same schema. Every problem is one line naming the file, the field and what to write instead (``PlatformError``,
+exit code 2 before anything starts).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ _ROLE_ARN = re.compile(r"^arn:aws:iam::\d{12}:role/[\w+=,.@/-]{1,64}$")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 Cloud = Literal["aws", "azure"]
+DnsMode = Literal["function", "provider", "route53-failover", "external-dns", "traffic-manager"]
 
 
 class PlatformError(ValueError):
@@ -240,8 +242,15 @@ class Metadata(Strict):
         return _name(value, "platform name")
 
 
+class DnsSpec(Strict):
+    """How the platform moves DNS on a failover (``crossplane/dnsmodes.py``); ``--dns`` when the file names none."""
+
+    mode: DnsMode | None = None
+
+
 class PlatformBody(Strict):
     crossplane: CrossplaneSpec = Field(default_factory=CrossplaneSpec)
+    dns: DnsSpec = Field(default_factory=DnsSpec)
     clouds: Clouds
     composites: list[CompositeSpec] = Field(min_length=1)
     cluster: ClusterSpec = Field(default_factory=ClusterSpec)
@@ -331,6 +340,18 @@ def _cross_checks(platform: SandboxPlatform) -> str:
         if composite.claims and composite.resource_names == "fixed":
             return f"spec.composites[{i}].resourceNames: fixed names need a named XR; claimed XRs get generated names"
     return ""
+
+
+def with_dns_mode(platform: SandboxPlatform, flag: str | None, where: str) -> SandboxPlatform:
+    """The platform with its DNS mode settled: the file's ``spec.dns.mode``, else ``--dns``, else ``function``;
+    both given and different is an error."""
+    mode = platform.spec.dns.mode
+    if mode and flag and mode != flag:
+        raise PlatformError(f"{where}: --dns {flag} conflicts with the platform's spec.dns.mode {mode}; drop one "
+                            "of them")
+    chosen = mode or flag or "function"
+    body = platform.spec.model_copy(update={"dns": DnsSpec.model_validate({"mode": chosen})})
+    return platform.model_copy(update={"spec": body})
 
 
 def check_version(platform: SandboxPlatform, crossplane: str | None, where: str) -> str:

@@ -18,7 +18,7 @@ from ..kubeconfig import CONTEXT
 from . import platform
 from .layout import Layout
 from .platform import Side
-from .timings import Timings
+from .timings import DNS_MODE_TIMINGS, Timings
 
 # what a provider pod still needs while its cloud is blocked: the API server (kubernetes service) and cluster DNS
 EGRESS_KEEP = [{"cidr": "10.96.0.1/32", "port": 443, "protocol": "TCP"},
@@ -73,8 +73,13 @@ def document(kubeconfig: Path, profile: str, speed: str, timings: Timings, layou
     the secondary, and DNS answers the primary's service address until it fails over."""
     seed = layout.name == "seed"
     sides = layout.sides
+    function = layout.dns_mode == "function"
+    # the function mode's file stays as it always was: its DNS timings and mode are written only for the others
+    shown = {k: v for k, v in timings.as_dict().items() if not function or k not in DNS_MODE_TIMINGS}
     sandbox: dict[str, Any] = {"profile": profile, "speed": speed, "crossplane": layout.crossplane, "primary": primary,
-                               "timings": timings.as_dict()}
+                               "timings": shown}
+    if not function:
+        sandbox["dns"] = layout.dns_mode
     if not seed:  # what the Target format cannot say yet; the seed's file stays as it always was
         sandbox.update(platform=layout.name, platformFile=str((kubeconfig.parent / "platform.json").resolve()),
                        credentials={cloud: sorted({c.source for c in side.configs}) for cloud, side in sides.items()},

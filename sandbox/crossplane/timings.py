@@ -17,6 +17,10 @@ class Timings:
     promotion: float  # blueprint: time the promotion takes while the XR reports Ready=False
     failback: float  # blueprint: original primary healthy this long before traffic returns
     dns_ttl: int  # TTL of the failover record
+    # --dns modes other than function (crossplane/dnsmodes.py)
+    dns_interval: float = 60.0  # external-dns: ExternalDNS --interval (default 1m)
+    health_interval: float = 10.0  # route53-failover: HealthCheck requestInterval; traffic-manager: intervalInSeconds
+    health_threshold: int = 3  # HealthCheck failureThreshold; Traffic Manager toleratedNumberOfFailures
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -26,8 +30,8 @@ class Timings:
         for name, value in self.as_dict().items():
             if value < 0:
                 raise ValueError(f"timing {name} must not be negative, got {value}")
-        if self.mr_poll <= 0 or self.xr_poll <= 0:
-            raise ValueError("timings mr_poll and xr_poll must be greater than 0")
+        if self.mr_poll <= 0 or self.xr_poll <= 0 or self.dns_interval <= 0 or self.health_interval <= 0:
+            raise ValueError("timings mr_poll, xr_poll, dns_interval and health_interval must be greater than 0")
         if self.backoff_min <= 0 or self.backoff_min > self.backoff_max:
             raise ValueError(f"timing backoff_min ({self.backoff_min}) must be > 0 and <= backoff_max "
                              f"({self.backoff_max})")
@@ -36,10 +40,11 @@ class Timings:
 
 SPEEDS = {
     "fast": Timings(mr_poll=1.0, backoff_min=0.25, backoff_max=2.0, xr_poll=0.5, detection=2.0, promotion=1.0,
-                    failback=4.0, dns_ttl=2),
+                    failback=4.0, dns_ttl=2, dns_interval=1.0, health_interval=1.0, health_threshold=3),
     # shortened polls, as a 90 s failover needs (docs/crossplane.md); detection + promotion + TTL ~ 60 s
+    # ExternalDNS keeps its default 1m interval; Route53 and Traffic Manager check every 10 s ("fast"), 3 failures
     "real": Timings(mr_poll=10.0, backoff_min=1.0, backoff_max=60.0, xr_poll=5.0, detection=20.0, promotion=10.0,
-                    failback=60.0, dns_ttl=30),
+                    failback=60.0, dns_ttl=30, dns_interval=60.0, health_interval=10.0, health_threshold=3),
 }
 
 
@@ -47,6 +52,9 @@ SPEEDS = {
 # fault stays unseen for up to ten minutes: docs/crossplane.md, 'Detection latency'); the blueprint shortens it,
 # as a 90 s failover needs
 PROFILE_SPEEDS: dict[tuple[str, str], dict[str, Any]] = {("stock", "real"): {"mr_poll": 600.0}}
+
+
+DNS_MODE_TIMINGS = ("dns_interval", "health_interval", "health_threshold")
 
 
 def timings_for(speed: str, profile: str = "", **overrides: Any) -> Timings:

@@ -18,6 +18,7 @@ import dns.exception
 import dns.message
 import dns.name
 import dns.rcode
+import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.IN.A
@@ -111,6 +112,34 @@ def build_replace_update(zone: str, name: str, addresses: list[str], ttl: int,
     return update
 
 
+# the answer types a name switches between: writing one deletes the others, as CNAME and other data never mix
+SWITCHED_TYPES = ("A", "AAAA", "CNAME")
+
+
+def build_rrset_update(zone: str, name: str, rdtype: str, values: list[str], ttl: int,
+                       key: dns.tsig.Key | None) -> dns.update.UpdateMessage:
+    """The UPDATE that makes ``name`` answer ``values`` of type ``rdtype`` (A, AAAA or CNAME): the name's other
+    answer types are deleted first, in the same update, so a name can switch between an address and a CNAME."""
+    if rdtype not in SWITCHED_TYPES:
+        raise ValueError(f"record type {rdtype!r}: one of {', '.join(SWITCHED_TYPES)}")
+    origin = dns.name.from_text(zone)
+    owner = dns.name.from_text(name)
+    if not owner.is_subdomain(origin):
+        owner = dns.name.from_text(name, origin=origin)
+    if not 0 <= ttl <= 0x7FFFFFFF:
+        raise ValueError(f"TTL {ttl} out of range")
+    rdatas = [dns.rdata.from_text(dns.rdataclass.IN, rdtype, value) for value in values]
+    update = dns.update.UpdateMessage(origin, keyring=key) if key is not None else dns.update.UpdateMessage(origin)
+    for other in SWITCHED_TYPES:
+        if other != rdtype:
+            update.delete(owner, dns.rdatatype.from_text(other))
+    if rdatas:
+        update.replace(owner, ttl, *rdatas)
+    else:
+        update.delete(owner, dns.rdatatype.from_text(rdtype))
+    return update
+
+
 async def replace_address(server: tuple[str, int], zone: str, name: str, addresses: list[str], ttl: int,
                           key: dns.tsig.Key | None, timeout: float = 2.0) -> int:
     """Replace the A RRset of ``name`` with ``addresses`` (TTL ``ttl``) by one RFC 2136 UPDATE over TCP.
@@ -118,10 +147,24 @@ async def replace_address(server: tuple[str, int], zone: str, name: str, address
     Returns the rcode (NOERROR, 0). Raises :class:`UpdateFailed`, naming the server and the rcode (and the TSIG
     error when there is one), when the server refuses or cannot be reached within ``timeout`` seconds.
     """
+    update = build_replace_update(zone, name, addresses, ttl, key)
+    return await send_update(server, zone, update, "A", timeout)
+
+
+async def replace_rrset(server: tuple[str, int], zone: str, name: str, rdtype: str, values: list[str], ttl: int,
+                        key: dns.tsig.Key | None, timeout: float = 2.0) -> int:
+    """Make ``name`` answer ``values`` of ``rdtype`` (A, AAAA or CNAME, replacing the others) by one UPDATE;
+    answers and raises as :func:`replace_address`."""
+    update = build_rrset_update(zone, name, rdtype, values, ttl, key)
+    return await send_update(server, zone, update, rdtype, timeout)
+
+
+async def send_update(server: tuple[str, int], zone: str, update: dns.update.UpdateMessage, rdtype: str,
+                      timeout: float = 2.0) -> int:
+    """Send one UPDATE over TCP; the rcode (NOERROR), else :class:`UpdateFailed` naming the server and why."""
     host, port = server
     where = f"{host}#{port}"
-    update = build_replace_update(zone, name, addresses, ttl, key)
-    what = f"UPDATE of {update.update[0].name} A in {zone}"
+    what = f"UPDATE of {update.update[0].name} {rdtype} in {zone}"
     try:
         response = await dns.asyncquery.tcp(update, host, timeout=timeout, port=port)
     except dns.tsig.PeerError as exc:  # the server rejected our signature: NOTAUTH with a TSIG error
@@ -157,5 +200,5 @@ _PEER_ERRORS: dict[type[Exception], int] = {
     dns.tsig.PeerBadTruncation: dns.rcode.BADTRUNC,
 }
 
-__all__ = ["UpdateFailed", "build_replace_update", "generate_tsig_key", "load_tsig_key", "parse_tsig_key",
-           "replace_address", "tsig_error_text"]
+__all__ = ["UpdateFailed", "build_replace_update", "build_rrset_update", "generate_tsig_key", "load_tsig_key",
+           "parse_tsig_key", "replace_address", "replace_rrset", "send_update", "tsig_error_text"]

@@ -58,11 +58,13 @@ api  {api_ttl} IN A {api_address}
 """
 
 
-def zone_text(records: list[tuple[str, str]], ttl: int = 5, serial: int = 1) -> str:
-    """The starting zone of a platform: SOA, NS ``ns1`` and one A record (TTL ``ttl``) per ``(name, address)``;
-    names are absolute, inside the zone (``api.xpchaos.test.``)."""
+def zone_text(records: list[tuple[str, str]], ttl: int = 5, serial: int = 1,
+              cnames: list[tuple[str, str]] | None = None) -> str:
+    """The starting zone of a platform: SOA, NS ``ns1`` and one A record (TTL ``ttl``) per ``(name, address)``,
+    one CNAME per ``(name, target)`` of ``cnames``; names are absolute, inside the zone (``api.xpchaos.test.``)."""
     head = default_zone_text(serial=serial).splitlines()[:-1]  # everything but the seed's api record
     lines = [f"{name.removesuffix('.' + DEFAULT_ORIGIN)}  {ttl} IN A {address}" for name, address in records]
+    lines += [f"{name.removesuffix('.' + DEFAULT_ORIGIN)}  {ttl} IN CNAME {target}" for name, target in cnames or []]
     return "\n".join([*head, *lines]) + "\n"
 
 

@@ -49,3 +49,17 @@ def test_failover_updates_bind9_and_back(named: Named, own_sandbox: Callable[...
     wait_bind(named.port, ["192.0.2.10"])
     assert dig(named.port, "api.xpchaos.test", "A", "+short", "+tcp").split() == ["192.0.2.10"]
     assert "update" in named.log.read_text().lower()
+
+
+def test_a_dns_mode_writes_its_answers_into_bind9(named: Named, own_sandbox: Callable[..., Sandbox]) -> None:
+    """``--dns traffic-manager`` with an external server: Traffic Manager's CNAME and its endpoints' names are
+    written into BIND9 (nothing is seeded there), and a disabled primary endpoint moves the CNAME."""
+    sandbox = own_sandbox(*fast("blueprint", "health_interval=0.5"), "--dns", "traffic-manager",
+                          "--dns-server", f"127.0.0.1:{named.port}", "--tsig-key", str(named.key_file))
+    wait_for(lambda: dig(named.port, "+short", "api.xpchaos.test", "A").split() == [
+        "api-aws.xpchaos.test.", "192.0.2.10"], 20, what="BIND9 answering the CNAME to AWS's endpoint")
+    custom = client.CustomObjectsApi(config.new_client_from_config(config_file=sandbox.kubeconfig))
+    custom.patch_cluster_custom_object("network.azure.upbound.io", "v1beta1", "trafficmanagerexternalendpoints",
+                                       "production-db-tm-aws", {"spec": {"forProvider": {"enabled": False}}})
+    wait_for(lambda: dig(named.port, "+short", "api.xpchaos.test", "A").split() == [
+        "api-azure.xpchaos.test.", "198.51.100.20"], 20, what="BIND9 answering the CNAME to Azure's endpoint")

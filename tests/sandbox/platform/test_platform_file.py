@@ -60,6 +60,11 @@ CASES = [
     ("claims on Crossplane v2", _with(_with(BASE, "spec.composites[0].claims", True), "spec.crossplane",
                                       {"version": "v2"}),
      "spec.composites[0].claims: Crossplane v2 has no claims"),
+    ("an unknown DNS mode", _with(BASE, "spec.dns", {"mode": "route53"}),
+     "spec.dns.mode: 'route53': input should be 'function', 'provider', 'route53-failover', 'external-dns' or "
+     "'traffic-manager'"),
+    ("a misspelt DNS key", _with(BASE, "spec.dns", {"mod": "provider"}),
+     "spec.dns: unknown key 'mod'; did you mean 'mode'?"),
     ("NodeLocal DNS without endpoints", _with(BASE, "spec.cluster", {"endpoints": False, "nodeLocalDNS": True}),
      "spec.cluster: nodeLocalDNS needs endpoints: true"),
 ]
@@ -125,6 +130,16 @@ def test_crossplane_option_and_file_must_agree(write_platform: Callable[..., Pat
         sandbox_process.start(tmp_path / "state", extra_args=["--profile", "stock", "--platform", str(path),
                                                               "--crossplane", "v2"])
     assert "--crossplane v2 conflicts with the platform's spec.crossplane.version v1" in str(refused.value)
+
+
+def test_dns_option_and_file_must_agree(write_platform: Callable[..., Path], tmp_path: Path) -> None:
+    path = write_platform(_with(BASE, "spec.dns", {"mode": "external-dns"}))
+    with pytest.raises(sandbox_process.SandboxError) as refused:
+        sandbox_process.start(tmp_path / "state", extra_args=["--profile", "stock", "--platform", str(path),
+                                                              "--dns", "provider"])
+    assert refused.value.exit_code == 2
+    assert "--dns provider conflicts with the platform's spec.dns.mode external-dns; drop one of them" in \
+        str(refused.value)
 
 
 def test_the_documented_example_starts_as_documented(tmp_path: Path, start_platform: Callable[..., Any]) -> None:

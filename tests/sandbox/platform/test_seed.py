@@ -39,3 +39,10 @@ def test_seed_ground_truth_names_what_the_target_names(tmp_path: Path) -> None:
         known = [(m["kind"], m["name"]) for m in truth["composites"][0]["managedResources"] if m["cloud"] == cloud]
         assert named == known
     assert truth["endpoints"]["published"] is False and truth["nodes"] == []
+    # --dns function (the default): the failover function writes the zone; the Records it composes do not decide
+    assert truth["dns"] == {"mode": "function", "zone": "xpchaos.test", "ttl": 2}
+    assert [(o["kind"], o["name"]) for o in truth["composites"][0]["dns"]["objects"]] == [
+        ("Record", "production-db-api-primary"), ("Record", "production-db-api-secondary"),
+        ("HealthCheck", "production-db-aws-health")]
+    assert truth["composites"][0]["dns"]["type"] == "A"
+    assert "dns" not in target.model_dump(by_alias=True)["sandbox"]
