@@ -58,8 +58,12 @@ def test_a_dns_mode_writes_its_answers_into_bind9(named: Named, own_sandbox: Cal
                           "--dns-server", f"127.0.0.1:{named.port}", "--tsig-key", str(named.key_file))
     wait_for(lambda: dig(named.port, "+short", "api.xpchaos.test", "A").split() == [
         "api-aws.xpchaos.test.", "192.0.2.10"], 20, what="BIND9 answering the CNAME to AWS's endpoint")
-    custom = client.CustomObjectsApi(config.new_client_from_config(config_file=sandbox.kubeconfig))
-    custom.patch_cluster_custom_object("network.azure.upbound.io", "v1beta1", "trafficmanagerexternalendpoints",
-                                       "production-db-tm-aws", {"spec": {"forProvider": {"enabled": False}}})
+    api = config.new_client_from_config(config_file=sandbox.kubeconfig)
+    try:
+        client.CustomObjectsApi(api).patch_cluster_custom_object(
+            "network.azure.upbound.io", "v1beta1", "trafficmanagerexternalendpoints", "production-db-tm-aws",
+            {"spec": {"forProvider": {"enabled": False}}})
+    finally:
+        api.close()
     wait_for(lambda: dig(named.port, "+short", "api.xpchaos.test", "A").split() == [
         "api-azure.xpchaos.test.", "198.51.100.20"], 20, what="BIND9 answering the CNAME to Azure's endpoint")

@@ -56,3 +56,5 @@ def test_revoked_aws_credentials_freeze_the_record_until_they_are_restored(box: 
         box.restore_aws(original)
     box.wait_answer(secondary, 10, what="the restored provider to apply the Record: DNS answering Azure")
     assert box.dig_short() == [secondary]
+    wait_for(lambda: any(c["type"] == "Synced" and c["status"] == "True"
+                         for c in box.get(record)["status"]["conditions"]), 5, what="the Record Synced again")
