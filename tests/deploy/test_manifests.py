@@ -12,8 +12,10 @@ import pytest
 import yaml
 
 from tests.support.sandboxes import Sandbox
+from xpchaos.controls import permissions
+from xpchaos.core import access
 from xpchaos.core import target as targets
-from xpchaos.run import gameday, preflight
+from xpchaos.run import gameday, rbac_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -95,16 +97,21 @@ def test_the_target_and_the_suite_in_the_configmap_parse(monkeypatch: pytest.Mon
     assert len(suite.steps) == 5 and suite.steady_timeout == 300
 
 
-def _rules_for(access: preflight.Access) -> list[dict[str, Any]]:
-    """The RBAC rules of the manifests that reach the xpchaos ServiceAccount in ``access``'s namespace."""
+def _example_target() -> targets.Target:
+    return targets.parse(yaml.safe_load(_one("ConfigMap", "xpchaos-target")["data"]["target.yaml"]),
+                         Path("configmap"))
+
+
+def _rules_for(wanted: access.Access, account: str = "xpchaos") -> list[dict[str, Any]]:
+    """The RBAC rules of the manifests that reach ``account`` in ``wanted``'s namespace."""
     docs = _docs()
-    subject = {"kind": "ServiceAccount", "name": "xpchaos", "namespace": "xpchaos"}
+    subject = {"kind": "ServiceAccount", "name": account, "namespace": "xpchaos"}
     rules = []
     for binding in (d for d in docs if d["kind"] in ("RoleBinding", "ClusterRoleBinding")):
         if subject not in binding["subjects"]:
             continue
-        if binding["kind"] == "RoleBinding" and (access.all_namespaces or
-                                                 binding["metadata"]["namespace"] != access.namespace):
+        if binding["kind"] == "RoleBinding" and (wanted.all_namespaces or
+                                                 binding["metadata"]["namespace"] != wanted.namespace):
             continue
         ref = binding["roleRef"]
         # a RoleBinding's Role is in the binding's namespace; a ClusterRole has none
@@ -115,40 +122,78 @@ def _rules_for(access: preflight.Access) -> list[dict[str, Any]]:
     return rules
 
 
-def _allows(rule: dict[str, Any], access: preflight.Access) -> bool:
+def _allows(rule: dict[str, Any], wanted: access.Access) -> bool:
     names = rule.get("resourceNames")
-    return (access.group in rule["apiGroups"] and access.resource in rule["resources"]
-            and access.verb in rule["verbs"] and (not names or access.name in names))
+    return (wanted.group in rule["apiGroups"] and ({wanted.resource, "*"} & set(rule["resources"]) != set())
+            and wanted.verb in rule["verbs"] and (not names or wanted.name in names))
 
 
-def test_rbac_grants_everything_the_experiments_need() -> None:
-    target = targets.parse(yaml.safe_load(_one("ConfigMap", "xpchaos-target")["data"]["target.yaml"]),
-                           Path("configmap"))
-    wanted = preflight.needed_access(target)
-    assert wanted
-    missing = [a for a in wanted if not any(_allows(r, a) for r in _rules_for(a))]
+RUNS: tuple[access.Use, ...] = (*permissions.RUN_USES, "revoke-credentials", "revoke-identity")
+
+
+@pytest.mark.parametrize(("account", "uses"), [("xpchaos", RUNS), ("xpchaos", ("discover", "preflight")),
+                                               ("xpchaos-reader", ("discover", "preflight"))])
+def test_rbac_grants_each_identity_what_it_needs(account: str, uses: tuple[access.Use, ...]) -> None:
+    wanted = access.needed(_example_target(), uses)
+    assert len(wanted) > 20
+    missing = [a.what() for a in wanted if not any(_allows(r, a) for r in _rules_for(a, account))]
     assert not missing, missing
     # game days read the emergency-stop ConfigMap by name, and nothing else of ConfigMaps
-    stop = preflight.Access("get", "configmaps", "", "xpchaos", "xpchaos-emergency-stop")
-    assert any(_allows(r, stop) for r in _rules_for(stop))
-    assert not any(_allows(r, preflight.Access("get", "configmaps", "", "xpchaos", "other")) for r in
-                   _rules_for(stop))
+    stop = access.Access("get", "configmaps", "", "xpchaos", "xpchaos-emergency-stop")
+    assert any(_allows(r, stop) for r in _rules_for(stop, account)) == (account == "xpchaos")
+    other = access.Access("get", "configmaps", "", "xpchaos", "other")
+    assert not any(_allows(r, other) for r in _rules_for(other, account))
+
+
+def test_the_reader_may_change_nothing() -> None:
+    writes = [access.Access(v, "providerconfigs", "aws.upbound.io") for v in ("create", "delete", "patch")]
+    writes += [access.Access(v, "secrets", "", "crossplane-system", "aws-creds") for v in ("patch", "delete")]
+    writes += [access.Access("create", "networkpolicies", "networking.k8s.io", "crossplane-system"),
+               access.Access("create", "leases", "coordination.k8s.io", "xpchaos")]
+    assert all(any(_allows(r, a) for r in _rules_for(a, "xpchaos")) for a in writes)  # the control
+    assert not [a.what() for a in writes if any(_allows(r, a) for r in _rules_for(a, "xpchaos-reader"))]
+    read_roles = [d for d in _docs()
+                  if d["kind"] in ("Role", "ClusterRole") and d["metadata"]["name"] == "xpchaos-read"]
+    assert len(read_roles) == 2 and all(rbac_manifest.read_only(d) for d in read_roles)
+
+
+def test_rbac_yaml_is_the_table_rendered_for_the_example_target() -> None:
+    """One table: deploy/'s RBAC is exactly what `xpchaos rbac` renders from it for the example target."""
+    rendered = rbac_manifest.render(_example_target())
+    assert (MANIFESTS / "rbac.yaml").read_text() == rendered, (
+        "deploy/kubernetes/rbac.yaml differs from the table (src/xpchaos/core/access.py); regenerate it with: "
+        "xpchaos rbac --target deploy/kubernetes/configmap-target.yaml -o deploy/kubernetes/rbac.yaml")
+
+
+def test_rbac_covers_crossplane_v1_and_v2_groups() -> None:
+    groups = {g for d in _docs() if d["kind"] == "ClusterRole" for r in d["rules"] for g in r["apiGroups"]}
+    assert {"aws.upbound.io", "aws.m.upbound.io", "azure.upbound.io", "azure.m.upbound.io", "rds.aws.upbound.io",
+            "rds.aws.m.upbound.io", "route53.aws.m.upbound.io", "sql.azure.m.upbound.io"} <= groups
+    v2 = [r for d in _docs() if d["kind"] == "ClusterRole" for r in d["rules"] if "aws.m.upbound.io" in r["apiGroups"]]
+    assert any("clusterproviderconfigs" in r["resources"] and "delete" in r["verbs"] for r in v2)
 
 
 def test_rbac_is_least_privilege() -> None:
     docs = _docs()
     rules = [(d["kind"], d["metadata"].get("namespace"), r) for d in docs if d["kind"] in ("Role", "ClusterRole")
              for r in d["rules"]]
+    composite_groups = {"database.example.org"}
     for _kind, _ns, rule in rules:
-        assert "*" not in rule["verbs"] and "*" not in rule["resources"] and "*" not in rule["apiGroups"], rule
+        assert "*" not in rule["verbs"] and "*" not in rule["apiGroups"], rule
+        # any kind of the platform's own composite group (XRs and their claims), read only
+        assert "*" not in rule["resources"] or (set(rule["apiGroups"]) <= composite_groups
+                                                and set(rule["verbs"]) <= {"get", "list", "watch"}), rule
         assert not ({"escalate", "bind", "impersonate"} & set(rule["verbs"])), rule
     secrets = [r for _k, ns, r in rules if "secrets" in r["resources"]]
-    assert [set(r["verbs"]) for r in secrets] == [{"get", "list", "create", "patch", "delete"}]
+    assert sorted(sorted(r["verbs"]) for r in secrets) == [["create", "delete", "get", "list", "patch"], ["get"],
+                                                          ["list"]]
+    assert [r["resourceNames"] for r in secrets if r["verbs"] == ["get"]] == [["aws-creds", "azure-creds"]]
     assert all(ns == "crossplane-system" for _k, ns, r in rules if "secrets" in r["resources"])
     cluster_kinds = {res for kind, _ns, r in rules if kind == "ClusterRole" for res in r["resources"]}
-    assert cluster_kinds == {"providerconfigs", "xglobaldatabases", "clusters", "records", "healthchecks",
-                             "mssqlservers", "events", "selfsubjectaccessreviews", "customresourcedefinitions",
-                             "providerrevisions", "providerconfigusages"}
+    assert cluster_kinds == {"providerconfigs", "clusterproviderconfigs", "*", "clusters", "records", "healthchecks",
+                             "mssqlservers", "events", "customresourcedefinitions",
+                             "providerrevisions", "providerconfigusages", "clusterproviderconfigusages", "providers",
+                             "deploymentruntimeconfigs", "pods"}
 
 
 def test_every_rbac_rule_has_a_comment_naming_who_needs_it() -> None:

@@ -20,8 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 BEGIN, END = "<!-- reliability:begin -->", "<!-- reliability:end -->"
 SUITES = {  # junit "classname prefix[::test name prefix]" -> what the row says those tests prove
     "tests.corpus": "Bad input (tests/corpus): each refused in one line, exit 2 (pytest 4), cluster unchanged",
-    "tests.deploy.rbac": "RBAC (tests/deploy/rbac): every call of 3 experiments + a game day allowed by deploy/, "
-                         "every rule used",
+    "tests.deploy.rbac": "RBAC (tests/deploy/rbac), enforced: 3 experiments, a game day, discover and preflight "
+                         "as the ServiceAccounts with zero denials, every rule used; any one rule removed: one "
+                         "line, exit 2, nothing changed",
     "tests.test_house_rules": "No `shell=True`, TLS verification never off, no `sandbox` import in harness code",
     "tests.actions.test_undo_log": "Undo log: owner-only (0600), durable, never echoes a record's content",
     "tests.run.gate.test_gate::test_blueprint_passes_and_no_credential":

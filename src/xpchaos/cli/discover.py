@@ -16,7 +16,7 @@ from kubernetes.config.config_exception import ConfigException
 from pydantic import ValidationError
 
 from xpchaos.cli.output import errors
-from xpchaos.core import kube
+from xpchaos.core import access, kube
 from xpchaos.core.target_model import DnsRecord, Nameserver
 from xpchaos.run import discover as walk
 
@@ -87,6 +87,7 @@ def discover(xrs: tuple[str, ...], selector: str | None, kind: str | None, names
     current = _context(kubeconfig, context)
     api = kube.api_client(kubeconfig, current)
     try:
+        access.require(api, None, ["discover"], "xpchaos discover")
         roots = walk.roots_from_names(api, xrs, namespace)
         if selector and kind:
             roots += walk.roots_from_selector(api, kind, selector, namespace)
@@ -96,6 +97,8 @@ def discover(xrs: tuple[str, ...], selector: str | None, kind: str | None, names
         found = walk.walk(api, roots, current, kubeconfig, found_ns,
                           progress=lambda line: errors.print(line, highlight=False))
     except ApiException as exc:  # a 403 names the verb and resource denied: what the Role must grant
+        if exc.status == 403:
+            raise access.refused_call(exc, "xpchaos discover") from None
         raise walk.DiscoverError(f"--context {current}: the API server answered {exc.status}: "
                                  f"{_message(exc)}") from None
     finally:

@@ -91,6 +91,8 @@ def gameday(suite_path: Path, target_path: Path | None, dry_run: bool, report_di
     bad input (one line); 130 interrupted.
     """
     suite, target = _load(suite_path, target_path)
+    if not dry_run:
+        gamedays.require_permissions(suite, target)  # every step's, before the first: one line, exit 2
     if dry_run:
         doc = dry_run_doc(suite, target)  # a plan it cannot make is bad input
         if output == "json":

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from xpchaos.controls import permissions
 from xpchaos.core import kube, measures
 from xpchaos.core import target as targets
 from xpchaos.core.errors import InputError
@@ -59,8 +60,8 @@ def record_history(kind: str, name: str, result: rm.GateReport, index: Path, pat
 
 
 def _check_target(target_path: Path | None) -> None:
-    """Refuse (``InputError``) a target that is invalid, may not use this kube context, or names a kubeconfig that
-    cannot be read."""
+    """Refuse (``InputError``) a target that is invalid, may not use this kube context, names a kubeconfig that
+    cannot be read, or whose cluster denies this identity a permission the scenarios need."""
     if target_path is None:
         return
     target = targets.load(target_path)
@@ -70,6 +71,7 @@ def _check_target(target_path: Path | None) -> None:
         raise
     except Exception as exc:  # an unreadable kubeconfig: name the problem, not its content
         raise InputError(f"{target_path}: cannot read its kubeconfig ({type(exc).__name__})") from None
+    permissions.require_all(target, "xpchaos gate")  # the scenarios may run any fault: one line, exit 2
 
 
 @click.command()

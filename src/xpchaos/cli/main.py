@@ -23,6 +23,7 @@ from xpchaos.cli.history import register as register_history
 from xpchaos.cli.init import register as register_init
 from xpchaos.cli.output import Commands, console, errors, fail
 from xpchaos.cli.preflight import register as register_preflight
+from xpchaos.cli.rbac import register as register_rbac
 from xpchaos.cli.report import register as register_report
 from xpchaos.cli.run import register as register_run
 from xpchaos.core import kube
@@ -419,3 +420,4 @@ register_history(main)
 register_preflight(main)
 register_init(main)
 register_discover(main)
+register_rbac(main)

@@ -11,8 +11,9 @@ since the experiment began and still outstanding, newest first, with SIGINT and 
 ``xpchaos restore``, and the journal says so. It also makes SIGTERM stop the method at once, as Ctrl-C does.
 
 Before anything runs it checks the target as every command does (it loads, and it allows this kube context:
-``xpchaos.core.kube.check_context``); if not, plain ``chaos run`` ends there with one line and exit code 2, having
-called nothing.
+``xpchaos.core.kube.check_context``), and that the identity holds every permission the experiment needs
+(``xpchaos.controls.permissions``); if not, plain ``chaos run`` ends there with one line and exit code 2, having
+changed nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 
 from xpchaos.actions import restore
 from xpchaos.actions._common import load_target, same_target, target_path, undo_log
+from xpchaos.controls import permissions
 from xpchaos.core import interrupts, kube
 from xpchaos.core import target as targets
 from xpchaos.core.errors import InputError
@@ -40,11 +42,16 @@ _phase: dict[str, str | None] = {"now": None}
 _handlers: dict[int, Any] = {}
 
 
-def configure_control(configuration: dict[str, Any] | None = None, **kwargs: Any) -> None:
-    """Refuse a target that is wrong or may not change this context, before any activity or control calls the
-    cluster. chaoslib drops a control whose configure_control raises, and runs on: so this exits instead."""
+def configure_control(configuration: dict[str, Any] | None = None, secrets: dict[str, Any] | None = None,
+                      experiment: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    """Refuse a target that is wrong or may not change this context, and an identity that lacks a permission the
+    experiment needs (``xpchaos.controls.permissions``), before any activity or control changes the cluster.
+    chaoslib drops a control whose configure_control raises, and runs on: so this exits instead."""
     try:
-        kube.check_context(targets.load(target_path(configuration)))
+        target = targets.load(target_path(configuration))
+        kube.check_context(target)
+        if experiment is not None:
+            permissions.require_for(experiment, target, configuration, secrets, "chaos run")
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(InputError.EXIT_CODE) from None

@@ -26,7 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xpchaos.core import kube
+from kubernetes.client.rest import ApiException
+
+from xpchaos.controls import permissions
+from xpchaos.core import access, kube
 from xpchaos.core import outcome as outcomes
 from xpchaos.core import target as targets
 from xpchaos.core.errors import XpchaosError
@@ -59,6 +62,34 @@ def _overrides(step: Step, experiment: dict[str, Any]) -> dict[str, Any]:
     declared = set((experiment.get("configuration") or {}).keys())
     wanted = {"xpchaos_provider": step.provider, "xpchaos_slo": step.slo}
     return {k: v for k, v in wanted.items() if v is not None and k in declared}
+
+
+def require_permissions(suite: Suite, target: targets.Target) -> None:
+    """Raise ``access.Denied`` (one line, exit 2) unless this identity may run every step: its Lease and emergency
+    stop, each experiment's faults and probes, and for scenario steps whatever a gate may run."""
+    from chaoslib.configuration import load_configuration
+    from chaoslib.secret import load_secrets
+
+    api = kube.client_for(target)
+    try:
+        uses: list[access.Use] = ["observe", "gameday"]
+        for step in suite.steps:
+            if step.scenarios is not None:
+                uses += permissions.run_uses(api, target)
+            if step.experiment is not None:
+                experiment, _ = runner.prepare(step.experiment, target.path,
+                                               _overrides(step, runner.load_experiment(step.experiment)))
+                configuration = dict(load_configuration(experiment.get("configuration") or {}))
+                secrets = dict(load_secrets(experiment.get("secrets") or {}, configuration))
+                calls = permissions.method_calls(experiment, configuration, secrets)
+                uses += permissions.uses_of(api, target, calls)
+        access.require(api, target, list(dict.fromkeys(uses)), "xpchaos gameday")
+    except ApiException as exc:
+        if exc.status != 403:
+            raise
+        raise access.refused_call(exc, "xpchaos gameday") from None
+    finally:
+        api.close()
 
 
 def _wait_steady(target: targets.Target, timeout: float, when: str) -> None:

@@ -25,7 +25,8 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from xpchaos.actions import network
-from xpchaos.core import kube
+from xpchaos.controls import permissions
+from xpchaos.core import access, kube
 from xpchaos.core import platform_graph as graph
 from xpchaos.core.target import ObjectRef, Provider, Target
 from xpchaos.probes import composed, dns_sampler
@@ -40,7 +41,6 @@ DEFAULT_SLO = 90.0
 DEFAULT_POLL = "10m"  # upjet providers' default --poll
 PROVIDER_LABEL = "pkg.crossplane.io/provider"
 CROSSPLANE_CRDS = ("compositeresourcedefinitions.apiextensions.crossplane.io", "providers.pkg.crossplane.io")
-LEASE_NAMESPACE = "xpchaos"
 
 
 @dataclass(frozen=True)
@@ -516,79 +516,26 @@ def check_poll(api: client.ApiClient, target: Target) -> list[Finding]:
 
 
 # 4. RBAC -------------------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Access:
-    verb: str
-    resource: str
-    group: str = ""
-    namespace: str = ""  # "" cluster-scoped or all namespaces (with all_namespaces)
-    name: str = ""
-    all_namespaces: bool = False
-
-    def can_i(self, target: Target) -> str:
-        what = f"{self.resource}.{self.group}" if self.group else self.resource
-        what += f"/{self.name}" if self.name else ""
-        where = " -A" if self.all_namespaces else (f" -n {self.namespace}" if self.namespace else "")
-        config = (f" --kubeconfig {target.kubeconfig}" if target.kubeconfig else "") + \
-                 (f" --context {target.context}" if target.context else "")
-        return f"kubectl auth can-i {self.verb} {what}{where}{config}"
-
-
-def needed_access(target: Target) -> list[Access]:
-    """Every permission an experiment may use against ``target``."""
-    wanted: list[Access] = []
-
-    def add(verbs: Iterable[str], resource: str, group: str = "", namespace: str = "", name: str = "",
-            all_namespaces: bool = False) -> None:
-        for verb in verbs:
-            named = name if verb in ("get", "delete", "patch", "update") else ""
-            access = Access(verb, resource, group, namespace, named, all_namespaces)
-            if access not in wanted:
-                wanted.append(access)
-
-    for p in target.providers.values():
-        pc = p.provider_config
-        add(("get", "list", "delete", "create", "patch"), pc.plural, pc.group, pc.namespace or "", pc.name)
-        if p.credentials is not None:
-            add(("get", "patch", "create", "delete"), "secrets", "", p.credentials.namespace, p.credentials.name)
-        add(("create", "delete", "list"), "networkpolicies", "networking.k8s.io", p.pods_namespace)
-        add(("list",), "pods", "", p.pods_namespace)
-    for ref in [*target.composites, *(m for p in target.providers.values() for m in p.managed)]:
-        add(("get", "list", "watch"), ref.plural, ref.group, ref.namespace or "")
-    add(("list", "watch"), "events", "", all_namespaces=True)
-    safety = getattr(target, "safety", None)
-    lease_namespace = str(getattr(safety, "lease_namespace", "") or LEASE_NAMESPACE)
-    add(("create", "update", "get"), "leases", "coordination.k8s.io", lease_namespace)
-    return wanted
+def needed_access(api: client.ApiClient, target: Target) -> list[access.Access]:
+    """Every permission the runs need against ``target`` (``xpchaos.core.access``'s table)."""
+    return access.needed(target, permissions.run_uses(api, target))
 
 
 def check_rbac(api: client.ApiClient, target: Target) -> list[Finding]:
-    auth = client.AuthorizationV1Api(api)
-    found: list[Finding] = []
-    wanted = needed_access(target)
-    for access in wanted:
-        review = client.V1SelfSubjectAccessReview(spec=client.V1SelfSubjectAccessReviewSpec(
-            resource_attributes=client.V1ResourceAttributes(
-                verb=access.verb, resource=access.resource, group=access.group,
-                namespace=access.namespace or None, name=access.name or None)))
-        try:
-            answer = auth.create_self_subject_access_review(review, _request_timeout=TIMEOUT)
-        except ApiException as exc:
-            if exc.status == 404:
-                return [warn("rbac", "cannot check RBAC here: the API serves no SelfSubjectAccessReviews "
-                                     "(authorization.k8s.io/v1)",
-                             "check the permissions by hand, e.g. " + wanted[0].can_i(target))]
-            return [warn("rbac", f"cannot check RBAC: creating a SelfSubjectAccessReview failed ({_why(exc)})",
-                         "check the permissions by hand, e.g. " + wanted[0].can_i(target))]
-        status = answer.status
-        if not (status and status.allowed):
-            reason = f" ({status.reason})" if status and status.reason else ""
-            what = access.can_i(target).removeprefix("kubectl auth can-i ").split(" --kubeconfig")[0]
-            found.append(fail("rbac", f"denied: {what}{reason}",
-                              f"grant it to the harness's identity; check with: {access.can_i(target)}"))
-    if not found:
-        found.append(ok("rbac", f"all {len(wanted)} permissions the experiments need are allowed"))
-    return found
+    wanted = needed_access(api, target)
+    config = {"kubeconfig": target.kubeconfig, "context": target.context}
+    try:
+        refused = access.denied(api, wanted)
+    except ApiException as exc:
+        how = "check the permissions by hand, e.g. " + wanted[0].can_i(**config)
+        if exc.status == 404:
+            return [warn("rbac", "cannot check RBAC here: the API serves no SelfSubjectAccessReviews "
+                                 "(authorization.k8s.io/v1)", how)]
+        return [warn("rbac", f"cannot check RBAC: creating a SelfSubjectAccessReview failed ({_why(exc)})", how)]
+    found = [fail("rbac", f"denied: {a.what()}",
+                  f"grant it to the harness's identity (xpchaos rbac --target {target.path}); check with: "
+                  f"{a.can_i(**config)}") for a in refused]
+    return found or [ok("rbac", f"all {len(wanted)} permissions the experiments need are allowed")]
 
 
 # 5. DNS --------------------------------------------------------------------------------------------------------------
@@ -653,6 +600,7 @@ def check(target: Target) -> list[Finding]:
             found.append(fail("api", f"the API server at {api.configuration.host} does not answer ({_why(exc)})",
                               "check the cluster is up and the kubeconfig's server address and credentials"))
         else:
+            access.require(api, target, ["preflight"], "xpchaos preflight")  # its own reads: one line, exit 2
             for step in CHECKS:
                 try:
                     found += step(api, target)

@@ -21,7 +21,8 @@ import yaml
 
 from xpchaos import verdict
 from xpchaos.actions import credentials
-from xpchaos.core import interrupts, kube
+from xpchaos.controls import permissions
+from xpchaos.core import access, interrupts, kube
 from xpchaos.core import target as targets
 from xpchaos.core.errors import InputError
 
@@ -167,6 +168,19 @@ def refuse_unfit_faults(experiment: dict[str, Any]) -> None:
             logger.debug("dry run of %s before the run: %s", provider.get("func"), type(exc).__name__)
 
 
+def refuse_missing_permissions(experiment: dict[str, Any], target: targets.Target) -> None:
+    """Stop, as one line and nothing changed, when the identity lacks a permission the experiment needs."""
+    from chaoslib.configuration import load_configuration
+    from chaoslib.secret import load_secrets
+
+    configuration = dict(load_configuration(experiment.get("configuration") or {}))
+    secrets = dict(load_secrets(experiment.get("secrets") or {}, configuration))
+    try:
+        permissions.require_for(experiment, target, configuration, secrets, "xpchaos run")
+    except access.Denied as exc:
+        raise ExperimentError(str(exc)) from None
+
+
 def _signals_interrupt() -> Any:
     """A chaoslib event handler that makes SIGINT and SIGTERM stop the run the way Ctrl-C does, with the marks of
     ``xpchaos.core.interrupts`` (an interrupt swallowed on its way is raised again at the next safe point).
@@ -199,8 +213,9 @@ def run(path: str | Path | dict[str, Any], target_path: str | Path | None = None
     from chaoslib.experiment import run_experiment
     from chaoslib.run import Strategy
 
-    experiment, _target = prepare(path, target_path, overrides, undo_log)
+    experiment, target = prepare(path, target_path, overrides, undo_log)
     refuse_unfit_faults(experiment)
+    refuse_missing_permissions(experiment, target)
     runtime = experiment.get("runtime") or {}
     strategy = Strategy.from_string((runtime.get("hypothesis") or {}).get("strategy", "default"))
     settings = {"runtime": {"rollbacks": {"strategy": "always"}, "hypothesis": {"strategy": strategy.value}}}
