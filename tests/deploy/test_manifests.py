@@ -162,7 +162,7 @@ def test_rbac_yaml_is_the_table_rendered_for_the_example_target() -> None:
     rendered = rbac_manifest.render(_example_target())
     assert (MANIFESTS / "rbac.yaml").read_text() == rendered, (
         "deploy/kubernetes/rbac.yaml differs from the table (src/xpchaos/core/access.py); regenerate it with: "
-        "xpchaos rbac --target deploy/kubernetes/configmap-target.yaml -o deploy/kubernetes/rbac.yaml")
+        "xpchaos rbac --offline --target deploy/kubernetes/configmap-target.yaml -o deploy/kubernetes/rbac.yaml")
 
 
 def test_rbac_covers_crossplane_v1_and_v2_groups() -> None:
@@ -185,8 +185,7 @@ def test_rbac_is_least_privilege() -> None:
                                                 and set(rule["verbs"]) <= {"get", "list", "watch"}), rule
         assert not ({"escalate", "bind", "impersonate"} & set(rule["verbs"])), rule
     secrets = [r for _k, ns, r in rules if "secrets" in r["resources"]]
-    assert sorted(sorted(r["verbs"]) for r in secrets) == [["create", "delete", "get", "list", "patch"], ["get"],
-                                                          ["list"]]
+    assert sorted(sorted(r["verbs"]) for r in secrets) == [["create", "delete", "get", "patch"], ["get"], ["list"]]
     assert [r["resourceNames"] for r in secrets if r["verbs"] == ["get"]] == [["aws-creds", "azure-creds"]]
     assert all(ns == "crossplane-system" for _k, ns, r in rules if "secrets" in r["resources"])
     cluster_kinds = {res for kind, _ns, r in rules if kind == "ClusterRole" for res in r["resources"]}

@@ -32,8 +32,8 @@ def manifest_docs(names: Iterable[str] = ("00-namespace.yaml", "serviceaccount.y
     return [d for name in names for d in yaml.safe_load_all((MANIFESTS / name).read_text()) if d]
 
 
-def apply_manifests(box: Sandbox) -> None:
-    """Namespace, ServiceAccounts and RBAC of deploy/kubernetes, created as the sandbox's admin."""
+def apply_manifests(box: Sandbox, docs: list[Any] | None = None) -> None:
+    """Namespace, ServiceAccounts and RBAC of deploy/kubernetes (or ``docs``), created as the sandbox's admin."""
     api = config.new_client_from_config(config_file=box.kubeconfig)
     try:
         core: Any = client.CoreV1Api(api)
@@ -43,7 +43,7 @@ def apply_manifests(box: Sandbox) -> None:
                     "ClusterRole": rbac.create_cluster_role, "ClusterRoleBinding": rbac.create_cluster_role_binding,
                     "Role": lambda d: rbac.create_namespaced_role(d["metadata"]["namespace"], d),
                     "RoleBinding": lambda d: rbac.create_namespaced_role_binding(d["metadata"]["namespace"], d)}
-        for doc in manifest_docs():
+        for doc in manifest_docs() if docs is None else docs:
             creators[doc["kind"]](doc)
     finally:
         api.close()
@@ -113,14 +113,21 @@ def _role_rules(doc: dict[str, Any]) -> list[Rule]:
                  tuple(r.get("verbs") or ()), tuple(r.get("resourceNames") or ())) for r in doc.get("rules") or []]
 
 
+# What Kubernetes' bootstrap policy grants every authenticated identity (ClusterRole system:basic-user): the
+# SelfSubjectAccessReviews the harness asks before it acts need no rule of ours.
+BASIC_USER = Rule("ClusterRole system:basic-user (bootstrap)", None, ("authorization.k8s.io",),
+                  ("selfsubjectaccessreviews", "selfsubjectrulesreviews"), ("create",), ())
+
+
 def rules_of(docs: list[dict[str, Any]], name: str | None = None) -> list[Rule]:
-    """Every rule of the roles bound to the ServiceAccount ``xpchaos/NAME`` (every role's when ``name`` is None)."""
+    """Every rule of the roles bound to the ServiceAccount ``xpchaos/NAME``, and the bootstrap ``BASIC_USER``
+    (every role's rule in ``docs`` when ``name`` is None)."""
     roles = {(d["kind"], d["metadata"].get("namespace") if d["kind"] == "Role" else None, d["metadata"]["name"]): d
              for d in docs if d["kind"] in ("Role", "ClusterRole")}
     if name is None:
         return [rule for doc in roles.values() for rule in _role_rules(doc)]
     subject = {"kind": "ServiceAccount", "name": name, "namespace": HOME_NAMESPACE}
-    found: list[Rule] = []
+    found: list[Rule] = [BASIC_USER]
     for binding in (d for d in docs if d["kind"] in ("RoleBinding", "ClusterRoleBinding")):
         if subject in binding["subjects"]:
             ref = binding["roleRef"]

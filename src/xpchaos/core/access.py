@@ -27,6 +27,7 @@ from typing import Any, Literal
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from xpchaos.core import platform_graph as graph
 from xpchaos.core.errors import InputError
 from xpchaos.core.target import Target
 
@@ -157,9 +158,23 @@ def composite_groups(target: Target) -> list[str]:
     return _unique(ref.group for ref in target.composites)
 
 
-def managed_kinds(target: Target) -> list[tuple[str, str]]:
-    """(group, plural) of every managed resource the target lists."""
-    return _unique((ref.group, ref.plural) for p in target.providers.values() for ref in p.managed)
+def managed_kinds(target: Target, family: Iterable[tuple[str, str]] = ()) -> list[tuple[str, str]]:
+    """(group, plural) of every managed resource the target lists, and of ``family`` (``family_kinds``)."""
+    return _unique([*((ref.group, ref.plural) for p in target.providers.values() for ref in p.managed), *family])
+
+
+def family_kinds(api: client.ApiClient, target: Target) -> list[tuple[str, str]]:
+    """(group, plural) of every managed kind the cluster serves in the target's providers' families (CRDs of
+    category ``managed``): the kinds a run resolves from the XRs at run time and the blast radius lists, which a
+    target need not name. One LIST of CRDs."""
+    families = {graph.family_group(p.provider_config.group) for p in target.providers.values()}
+    ext: Any = client.ApiextensionsV1Api(api)
+    found = []
+    for crd in ext.list_custom_resource_definition(_request_timeout=TIMEOUT).items:
+        spec = crd.spec
+        if "managed" in (spec.names.categories or []) and graph.family_group(spec.group) in families:
+            found.append((spec.group, spec.names.plural))
+    return sorted(found)
 
 
 def provider_config_groups(target: Target) -> list[str]:
@@ -222,9 +237,11 @@ class Access:
 _ALL_NAMESPACES = {("", "events"), ("", "pods")}
 
 
-def needed(target: Target | None, uses: Iterable[Use]) -> list[Access]:
+def needed(target: Target | None, uses: Iterable[Use], family: Iterable[tuple[str, str]] = ()) -> list[Access]:
     """Every permission ``uses`` take against ``target``'s cluster, concrete (no v1/v2 twins: the groups the
-    target really has). Without a target (``discover`` writes one), those that do not depend on it."""
+    target really has; ``family``: the managed kinds ``family_kinds`` found besides those the target lists).
+    Without a target (``discover`` writes one), those that do not depend on it."""
+    family = list(family)
     wanted = set(uses)
     out: list[Access] = []
     for grant in GRANTS:
@@ -236,7 +253,7 @@ def needed(target: Target | None, uses: Iterable[Use]) -> list[Access]:
                 out += [Access(v, r, g, "", "", every) for g in grant.groups for r in grant.resources
                         for v in grant.verbs]
             continue
-        for group, resource in _kinds(target, grant):
+        for group, resource in _kinds(target, grant, family):
             for namespace in namespaces_of(target, grant):
                 names = resource_names(target, grant.names, namespace) or [""]
                 every = grant.where == "cluster" and (group, resource) in _ALL_NAMESPACES
@@ -245,9 +262,9 @@ def needed(target: Target | None, uses: Iterable[Use]) -> list[Access]:
     return _unique(out)
 
 
-def _kinds(target: Target, grant: Grant) -> list[tuple[str, str]]:
+def _kinds(target: Target, grant: Grant, family: list[tuple[str, str]]) -> list[tuple[str, str]]:
     if grant.groups == (MANAGED,):
-        return managed_kinds(target)
+        return managed_kinds(target, family)
     if grant.groups == (COMPOSITE,):
         return _unique((ref.group, ref.plural) for ref in target.composites)
     groups = provider_config_groups(target) if grant.groups == (PROVIDER_CONFIG,) else list(grant.groups)
@@ -300,32 +317,39 @@ def denied(api: client.ApiClient, accesses: Iterable[Access]) -> list[Access]:
     return refused
 
 
+LIST_CRDS = Access("list", "customresourcedefinitions", "apiextensions.k8s.io")
+
+
 def require(api: client.ApiClient, target: Target | None, uses: Iterable[Use], command: str) -> None:
     """Raise ``Denied`` (one line: the first permission missing, and how to grant it) unless this identity holds
-    every permission ``uses`` need. An API server without SelfSubjectAccessReviews is asked nothing."""
+    every permission ``uses`` need, the managed kinds of the providers' families included. An API server without
+    SelfSubjectAccessReviews is asked nothing."""
     uses = list(uses)
-    asked = needed(target, uses)
-    key = (str(api.configuration.host), tuple(asked))
-    if key in _allowed:
-        return  # asked already in this process (xpchaos run asks, then its safety control would again)
+    rendered = f"xpchaos rbac --target {target.path if target is not None else 'T'}"
     try:
-        refused = denied(api, asked)
+        if target is not None and any(MANAGED in g.groups and g.uses & set(uses) for g in GRANTS):
+            refused = denied(api, [LIST_CRDS])  # first: it names the family's kinds
+            asked = needed(target, uses, [] if refused else family_kinds(api, target))
+        else:
+            refused, asked = [], needed(target, uses)
+        key = (str(api.configuration.host), tuple(asked))
+        if not refused and key in _allowed:
+            return  # asked already in this process (xpchaos run asks, then its safety control would again)
+        refused = refused or denied(api, asked)
     except ApiException as exc:
         if exc.status == 404:
             return  # no authorization.k8s.io/v1 here: nothing to ask; the calls themselves will tell
         raise Denied(f"{command}: denied: create selfsubjectaccessreviews.authorization.k8s.io (HTTP {exc.status}: "
                      "it cannot ask the API server what this identity may do); nothing was changed; grant it "
-                     "(xpchaos rbac --target T renders the roles)") from None
+                     f"({rendered} renders the roles)") from None
     if not refused:
         _allowed.add(key)
         return
-    if refused:
-        first = refused[0]
-        more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
-        role = "xpchaos-read" if set(uses) <= READ_USES else "xpchaos"
-        rendered = f"xpchaos rbac --target {target.path if target is not None else 'T'}"
-        raise Denied(f"{command}: denied: {first.what()}{more}; nothing was changed; grant it to this identity "
-                     f"(role {role} of `{rendered}`), check with: {first.can_i()}")
+    first = refused[0]
+    more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
+    role = "xpchaos-read" if set(uses) <= READ_USES else "xpchaos"
+    raise Denied(f"{command}: denied: {first.what()}{more}; nothing was changed; grant it to this identity "
+                 f"(role {role} of `{rendered}`), check with: {first.can_i()}")
 
 
 def refused_call(exc: ApiException, command: str) -> Denied:

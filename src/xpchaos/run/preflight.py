@@ -518,7 +518,11 @@ def check_poll(api: client.ApiClient, target: Target) -> list[Finding]:
 # 4. RBAC -------------------------------------------------------------------------------------------------------------
 def needed_access(api: client.ApiClient, target: Target) -> list[access.Access]:
     """Every permission the runs need against ``target`` (``xpchaos.core.access``'s table)."""
-    return access.needed(target, permissions.run_uses(api, target))
+    try:
+        family = access.family_kinds(api, target)
+    except Exception:  # the CRDs cannot be listed (denied, unreachable): that permission is asked too, and shows
+        family = []
+    return access.needed(target, permissions.run_uses(api, target), family)
 
 
 def check_rbac(api: client.ApiClient, target: Target) -> list[Finding]:

@@ -66,14 +66,15 @@ class Rule:
     why: str
 
 
-def rules(target: Target, grant: Grant, namespace: str = "") -> list[Rule]:
-    """The concrete RBAC rules of one grant for ``target`` (one per group where the resources differ by group)."""
+def rules(target: Target, grant: Grant, namespace: str = "", family: list[tuple[str, str]] | None = None) -> list[Rule]:
+    """The concrete RBAC rules of one grant for ``target`` (one per group where the resources differ by group;
+    ``family``: managed kinds besides those the target lists, ``xpchaos.core.access.family_kinds``)."""
     names = tuple(access.resource_names(target, grant.names, namespace))
     if grant.names and not names:
         return []  # by name only, and the target names none here
     if grant.groups == (MANAGED,):
         by_group: dict[str, list[str]] = {}
-        for group, plural in access.managed_kinds(target):
+        for group, plural in access.managed_kinds(target, family or []):
             for g in _with_twins([group]):
                 by_group.setdefault(g, [])
                 if plural not in by_group[g]:
@@ -91,7 +92,8 @@ def rules(target: Target, grant: Grant, namespace: str = "") -> list[Rule]:
     return [Rule(grant.groups, grant.resources, grant.verbs, names, grant.why)]
 
 
-def _role_rules(target: Target, where: str, read: bool, namespace: str = "") -> list[Rule]:
+def _role_rules(target: Target, where: str, read: bool, namespace: str = "",
+                family: list[tuple[str, str]] | None = None) -> list[Rule]:
     out: list[Rule] = []
     for grant in access.GRANTS:
         if bool(grant.uses & READ_USES) != read:
@@ -99,7 +101,7 @@ def _role_rules(target: Target, where: str, read: bool, namespace: str = "") -> 
         if grant.where != where or not access.applies(target, grant):
             continue
         if namespace in access.namespaces_of(target, grant):
-            out += rules(target, grant, namespace)
+            out += rules(target, grant, namespace, family)
     return out
 
 
@@ -144,13 +146,14 @@ def _binding(kind: str, name: str, role_kind: str, accounts: tuple[str, ...], ac
             f"subjects:\n{subjects}")
 
 
-def render(target: Target) -> str:
-    """The manifests (ClusterRoles, Roles and their bindings) for ``target``, as one YAML stream."""
+def render(target: Target, family: list[tuple[str, str]] | None = None) -> str:
+    """The manifests (ClusterRoles, Roles and their bindings) for ``target``, as one YAML stream; ``family``: the
+    managed kinds of the providers' families the cluster serves, besides those the target lists."""
     home = access.harness_namespace(target)
     both = (RUNNER_ACCOUNT, READER_ACCOUNT)
-    docs = [_role("ClusterRole", RUN, _role_rules(target, "cluster", read=False)),
+    docs = [_role("ClusterRole", RUN, _role_rules(target, "cluster", read=False, family=family)),
             _binding("ClusterRoleBinding", RUN, "ClusterRole", (RUNNER_ACCOUNT,), home),
-            _role("ClusterRole", READ, _role_rules(target, "cluster", read=True)),
+            _role("ClusterRole", READ, _role_rules(target, "cluster", read=True, family=family)),
             _binding("ClusterRoleBinding", READ, "ClusterRole", both, home)]
     for namespace in _namespaces(target, "providers"):
         faults = _role_rules(target, "providers", read=False, namespace=namespace)
