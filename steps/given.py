@@ -69,6 +69,21 @@ def composite_is_ready(world: World, kind: str, name: str) -> None:
     assert state.xr_ready, f"{kind} {name!r} is not Ready after {WAIT_STEADY:.0f} s: {state.problem}"
 
 
+@given(parsers.parse("every {kind:Name} is Ready", extra_types=NAME))
+def composites_are_ready(world: World, kind: str) -> None:
+    """The target watches at least one composite of this kind (or say ``XR``), and every composite it watches is
+    Ready (waiting up to 60 s): the words for a scenario meant for any platform, whatever its XRs are called.
+
+    Example: Given every XGlobalDatabase is Ready
+    """
+    composites = world.target.composites
+    kinds = sorted({c.kind for c in composites})
+    assert kind in (*kinds, "XR", "composite") and composites, \
+        f"the target watches no {kind} (it watches: {', '.join(kinds) or 'no composite'})"
+    state = steady.wait(world.target, WAIT_STEADY, what=("xr",))
+    assert state.xr_ready, f"not every {kind} of {len(composites)} is Ready after {WAIT_STEADY:.0f} s: {state.problem}"
+
+
 @given("DNS answers the primary on every nameserver")
 def dns_answers_primary(world: World) -> None:
     """Every nameserver of every DNS record answers the primary's addresses (waiting up to 60 s).

@@ -2,19 +2,27 @@
 
 Nothing here waits: the When step returns once the run (fault, probes, rollbacks) is over, and its timeline holds
 every signal with its instant. Deadlines are checked against the fault marker's instant.
+
+Signals of managed resources, composites and DNS are judged within the fault's blast radius, as the failover
+expectation is: the timeline control records which of the target's composites the fault reaches (and, when it
+spares some, the DNS names those compose) just before the fault marker. A provider's managed resources are then
+those the reached composites compose, the composite signals are theirs, and DNS must switch for their names only;
+deleting one of two AWS ProviderConfigs fails only the half of AWS that uses it. No blast radius recorded (one
+composite, or an unknown one) means every composite, managed resource and record counts.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from pytest_bdd import parsers, then
 
 from xpchaos.core.outcome import VERDICTS, Outcome
-from xpchaos.core.target import Target, parse_duration
+from xpchaos.core.target import Target, TargetError, parse_duration
 from xpchaos.core.target_model import Condition, MrErrorSignal
-from xpchaos.probes import sequence
+from xpchaos.probes import composed, sequence
 from xpchaos.probes import timeline as tl
 from xpchaos.run import snapshot
 
@@ -28,15 +36,69 @@ VERDICT_WORDS = {said: outcome for outcome in VERDICTS for said in (outcome.valu
 RECONCILE_ERROR = MrErrorSignal(condition=Condition(type="Synced", status="False", reason="ReconcileError"), events=())
 
 
-def _signals(target: Target, world: World, signals: list[tuple[str, float]]) -> dict[str, Any]:
+# which provider a managed-resource signal names (the phrase as xpchaos.probes.sequence reads it)
+_MR_SIGNAL = re.compile(r"^(?:every )?(?P<provider>[\w-]+) managed resources? ")
+
+
+def recorded_reach(entries: list[tl.Entry]) -> tl.Entry | None:
+    """The blast radius recorded just before the last fault marker (the timeline control's ``reach`` entry), if
+    any: none for one composite, or when it could not be computed."""
+    marks = [i for i, e in enumerate(entries) if e.what == tl.MARK and e.status == "injected"]
+    for entry in reversed(entries[:marks[-1]] if marks else []):
+        if entry.what == tl.MARK:
+            return None
+        if entry.what == tl.REACH:
+            return entry
+    return None
+
+
+def in_blast_radius(target: Target, timeline: list[dict[str, Any]]) -> tuple[Target, list[dict[str, Any]]]:
+    """The target and timeline narrowed to the fault's blast radius: only the composites it reaches, the DNS
+    records they compose, the managed resources they compose. Unchanged when no blast radius was recorded."""
+    radius = recorded_reach(tl.entries_from_json(timeline))
+    if radius is None:
+        return target, timeline
+    reached = {n for n in radius.involved.get("composites", "").split(",") if n}
+    composites = tuple(c for c in target.composites if composed.label(c) in reached)
+    assert composites, f"the fault reaches none of the target's {len(target.composites)} composites: {radius.message}"
+    records = radius.involved.get("records")  # absent: the fault spares no composite, so every record switches
+    names = None if records is None else {n for n in records.split(",") if n}
+    dns = tuple(r for r in target.dns if names is None or r.name.rstrip(".") in names)
+    kept = [e for e in timeline if e.get("what") != tl.RESOLVED
+            or (e.get("involved") or {}).get("composite") in reached]
+    return target.model_copy(update={"composites": composites, "dns": dns}), kept
+
+
+def _assert_some_managed(target: Target, entries: list[tl.Entry], signals: list[tuple[str, float]]) -> None:
+    """A managed-resource signal over no managed resource would hold vacuously: refuse it instead."""
+    resolution = composed.from_entries(target, entries)
+    for phrase, _within in signals:
+        m = _MR_SIGNAL.match(" ".join(phrase.split()))
+        if m is None:
+            continue
+        try:
+            provider = target.provider(m["provider"])
+        except TargetError:
+            continue  # the sequence refuses it, naming the providers there are
+        found = resolution.mr_keys(provider.name) if resolution is not None else provider.managed
+        assert found, f"{phrase}: no managed resource of {provider.name} within the fault's blast radius " \
+                      f"({len(target.composites)} composite(s) reached)"
+
+
+def judge(target: Target, timeline: list[dict[str, Any]], signals: list[tuple[str, float]]) -> dict[str, Any]:
+    """The verdict of ``signals`` in order over a run's timeline, within the fault's blast radius
+    (``xpchaos.probes.sequence.check`` over the narrowed target); an unknown signal, a fault that reaches none of
+    the composites or a managed-resource signal over none raises ``AssertionError``."""
+    narrowed, kept = in_blast_radius(target, timeline)
+    _assert_some_managed(narrowed, tl.entries_from_json(kept), signals)
     try:
-        return sequence.check(target, world.run.timeline, signals)
+        return sequence.check(narrowed, kept, signals)
     except sequence.UnknownSignal as exc:
         raise AssertionError(str(exc)) from None
 
 
 def _assert_sequence(world: World, signals: list[tuple[str, float]], target: Target | None = None) -> None:
-    verdict = _signals(target or world.target, world, signals)
+    verdict = judge(target or world.target, world.run.timeline, signals)
     observed = f"; observed: {verdict['observed']}" if verdict.get("observed") else ""
     assert verdict["outcome"] == Outcome.PASSED, f"{verdict['reason']}{observed}; seen: " + ", ".join(
         f"{s['name']}: {s['status']}" + (f" at {s['at_s']} s" if "at_s" in s else "") for s in verdict["steps"])
@@ -92,7 +154,8 @@ def verdict_says(world: World, text: str) -> None:
 @then("these signals follow the fault in order:")
 def signals_in_order(world: World, datatable: list[list[str]]) -> None:
     """Each signal of the table (columns ``signal`` and ``within``, e.g. ``90s``) is seen after the previous one
-    and within its deadline after the fault. Signals: see ``xpchaos.probes.sequence``.
+    and within its deadline after the fault, judged within the fault's blast radius (the managed resources, the
+    composites and the DNS names of the composites it reaches). Signals: see ``xpchaos.probes.sequence``.
 
     Example: Then these signals follow the fault in order:
       | signal                                 | within |
@@ -107,8 +170,9 @@ def signals_in_order(world: World, datatable: list[list[str]]) -> None:
 
 @then(parsers.parse("{provider:Name} managed resources are {what} within {seconds:g} seconds", extra_types=NAME))
 def managed_resources_within(world: World, provider: str, what: str, seconds: float) -> None:
-    """Every managed resource of ``provider`` shows the signal (``Synced=False`` or ``Synced and Ready``) within
-    ``seconds`` of the fault.
+    """Every managed resource of ``provider`` that the composites in the fault's blast radius compose shows the
+    signal (``Synced=False`` or ``Synced and Ready``) within ``seconds`` of the fault; there must be one at least.
+    Those of composites the fault does not reach (e.g. on another ProviderConfig of the same cloud) do not count.
 
     Example: Then aws managed resources are Synced=False within 30 seconds
     """
@@ -122,7 +186,8 @@ def reconcile_error_then_syncing(world: World, lost: str, other: str, seconds: f
     condition, and ReconcileError is a condition reason, not an event. Checked instead, both within ``seconds``
     of the fault: every managed resource of ``lost`` reports the condition Synced=False with reason
     ReconcileError (a Warning Event alone does not count), then, not before that instant, every managed resource
-    of ``other`` reports Synced=True and Ready=True (the target's healthy signal: ReconcileSuccess, Available).
+    of ``other`` reports Synced=True and Ready=True (the target's healthy signal: ReconcileSuccess, Available);
+    both sides' managed resources are those of the composites in the fault's blast radius.
 
     Example: Then aws reports ReconcileError and azure is Syncing within 90 seconds
     """
@@ -137,7 +202,8 @@ def reconcile_error_then_syncing(world: World, lost: str, other: str, seconds: f
 
 @then(parsers.parse("the {kind:Name} goes Ready True → False → True within {seconds:g} seconds", extra_types=NAME))
 def composite_flips(world: World, kind: str, seconds: float) -> None:
-    """The composite leaves Ready and comes back, both within ``seconds`` of the fault.
+    """Every composite of this kind in the fault's blast radius leaves Ready and comes back, both within
+    ``seconds`` of the fault.
 
     Example: Then the XGlobalDatabase goes Ready True → False → True within 90 seconds
     """
@@ -146,7 +212,8 @@ def composite_flips(world: World, kind: str, seconds: float) -> None:
 
 @then(parsers.parse("the {kind:Name} never leaves Ready", extra_types=NAME))
 def composite_stays_ready(world: World, kind: str) -> None:
-    """After the fault, no composite of this kind reports its ready condition other than True.
+    """After the fault, no composite of this kind reports its ready condition other than True, whether the
+    fault reaches it or not.
 
     Example: Then the XGlobalDatabase never leaves Ready
     """
@@ -162,7 +229,8 @@ def composite_stays_ready(world: World, kind: str) -> None:
 
 @then(parsers.parse("DNS answers {provider:Name} on every nameserver within {seconds:g} seconds", extra_types=NAME))
 def dns_converges(world: World, provider: str, seconds: float) -> None:
-    """Every nameserver answers ``provider``'s addresses within ``seconds`` of the fault (DNS convergence).
+    """Every nameserver answers ``provider``'s addresses within ``seconds`` of the fault (DNS convergence), for
+    each DNS name the composites in the fault's blast radius compose.
 
     Example: Then DNS answers azure on every nameserver within 90 seconds
     """

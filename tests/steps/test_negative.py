@@ -56,7 +56,7 @@ def _left_behind(target: targets.Target, before: snapshot.Snapshot, undo_log: Pa
 def test_steps_fail_when_what_they_assert_is_false(blueprint: targets.Target, tmp_path: Path) -> None:
     before = snapshot.take(blueprint)
     proc, results = _pytest(tmp_path, str(NEGATIVE), "--target", str(blueprint.path), "-k",
-                            "not misspelt and not missing and not provider")
+                            "not misspelt and not missing and not provider and not watch")
     assert proc.returncode == 1, proc.stdout[-3000:]
     expected = {
         "test_dns_is_expected_on_the_side_that_was_lost": "DNS answers aws",
@@ -68,16 +68,24 @@ def test_steps_fail_when_what_they_assert_is_false(blueprint: targets.Target, tm
     }
     assert set(results) == set(expected), proc.stdout[-3000:]
     for name, words in expected.items():
-        assert results[name] is not None, f"{name} passed, but what it asserts is false"
-        assert words in results[name], f"{name}: {results[name][:2000]}"
+        failure = results[name]
+        assert failure is not None, f"{name} passed, but what it asserts is false"
+        assert words in failure, f"{name}: {failure[:2000]}"
     assert _left_behind(blueprint, before, tmp_path / "undo.jsonl") == []
 
 
 def test_bad_input_fails_before_any_fault(blueprint: targets.Target, tmp_path: Path) -> None:
     before = snapshot.take(blueprint)
     proc, results = _pytest(tmp_path, str(NEGATIVE), "--target", str(blueprint.path), "-k",
-                            "misspelt or missing or provider")
+                            "misspelt or missing or provider or watch")
     assert proc.returncode == 1, proc.stdout[-3000:]
+    # the Background names the seed's composite, then every one of its kind: both hold, so each scenario gets on
+    # to the step it is about
+    composite = results["test_a_composite_the_target_does_not_watch"] or ""
+    assert "the target has no XGlobalDatabase 'orders-db' (it watches: XGlobalDatabase 'production-db')" in \
+        composite, composite
+    kind = results["test_a_kind_of_composite_the_target_does_not_watch"] or ""
+    assert "the target watches no XPostgresInstance (it watches: XGlobalDatabase)" in kind, kind
     misspelt = results["test_a_misspelt_step"] or ""
     assert "unknown step 'When the experimnt \"revoke-credentials.json\" runs against aws'" in misspelt, misspelt
     assert "closest known steps: When the experiment \"{name}\" runs against {provider}" in misspelt, misspelt
