@@ -54,7 +54,7 @@ system-packages:
 PYTEST_WORKERS ?= 4
 SOAK_WORKERS ?= 2
 test: $(INSTALLED) $(COMPAT)/.installed lint system-packages
-	XPCHAOS_COMPAT_K8S=$(abspath $(COMPAT)) $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	XPCHAOS_COMPAT_K8S=$(abspath $(COMPAT)) $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=20 $(PYTEST_ARGS)
 
 # The reliability figures (README, "Reliability"): the long soak variants (-m soak: 30 interrupted runs, 30 killed
 # runs then restored, 24 runs under API faults) and the suites whose every case must pass (bad input, RBAC, secrets),

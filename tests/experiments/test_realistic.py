@@ -25,6 +25,9 @@ XRS = 20
 def _realistic(base: Path, profile: str) -> Iterator[Sandbox]:
     with sandboxes.realistic(base, profile, "--primary", "azure") as box:
         yield box
+# Stock never fails over: at the test timings a failover takes a few seconds, so a short SLO judges it as surely
+# as the default 90 s, and the runs do not wait the default out.
+STOCK_SLO = "10s"
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +115,8 @@ def test_a_credential_fault_on_azure_fails_over_every_xr(realistic_blueprint: Sa
 
 
 def test_stock_reads_failed_for_every_xr(realistic_stock: Sandbox, run_dir: Run) -> None:
-    result = run_dir.chaos("revoke-credentials", Path(str(realistic_stock.target_path)), XPCHAOS_PROVIDER="azure")
+    result = run_dir.chaos("revoke-credentials", Path(str(realistic_stock.target_path)), XPCHAOS_PROVIDER="azure",
+                           XPCHAOS_SLO=STOCK_SLO)
     found = verdict_of(run_dir.journal())
     assert result.returncode == 1, f"{found}\n{result.stderr[-3000:]}"
     assert found["outcome"] == "failed" and found["failed_step"] == "xr_recovers", found
@@ -184,7 +188,8 @@ def test_deleting_one_aws_providerconfig_fails_over_only_the_xrs_that_use_it(rea
 def test_stock_fails_at_xr_recovers_for_the_reached_xrs_only(realistic_aws_stock: Sandbox, run_dir: Run) -> None:
     box = realistic_aws_stock
     reached, _records = _using(box, box.target.provider("aws").provider_config.name)
-    result = run_dir.chaos("delete-providerconfig", Path(str(box.target_path)), XPCHAOS_PROVIDER="aws")
+    result = run_dir.chaos("delete-providerconfig", Path(str(box.target_path)), XPCHAOS_PROVIDER="aws",
+                           XPCHAOS_SLO=STOCK_SLO)
     found = verdict_of(run_dir.journal())
     assert result.returncode == 1, f"{found}\n{result.stderr[-3000:]}"
     assert found["outcome"] == "failed" and found["failed_step"] == "xr_recovers", found
