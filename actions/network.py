@@ -6,8 +6,10 @@ every pod that serves a kind the fault reaches (each kind of managed resource us
 and the ProviderConfig's own kind), found from the CRDs' ProviderRevisions, is blocked too; those the target's
 selector misses get a second policy of their own, with its own undo record. Two modes:
 
-- ``deny-all-except-keep``: the pods may reach only the target's ``egressKeep`` rules (API server and DNS), so
-  the provider can still report the failure;
+- ``deny-all-except-keep``: the pods may reach only the API server and cluster DNS, so the provider can still
+  report the failure: by the API server's EndpointSlice addresses, the DNS pods' labels, NodeLocal DNS's address
+  and the Services' ClusterIPs, so a CNI matching before or after Service translation keeps them (``keep_egress``;
+  the target's ``egressKeep``, when written, instead);
 - ``deny-cloud``: the pods may reach everything except the target's ``cloudEndpoints``.
 
 Rollback removes exactly those policies (each matched by name and by the undo id it carries).
@@ -169,10 +171,110 @@ def selector_to_label_selector(selector: str) -> dict[str, Any]:
     return out
 
 
-def _egress(ctx: Context, provider: Any, mode: str) -> list[dict[str, Any]]:
+def _host(address: str) -> str:
+    return f"{address}/{ipaddress.ip_address(address).max_prefixlen}"
+
+
+def _ip_rule(address: str, ports: list[tuple[int, str]]) -> dict[str, Any]:
+    return {"to": [{"ipBlock": {"cidr": _host(address)}}], "ports": [{"port": p, "protocol": r} for p, r in ports]}
+
+
+def _service_ip(core: Any, namespace: str, name: str) -> tuple[str | None, list[tuple[int, str]]]:
+    """The Service's ClusterIP (a CNI matching before Service translation sees it) and its ports; None when it has
+    none (or there is no such Service)."""
+    try:
+        spec = core.read_namespaced_service(name, namespace).spec
+    except ApiException as exc:
+        if exc.status == 404:
+            return None, []
+        raise api_error(exc, f"reading Service {namespace}/{name}") from None
+    ports = [(p.port, p.protocol or "TCP") for p in spec.ports or []]
+    return (spec.cluster_ip, ports) if spec.cluster_ip and spec.cluster_ip != "None" else (None, [])
+
+
+def _api_server_keep(api: client.ApiClient, keep: Any) -> tuple[list[dict[str, Any]], str]:
+    """The API server by its EndpointSlices' addresses and ports (what a CNI matching after Service translation
+    sees) and by its Service's ClusterIP (what one matching before it sees)."""
+    namespace, service = keep.namespace, keep.service
+    try:
+        slices = client.DiscoveryV1Api(api).list_namespaced_endpoint_slice(
+            namespace, label_selector=f"kubernetes.io/service-name={service}").items
+    except ApiException as exc:
+        raise api_error(exc, f"listing the EndpointSlices of Service {namespace}/{service}") from None
+    rules, shown = [], []
+    for piece in slices:
+        ports = [(p.port, p.protocol or "TCP") for p in piece.ports or [] if p.port]
+        for address in sorted({a for e in piece.endpoints or [] for a in e.addresses or []}):
+            rules.append(_ip_rule(address, ports))
+            shown += [f"{address}:{p}" for p, _ in ports]
+    if not rules:
+        raise TargetObjectMissing(f"cannot find the API server's endpoints: no EndpointSlice labelled "
+                                  f"kubernetes.io/service-name={service} in namespace {namespace} lists an address "
+                                  "(write egressKeep, or egressKeepFrom.apiServer, in the target); nothing was "
+                                  "changed")
+    cluster_ip, service_ports = _service_ip(core_api(api), namespace, service)
+    if cluster_ip:
+        rules.append(_ip_rule(cluster_ip, service_ports))
+        shown += [f"{cluster_ip}:{p} (ClusterIP)" for p, _ in service_ports]
+    return rules, f"API server {', '.join(shown)} (Service {namespace}/{service})"
+
+
+def _dns_keep(api: client.ApiClient, keep: Any) -> tuple[list[dict[str, Any]], str]:
+    """Cluster DNS by its pods' namespace and labels (matched after translation, whatever their addresses) and by
+    its Service's ClusterIP."""
+    ports = [(p, proto) for p in keep.ports for proto in ("UDP", "TCP")]
+    peer = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": keep.namespace}},
+            "podSelector": selector_to_label_selector(keep.pod_selector)}
+    rules = [{"to": [peer], "ports": [{"port": p, "protocol": r} for p, r in ports]}]
+    try:
+        pods = core_api(api).list_namespaced_pod(keep.namespace, label_selector=keep.pod_selector).items
+    except ApiException as exc:
+        raise api_error(exc, f"listing pods {keep.pod_selector!r} in namespace {keep.namespace}") from None
+    shown = f"cluster DNS pods {keep.pod_selector} in {keep.namespace} ({len(pods)} running)"
+    cluster_ip, _ports = _service_ip(core_api(api), keep.namespace, keep.service)
+    if cluster_ip:
+        rules.append(_ip_rule(cluster_ip, ports))
+        shown += f", {cluster_ip} (Service {keep.namespace}/{keep.service})"
+    return rules, shown + f" on {', '.join(sorted({str(p) for p in keep.ports}))}/UDP+TCP"
+
+
+def _node_local_keep(api: client.ApiClient, keep: Any) -> tuple[list[dict[str, Any]], str]:
+    """NodeLocal DNS's link-local address (never translated), when its pods run (mode ``auto``)."""
+    if keep.mode == "off":
+        return [], ""
+    if keep.mode == "auto":
+        try:
+            pods = core_api(api).list_namespaced_pod(keep.namespace, label_selector=keep.pod_selector).items
+        except ApiException as exc:
+            raise api_error(exc, f"listing pods {keep.pod_selector!r} in namespace {keep.namespace}") from None
+        if not pods:
+            return [], ""
+    return [_ip_rule(keep.address, [(53, "UDP"), (53, "TCP")])], f"NodeLocal DNS {keep.address}:53"
+
+
+def keep_egress(api: client.ApiClient, target: Any) -> tuple[list[dict[str, Any]], list[str]]:
+    """The egress rules a blocked provider keeps, so it can still read and report (API server, cluster DNS,
+    NodeLocal DNS), and what they keep in words. The target's ``egressKeep``, when written, is used as it is;
+    else they are read from the cluster where ``egressKeepFrom`` says."""
+    if target.egress_keep:
+        return ([{"to": [{"ipBlock": {"cidr": r.cidr}}], "ports": [{"port": r.port, "protocol": r.protocol}]}
+                 for r in target.egress_keep],
+                [f"{r.cidr}:{r.port}/{r.protocol} (egressKeep)" for r in target.egress_keep])
+    where = target.egress_keep_from
+    rules: list[dict[str, Any]] = []
+    shown: list[str] = []
+    for part, keep in ((_api_server_keep, where.api_server), (_dns_keep, where.dns),
+                       (_node_local_keep, where.node_local_dns)):
+        found, words = part(api, keep)
+        rules += found
+        shown += [words] if words else []
+    return rules, shown
+
+
+def _egress(ctx: Context, provider: Any, mode: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """The policy's egress rules and, in words, what they keep."""
     if mode == "deny-all-except-keep":
-        return [{"to": [{"ipBlock": {"cidr": rule.cidr}}], "ports": [{"port": rule.port, "protocol": rule.protocol}]}
-                for rule in ctx.target.egress_keep]
+        return keep_egress(ctx.api, ctx.target)
     if not provider.cloud_endpoints:
         raise TargetObjectMissing(f"{ctx.target.path}: providers.{provider.name}.cloudEndpoints is empty: mode "
                                   "deny-cloud needs the cloud API's CIDRs; nothing was changed")
@@ -180,7 +282,7 @@ def _egress(ctx: Context, provider: Any, mode: str) -> list[dict[str, Any]]:
     for family, everything in ((4, "0.0.0.0/0"), (6, "::/0")):
         blocked = [c for c in provider.cloud_endpoints if ipaddress.ip_network(c, strict=False).version == family]
         rules.append({"to": [{"ipBlock": {"cidr": everything, **({"except": blocked} if blocked else {})}}]})
-    return rules
+    return rules, [f"everything but {', '.join(provider.cloud_endpoints)}"]
 
 
 def _absent(net: Any, namespace: str, name: str) -> None:
@@ -252,7 +354,7 @@ def block_provider_api(provider: str, mode: str = "deny-all-except-keep", dry_ru
     provider = provider_name(ctx.target, provider)
     prov = provider_of(ctx.target, provider)
     core, net = core_api(ctx.api), networking(ctx.api)
-    namespace, egress = prov.pods_namespace, _egress(ctx, prov, mode)
+    namespace, (egress, kept) = prov.pods_namespace, _egress(ctx, prov, mode)  # refused here before any change
     pods = _target_pods(core, prov)
     family, missed = unselected_pods(ctx.api, prov)
     policies = [(_policy(namespace, policy_name(provider), selector_to_label_selector(prov.pods_selector), egress),
@@ -265,7 +367,7 @@ def block_provider_api(provider: str, mode: str = "deny-all-except-keep", dry_ru
         _absent(net, namespace, policy["metadata"]["name"])
     result: dict[str, Any] = {"fault": FAULT, "provider": provider, "mode": mode,
                               "policy": f"{namespace}/{policy_name(provider)}",
-                              "pods": sorted({p.metadata.name for p in pods} | set(missed))}
+                              "pods": sorted({p.metadata.name for p in pods} | set(missed)), "keep": kept}
     if family:
         result.update(policies=[f"{namespace}/{p['metadata']['name']}" for p, _ in policies], family=family,
                       family_pods=missed)

@@ -69,6 +69,19 @@ def test_a_key_written_without_a_value_counts_as_not_written(tmp_path: Path) -> 
     assert (loaded.kubeconfig, loaded.safety.lease_namespace, loaded.egress_keep) == (None, "default", ())
 
 
+def test_the_keep_is_read_from_the_cluster_where_any_kubeadm_eks_gke_or_aks_publishes_it(tmp_path: Path) -> None:
+    keep = target.load(write(tmp_path, MINIMAL)).egress_keep_from
+    assert (keep.api_server.namespace, keep.api_server.service) == ("default", "kubernetes")
+    assert (keep.dns.namespace, keep.dns.pod_selector, keep.dns.service, keep.dns.ports) == \
+        ("kube-system", "k8s-app=kube-dns", "kube-dns", (53,))
+    assert (keep.node_local_dns.mode, keep.node_local_dns.address) == ("auto", "169.254.20.10")
+    written = {**MINIMAL, "egressKeepFrom": {"dns": {"podSelector": "k8s-app=coredns", "service": "coredns"},
+                                             "nodeLocalDNS": {"mode": "off"}}}
+    keep = target.load(write(tmp_path, written)).egress_keep_from
+    assert (keep.dns.pod_selector, keep.dns.service, keep.dns.namespace, keep.node_local_dns.mode) == \
+        ("k8s-app=coredns", "coredns", "kube-system", "off")
+
+
 def test_the_deployed_target_loads_to_what_it_says() -> None:
     """deploy/kubernetes/configmap-target.yaml, as the CronJob's pod reads it."""
     manifest = yaml.safe_load((ROOT / "deploy" / "kubernetes" / "configmap-target.yaml").read_text())
@@ -125,6 +138,19 @@ def test_the_deployed_target_loads_to_what_it_says() -> None:
     (lambda d: d.update(safety={"maxUnhealthyXRs": -1}), "safety.maxUnhealthyXRs: must be 0 or more, got -1"),
     (lambda d: d.update(apiVersion="xpchaos.io/v2"), "apiVersion: 'xpchaos.io/v2' is not one of xpchaos.io/v1alpha1"),
     (lambda d: d.update(kind="Experiment"), "kind: expected a document with kind: Target"),
+    # where block-provider-api reads what it keeps
+    (lambda d: d.update(egressKeep=[{"cidr": "10.0.0.1/32", "port": 443}], egressKeepFrom={"dns": {}}),
+     "egressKeepFrom: given together with egressKeep: keep one"),
+    (lambda d: d.update(egressKeepFrom={"nodeLocalDNS": {"mode": "yes"}}),
+     "egressKeepFrom.nodeLocalDNS.mode: 'yes' is not one of auto, on, off"),
+    (lambda d: d.update(egressKeepFrom={"nodeLocalDNS": {"address": "link-local"}}),
+     "egressKeepFrom.nodeLocalDNS.address: 'link-local' is not an IP address"),
+    (lambda d: d.update(egressKeepFrom={"dns": {"ports": [53, 70000]}}),
+     "egressKeepFrom.dns.ports[1]: must be 65535 or less"),
+    (lambda d: d.update(egressKeepFrom={"apiServer": {"namespace": "../default"}}),
+     "egressKeepFrom.apiServer.namespace: '../default' is not a valid Kubernetes namespace"),
+    (lambda d: d.update(egressKeepFrom={"dns": {"podSelctor": "k8s-app=coredns"}}),
+     "egressKeepFrom.dns.podSelctor: unknown key; did you mean 'podSelector'?"),
 ])
 def test_errors_name_the_field_and_the_fix(tmp_path: Path, edit: Edit, message: str) -> None:
     assert refusal(tmp_path, edit).startswith(message)

@@ -112,6 +112,12 @@ GRANTS: tuple[Grant, ...] = (
            "src/xpchaos/run/discover.py finds the pods of each Provider that serves a kind, in whatever namespace "
            "they run; actions/network.py proves its NetworkPolicy selects the provider's pods; actions/identity.py "
            "finds the pods to restart; actions/blast_radius.py; preflight checks they run"),
+    _grant([""], ["services"], ["get"], "cluster", ["block-provider-api", "preflight"],
+           "actions/network.py keeps egress to the API server's and cluster DNS's ClusterIPs (default/kubernetes, "
+           "kube-system/kube-dns unless egressKeepFrom names others); preflight shows what it keeps"),
+    _grant(["discovery.k8s.io"], ["endpointslices"], ["list"], "cluster", ["block-provider-api", "preflight"],
+           "actions/network.py keeps egress to the API server's endpoints (the default/kubernetes EndpointSlice), "
+           "which a CNI matching after Service translation sees; preflight shows them"),
     # No grant for SelfSubjectAccessReviews (``require`` asks them before every command): Kubernetes' bootstrap
     # ClusterRole system:basic-user lets every authenticated identity create them, as discovery (system:discovery).
     # -- each provider's namespace (its pods; the credential Secrets) -----------------------------------------------
@@ -277,9 +283,12 @@ def _kinds(target: Target, grant: Grant, family: list[tuple[str, str]]) -> list[
 
 def applies(target: Target | None, grant: Grant) -> bool:
     """Whether ``target`` needs ``grant`` at all: a workload identity can only be broken where some provider's
-    credentials are not a Secret the target pins (revoke-credentials refuses mode identity on a Secret)."""
+    credentials are not a Secret the target pins (revoke-credentials refuses mode identity on a Secret); the API
+    server's and DNS's Services and EndpointSlices are read only when the target writes no ``egressKeep``."""
     if target is not None and grant.uses == {"revoke-identity"}:
         return any(p.credentials is None for p in target.providers.values())
+    if target is not None and grant.resources in (("services",), ("endpointslices",)):
+        return not target.egress_keep  # the keep is read from the cluster only when egressKeep is not written
     return True
 
 

@@ -217,6 +217,49 @@ class EgressRule(StrictModel):
     protocol: Literal["TCP", "UDP", "SCTP"] = "TCP"
 
 
+def _ip(value: str) -> str:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise ValueError(f"{shown(value)} is not an IP address (e.g. 169.254.20.10)") from None
+    return value
+
+
+class ApiServerKeep(StrictModel):
+    """The API server's Service; its EndpointSlices (label ``kubernetes.io/service-name``) give the addresses and
+    ports the API server really listens on, which a CNI matching after Service translation sees."""
+
+    namespace: Namespace = "default"
+    service: ObjectName = "kubernetes"
+
+
+class ClusterDnsKeep(StrictModel):
+    """Cluster DNS (kube-dns / CoreDNS): its pods by namespace and labels, and its Service's ClusterIP."""
+
+    namespace: Namespace = "kube-system"
+    pod_selector: Text = Field(default="k8s-app=kube-dns", alias="podSelector")
+    service: ObjectName = "kube-dns"
+    ports: tuple[Port, ...] = (53,)
+
+
+class NodeLocalDnsKeep(StrictModel):
+    """NodeLocal DNSCache: its link-local address, kept when its pods run (``auto``), always (``on``) or never."""
+
+    mode: Literal["auto", "on", "off"] = "auto"
+    address: Annotated[Text, AfterValidator(_ip)] = "169.254.20.10"
+    namespace: Namespace = "kube-system"
+    pod_selector: Text = Field(default="k8s-app=node-local-dns", alias="podSelector")
+
+
+class EgressKeepFrom(StrictModel):
+    """Where block-provider-api reads what a blocked provider must still reach, when ``egressKeep`` is not written
+    (defaults: any kubeadm, EKS, GKE or AKS cluster)."""
+
+    api_server: ApiServerKeep = Field(default=ApiServerKeep(), alias="apiServer")
+    dns: ClusterDnsKeep = ClusterDnsKeep()
+    node_local_dns: NodeLocalDnsKeep = Field(default=NodeLocalDnsKeep(), alias="nodeLocalDNS")
+
+
 class Slos(StrictModel):
     dns_convergence: Duration | None = None
 
@@ -318,7 +361,8 @@ class Target(StrictModel):
     allow_any_context: StrictBool = Field(default=False, alias="allowAnyContext")
     composites: tuple[ObjectRef, ...] = ()
     providers: Annotated[dict[ProviderName, Provider], AfterValidator(_some_provider)]
-    egress_keep: tuple[EgressRule, ...] = Field(default=(), alias="egressKeep")
+    egress_keep: tuple[EgressRule, ...] = Field(default=(), alias="egressKeep")  # written: used as it is
+    egress_keep_from: EgressKeepFrom = Field(default=EgressKeepFrom(), alias="egressKeepFrom")  # else read there
     dns: tuple[DnsRecord, ...] = ()
     slo_settings: Slos = Field(default=Slos(), alias="slos")
     signal_overrides: Signals = Field(default=Signals(), alias="signals")
@@ -331,6 +375,9 @@ class Target(StrictModel):
         if self.allow_any_context and self.allowed_contexts:
             raise problem_at("allowAnyContext", "true together with allowedContexts: keep one (allowedContexts, "
                                                 "the contexts this target may change, is the safe one)")
+        if self.egress_keep and "egress_keep_from" in self.model_fields_set:
+            raise problem_at("egressKeepFrom", "given together with egressKeep: keep one (egressKeep is kept as "
+                                               "written; egressKeepFrom says where to read it from the cluster)")
         for name, provider in self.providers.items():
             provider._name = name
         return self

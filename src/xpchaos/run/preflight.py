@@ -25,6 +25,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from xpchaos.actions import network
+from xpchaos.actions._common import FaultError
 from xpchaos.controls import permissions
 from xpchaos.core import access, kube
 from xpchaos.core import platform_graph as graph
@@ -574,9 +575,27 @@ def check_dns(target: Target) -> list[Finding]:
     return found
 
 
+# what block-provider-api keeps --------------------------------------------------------------------------------------
+def check_egress(api: client.ApiClient, target: Target) -> list[Finding]:
+    """What a blocked provider still reaches (the API server, cluster DNS), as block-provider-api would write it."""
+    try:
+        _rules, kept = network.keep_egress(api, target)
+    except Exception as exc:
+        why = str(exc) if isinstance(exc, FaultError) else _why(exc)
+        return [fail("egress", f"block-provider-api cannot tell what to keep: {why}",
+                     "write egressKeep in the target (the API server's endpoints and cluster DNS), or point "
+                     "egressKeepFrom at the Services that publish them")]
+    found = [ok("egress", f"block-provider-api keeps: {'; '.join(kept)}")]
+    if target.egress_keep:
+        found.append(warn("egress", "egressKeep is used as written: a CNI that matches after Service translation "
+                                    "(Calico, Cilium) sees the endpoints, not a Service's ClusterIP",
+                          "remove egressKeep to keep the endpoints read from the cluster (egressKeepFrom)"))
+    return found
+
+
 # all of it -----------------------------------------------------------------------------------------------------------
 CHECKS: tuple[Callable[[client.ApiClient, Target], list[Finding]], ...] = (
-    check_crossplane, check_objects, check_poll, check_rbac)
+    check_crossplane, check_objects, check_poll, check_rbac, check_egress)
 
 
 def check(target: Target) -> list[Finding]:

@@ -8,10 +8,10 @@ rows; the Azure rows and the stock-only scenarios skip themselves (``--target`` 
 selects fewer of the others. Deleting ``aws-prod`` reaches 10 of the 20 XRs, so the scenarios pass only if their
 steps judge within the blast radius.
 
-The target is used as discover wrote it, plus what it marks for review: each cloud's API address
-(``cloudEndpoints``, from the sandbox's ground truth, as a reviewer would write them) for the network fault, in
-its ``deny-cloud`` mode. Discover writes no ``egressKeep``, so the default mode would cut the provider pods off the
-API server too and nothing could report the failure. On stock the target's SLO is tighter, so each scenario's
+The target is used as discover wrote it (only the SLO tightened on stock). Discover writes no ``egressKeep``: the
+network fault keeps the API server's endpoints (the ``default/kubernetes`` EndpointSlice) and the cluster DNS pods
+(``k8s-app=kube-dns``), which the platform's post-DNAT CNI sees, so the cut-off provider still reports its errors.
+On stock the target's SLO is tighter, so each scenario's
 verdict comes sooner. The two gates run at once, each on its own sandbox."""
 
 from __future__ import annotations
@@ -73,22 +73,20 @@ def _discover(box: Sandbox, out: Path) -> Path:
     return out
 
 
-def _reviewed(target: Path, box: Sandbox, slo: str | None) -> Path:
-    """The discovered target with what it asks a reviewer to add: each cloud's API address (``cloudEndpoints``)."""
-    assert "REVIEW: cloudEndpoints" in target.read_text()  # discover cannot find them in the cluster
-    clouds = json.loads((box.state_dir / "platform.json").read_text())["clouds"]
-    doc = yaml.safe_load(target.read_text())
-    for name, provider in doc["providers"].items():
-        provider["cloudEndpoints"] = [f"{clouds[name]['endpoint']}/32"]
+def _tightened(target: Path, slo: str | None) -> Path:
+    """The discovered target as written, with a tighter SLO when given."""
+    assert "egressKeep" not in yaml.safe_load(target.read_text())  # the keep comes from the cluster
     if slo:
+        doc = yaml.safe_load(target.read_text())
         doc["slos"] = {"dns_convergence": slo}
-    target.write_text(yaml.safe_dump(doc, sort_keys=False))
+        target.write_text(yaml.safe_dump(doc, sort_keys=False))
     return target
 
 
 def _start_gate(target: Path, report_dir: Path) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if k != "XPCHAOS_REVOKE_MODE"}  # the default, auto, picks IRSA's
-    env.update(XPCHAOS_HISTORY=str(report_dir.parent / "history.sqlite"), XPCHAOS_BLOCK_MODE="deny-cloud",
+    # the defaults: revoke mode auto picks IRSA's; block mode deny-all-except-keep keeps what the cluster publishes
+    env = {k: v for k, v in os.environ.items() if k not in ("XPCHAOS_REVOKE_MODE", "XPCHAOS_BLOCK_MODE")}
+    env.update(XPCHAOS_HISTORY=str(report_dir.parent / "history.sqlite"),
                XPCHAOS_UNDO_LOG=str(report_dir.parent / "undo.jsonl"))
     return subprocess.Popen([sys.executable, "-m", "xpchaos", "gate", "--target", str(target), "--report-dir",
                              str(report_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
@@ -112,7 +110,7 @@ def gates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Gate]]
         started = {}
         for profile in PROFILES:
             box = stack.enter_context(sandboxes.realistic(base / profile, profile))
-            target = _reviewed(_discover(box, base / f"{profile}.yaml"), box, STOCK_SLO if profile == "stock" else None)
+            target = _tightened(_discover(box, base / f"{profile}.yaml"), STOCK_SLO if profile == "stock" else None)
             report_dir = base / f"{profile}-run" / "report"
             report_dir.parent.mkdir()
             started[profile] = (_start_gate(target, report_dir), report_dir)
@@ -133,6 +131,10 @@ def test_the_gate_passes_on_blueprint_with_the_discovered_target(gates: dict[str
     assert len(extension(revoked, "xpchaos-verdict")["composites"]) == 20
     [fault] = [r for r in revoked["run"] if r["activity"]["name"] == "revoke-credentials"]
     assert fault["output"]["mode_reason"] == "mode auto: source IRSA → identity"
+    cut = gate.journal("Cutting AWS off its cloud API fails over to Azure")
+    [block] = [r for r in cut["run"] if r["activity"]["name"] == "block-provider-api"]
+    assert block["output"]["mode"] == "deny-all-except-keep", block["output"]
+    assert "API server 10.0.113.21:443, 10.0.145.88:443" in block["output"]["keep"][0], block["output"]["keep"]
 
 
 def test_the_gate_reads_not_resilient_on_stock_naming_the_missing_failover(gates: dict[str, Gate]) -> None:
