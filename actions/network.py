@@ -271,6 +271,35 @@ def keep_egress(api: client.ApiClient, target: Any) -> tuple[list[dict[str, Any]
     return rules, shown
 
 
+BACKOFF_CAP = 30.0  # seconds allowed for the managed reconciler's backoff on top of the poll (never over one poll)
+
+
+def go_duration(seconds: float) -> str:
+    """``630`` → ``10m30s``, ``2`` → ``2s``, ``1.5`` → ``1.5s``."""
+    minutes, rest = divmod(round(seconds, 3), 60)
+    text = f"{int(minutes)}m" if minutes else ""
+    return text + (f"{rest:g}s" if rest or not text else "")
+
+
+def first_effect(pods: list[Any], provider: str, written_keep: bool = False) -> dict[str, Any]:
+    """The first effect the fault must cause, and the latest time it can appear: every MR of ``provider`` shows
+    the error signal (``detect``) at its next poll, read from the blocked pods' ``--poll`` as preflight reads it
+    (upjet's default 10m when none says), plus one backoff of the reconciler (up to 30 s). Not seen by then, the
+    fault did not take hold (``xpchaos.verdict``)."""
+    from xpchaos.run import preflight  # late: preflight imports this module
+
+    polls = [preflight.parse_go_duration(value) for pod in pods for c in pod.spec.containers or []
+             if (value := preflight.poll_arg(c.args or ())) is not None]
+    poll = max(polls) if polls else preflight.parse_go_duration(preflight.DEFAULT_POLL)
+    due = poll + min(BACKOFF_CAP, poll)
+    unseen = f"no provider error within {go_duration(due)}: is NetworkPolicy enforced on this cluster?"
+    if written_keep:  # the other way a provider stays silent: cut off the API server by a keep the CNI ignores
+        unseen += (" Or the target's egressKeep cut the provider off the API server too (a CNI matching after "
+                   "Service translation ignores ClusterIPs: remove egressKeep to keep what the cluster publishes)")
+    return {"step": "detect", "signal": "mr_error", "side": provider, "due_s": round(due, 3),
+            "poll": go_duration(poll) + ("" if polls else " (assumed: upjet's default)"), "unseen": unseen}
+
+
 def _egress(ctx: Context, provider: Any, mode: str) -> tuple[list[dict[str, Any]], list[str]]:
     """The policy's egress rules and, in words, what they keep."""
     if mode == "deny-all-except-keep":
@@ -377,6 +406,7 @@ def block_provider_api(provider: str, mode: str = "deny-all-except-keep", dry_ru
             would.append(f"create NetworkPolicy {namespace}/{family_policy_name(provider)} for the pods of "
                          f"{', '.join(family)} (they serve kinds the fault reaches; the target's selector misses them)")
         return {**result, "outcome": ActionOutcome.DRY_RUN, "would": would, "spec": policies[0][0]["spec"]}
+    result["effect"] = first_effect(pods, provider, bool(ctx.target.egress_keep) and mode == MODES[0])
     ids = [_create(ctx, net, provider, policy) for policy, _selector in policies]
     result["undo_id"] = ids[0]
     if family:

@@ -8,7 +8,9 @@ the run was interrupted, the cluster or DNS could not be observed).
 The rules, in order: an interrupted or aborted run is ``error`` (also one where SIGTERM surfaced as an
 activity's failure); a steady state that did not hold before the
 method is ``error`` (no fault was injected); a fault action that answered ``fault-not-applied`` gives that; a
-fault action that raised is ``error``; then the failover probe's own verdict (the worst composite's, with every
+fault action that raised is ``error``; a fault whose first effect (its output's ``effect``) was never seen is
+``fault-not-applied`` with the fault's reason, or ``error`` when the SLO ended before the effect was due; then the
+failover probe's own verdict (the worst composite's, with every
 composite's own under ``composites``); without one, a deviated run is ``failed`` and a completed one ``passed``.
 """
 
@@ -96,6 +98,34 @@ def _slo(run: dict[str, Any]) -> float | None:
     return max(deadlines) if deadlines else None
 
 
+def _never_detected(out: dict[str, Any]) -> bool:
+    """The probe read "failed" only because the fault's first effect (``detect``) was never seen, on any
+    composite."""
+    if Outcome.parse(out.get("outcome")) != Outcome.FAILED or out.get("failed_step") != "detect" or \
+            out.get("late_by_s") is not None:
+        return False
+    composites = out.get("composites") or []
+    return all(c.get("failed_step") == "detect" and c.get("late_by_s") is None for c in composites)
+
+
+def _effect_unseen(out: dict[str, Any], fault: dict[str, Any]) -> dict[str, Any] | None:
+    """A fault counts only once its first effect is seen. The fault states it (``effect``: the step, the latest
+    time it can appear, what its absence means); never seen, the verdict is ``fault-not-applied`` with that
+    reason, or ``error`` when the SLO ended before the effect could be due. None: the probe's verdict stands."""
+    effect = fault.get("effect")
+    if not isinstance(effect, dict) or effect.get("step") != "detect" or not _never_detected(out):
+        return None
+    due = float(effect.get("due_s") or 0)
+    deadline = next((s.get("deadline_s") for s in out.get("steps") or [] if s.get("name") == "detect"), None)
+    if isinstance(deadline, (int, float)) and deadline < due:
+        return {"outcome": Outcome.ERROR, "unconfirmed": out.get("reason"),
+                "reason": f"the SLO ({deadline:g} s) ended before the fault's first effect could be due: the "
+                          f"provider polls every {effect.get('poll')}, so its first error may come {due:g} s after "
+                          "the fault; no error within the SLO proves nothing (shorten --poll, or raise the SLO)"}
+    return {"outcome": Outcome.NOT_APPLIED, "unconfirmed": out.get("reason"),
+            "reason": f"{effect.get('unseen') or 'the fault had no effect'} (the probe read: {out.get('reason')})"}
+
+
 def of_journal(journal: dict[str, Any]) -> Verdict:
     """The verdict of a finished run (see the module docstring for the rules)."""
     title = str((journal.get("experiment") or {}).get("title", ""))
@@ -130,6 +160,9 @@ def of_journal(journal: dict[str, Any]) -> Verdict:
             return Verdict(Outcome.ERROR, f"probe {run['activity'].get('name')!r} could not observe: "
                                           f"{_exception_line(run)}", **base)
         out = run["output"]
+        unseen = _effect_unseen(out, _output(fault) if fault is not None else {})
+        if unseen is not None:
+            out = {**out, **unseen}
         return Verdict(Outcome.parse(out.get("outcome")), str(out.get("reason", "")),
                        failed_step=out.get("failed_step"), late_by_s=out.get("late_by_s"), observed=out.get("observed"),
                        times=dict(out.get("times") or {}), steps=list(out.get("steps") or []), slo_s=_slo(run),

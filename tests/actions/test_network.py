@@ -1,9 +1,13 @@
-"""What ``block-provider-api`` keeps, on the ``realistic`` platform (a post-DNAT CNI as Calico's or Cilium's, the
-API server at 10.0.113.21:443 and 10.0.145.88:443, CoreDNS pods, NodeLocal DNS).
+"""``block-provider-api`` on the CNIs a real cluster has.
 
-The keep read from the cluster (the ``default/kubernetes`` EndpointSlice, the DNS pods' labels, NodeLocal DNS's
-address) keeps the provider reporting its cloud errors; an ``egressKeep`` by ClusterIP, as users write it, cuts
-the provider off the API server too: it reports nothing (shown against the first, running at the same time).
+What it keeps, on the ``realistic`` platform (a post-DNAT CNI as Calico's or Cilium's, the API server at
+10.0.113.21:443 and 10.0.145.88:443, CoreDNS pods, NodeLocal DNS): the keep read from the cluster (the
+``default/kubernetes`` EndpointSlice, the DNS pods' labels, NodeLocal DNS's address) keeps the provider reporting
+its cloud errors; an ``egressKeep`` by ClusterIP, as users write it, cuts the provider off the API server too: it
+reports nothing (shown against the first, running at the same time).
+
+On a CNI that enforces no NetworkPolicy (``none``) the fault's first effect never comes: the run reads
+``fault-not-applied`` with the reason, exit 2, never "not resilient".
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ import pytest
 import yaml
 from kubernetes import client, config
 
+from tests.sandbox.platform.platforms import platform_document
 from tests.support import sandboxes
 from tests.support.commands import xpchaos
+from tests.support.runs import Run, verdict_of
 from tests.support.sandboxes import Sandbox
 from tests.support.waiting import wait_for
 from xpchaos.actions import network
@@ -131,3 +137,31 @@ def test_preflight_shows_what_is_kept_and_warns_about_a_written_keep(platform: P
     assert "cluster DNS pods k8s-app=kube-dns in kube-system (2 running), 10.96.0.10" in kept["message"], kept
     assert [f["status"] for f in shown["trap"]] == ["ok", "warn"], shown["trap"]
     assert "10.96.0.1/32:443/TCP (egressKeep)" in shown["trap"][0]["message"]
+
+
+@pytest.fixture(scope="module")
+def unenforced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """One composite on a cluster whose CNI stores NetworkPolicies and enforces none (flannel's)."""
+    directory = tmp_path_factory.mktemp("cni-none")
+    platform = directory / "platform.yaml"
+    platform.write_text(yaml.safe_dump(platform_document("cni-none", cluster={"cni": "none", "nodes": 1})))
+    with sandboxes.running(directory / "sandbox", "--platform", str(platform), *sandboxes.fast("blueprint"),
+                           cli=True) as box:
+        box.wait_steady(timeout=DEADLINE)
+        yield box
+
+
+def test_no_networkpolicy_enforcement_reads_fault_not_applied_with_the_reason(unenforced: Sandbox,
+                                                                             tmp_path: Path) -> None:
+    run = Run(tmp_path)
+    assert unenforced.target_path is not None
+    result = xpchaos("run", "block-provider-api", "--journal", str(run.journal_path), "--slo", "4s",
+                     env=run.env(unenforced.target_path), cwd=tmp_path)
+    assert result.returncode == 2, result.stdout[-3000:] + result.stderr[-2000:]
+    v = verdict_of(run.journal())
+    assert v["outcome"] == "fault-not-applied", v
+    assert v["reason"].startswith("no provider error within 1s: is NetworkPolicy enforced on this cluster?"), v
+    assert "fault not applied" in result.stdout
+    [fault] = [r for r in run.journal()["run"] if r["activity"]["name"] == "block-provider-api"]
+    assert fault["output"]["effect"]["poll"] == "0.5s"  # the test timings' --poll, read from the pods
+    assert run.outstanding() == []
