@@ -155,7 +155,7 @@ def test_no_networkpolicy_enforcement_reads_fault_not_applied_with_the_reason(un
                                                                              tmp_path: Path) -> None:
     run = Run(tmp_path)
     assert unenforced.target_path is not None
-    result = xpchaos("run", "block-provider-api", "--journal", str(run.journal_path), "--slo", "4s",
+    result = xpchaos("run", "block-provider-api", "--journal", str(run.journal_path), "--slo", "2s",
                      env=run.env(unenforced.target_path), cwd=tmp_path)
     assert result.returncode == 2, result.stdout[-3000:] + result.stderr[-2000:]
     v = verdict_of(run.journal())
