@@ -25,6 +25,7 @@ from chaoslib.types import Configuration, Secrets
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from xpchaos.core import api_retry
 from xpchaos.core import platform_graph as graph
 from xpchaos.core.outcome import ActionOutcome
 from xpchaos.core.target import ObjectRef
@@ -355,8 +356,12 @@ def _create(ctx: Context, net: Any, provider: str, policy: dict[str, Any]) -> st
                                    "name": name})
     policy["metadata"]["annotations"] = {UNDO_ANNOTATION: record_id}
     logger.info("creating NetworkPolicy %s/%s (undo record %s)", namespace, name, record_id)
-    try:
-        net.create_namespaced_network_policy(namespace, policy)
+    try:  # an answer lost after the create was applied (504): created again, the 409 finds our undo id there
+        api_retry.create_or_adopt(
+            lambda: net.create_namespaced_network_policy(namespace, policy),
+            lambda: net.read_namespaced_network_policy(name, namespace),
+            lambda found: (found.metadata.annotations or {}).get(UNDO_ANNOTATION) == record_id,
+            f"creating NetworkPolicy {namespace}/{name}")
     except ApiException as exc:
         raise api_error(exc, f"creating NetworkPolicy {namespace}/{name}") from None
     return record_id

@@ -1,20 +1,22 @@
 """``--api-faults NAME=RATE,...``: server-side API faults, so the harness's own resilience can be tested.
 
 One roll per eligible request: a single uniform draw ``u`` in [0, 1) is checked against the rates of the faults
-that apply to the request, laid end to end in the fixed order ``latency, 500, 503, 429, drop-watch, gone, stall``;
+that apply to the request, laid end to end in the fixed order ``latency, 500, 503, 429, drop-watch, gone, stall, 504``;
 the first band containing ``u`` is the fault (at most one per request). While the applicable rates sum to at most 1,
 each fault happens with its own rate; beyond that, earlier names win. ``drop-watch`` and ``stall`` apply only to
 watches and ``gone`` only to watches that carry a resourceVersion other than ""/"0"; the others apply to every
 eligible request. ``stall`` is a half-open connection, as behind a load balancer that was replaced: the stream
 starts normally, then nothing more is sent (no event, no bookmark, not the end of the stream) and the connection
-stays open until the client closes it.
+stays open until the client closes it. ``504`` is a gateway that timed out while the API server went on: the
+request is handled (a write is applied) and the client gets 504 Gateway Timeout instead of the answer.
 
 Eligible: authenticated resource requests (a path with a resource under ``/api/V/...`` or ``/apis/G/V/...``, as
-``audit.attributes`` classifies them) whose User-Agent contains ``--api-faults-agent`` (when given). Discovery,
+``audit.attributes`` classifies them) whose User-Agent contains ``--api-faults-agent`` and whose verb and resource
+are listed in ``--api-faults-only`` (when given). Discovery,
 ``/version``, ``/openapi``, health and ``/metrics`` are never faulted. The error answers are decided before the
-handler runs, so a refused request changes nothing. Each injected fault is counted (``/metrics``) and, with
-``--api-faults-log``, written as one JSON line. Faults are set by the process's flags only: there is deliberately
-no endpoint to change them.
+handler runs, so a refused request changes nothing (but ``504``, answered after it). Each injected fault is
+counted (``/metrics``) and, with ``--api-faults-log``, written as one JSON line. Faults are set by the process's
+flags only: there is deliberately no endpoint to change them.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ from aiohttp import web
 from .audit import attributes
 from .errors import ApiError
 
-ORDER = ("latency", "500", "503", "429", "drop-watch", "gone", "stall")  # new names go last: seeds keep their rolls
+# new names go last: seeds keep their rolls
+ORDER = ("latency", "500", "503", "429", "drop-watch", "gone", "stall", "504")
 WATCH_ONLY = ("drop-watch", "gone", "stall")
 SILENCED = ("drop-watch", "stall")  # watch faults that begin after a random delay
 # the answers, worded as the real API server words them; its priority-and-fairness filter sends the 429 text as
@@ -49,6 +52,7 @@ _ERRORS = {
     "500": (500, "InternalError", "Internal error occurred: injected by the sandbox (--api-faults)"),
     "503": (503, "ServiceUnavailable", "the server is currently unable to handle the request"),
     "429": (429, "TooManyRequests", "Too many requests, please try again later."),
+    "504": (504, "Timeout", "Timeout: request did not complete within the allotted timeout"),
 }
 
 
@@ -67,6 +71,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--api-faults-seed", default=None, metavar="INT", help="random seed (default: random, logged)")
     parser.add_argument("--api-faults-agent", default=None, metavar="SUBSTRING",
                         help="only fault requests whose User-Agent contains SUBSTRING (default: all)")
+    parser.add_argument("--api-faults-only", default=None, metavar="VERB:RESOURCE,...",
+                        help="only fault these requests, e.g. create:leases,create:networkpolicies (default: all)")
     parser.add_argument("--api-faults-log", type=Path, default=None, metavar="FILE",
                         help="append one JSON line per injected fault")
 
@@ -81,6 +87,16 @@ class FaultConfig:
     agent: str | None = None
     log_path: Path | None = None
     stall_after: float = 2.0
+    only: frozenset[tuple[str, str]] | None = None  # (verb, resource) of the eligible requests; None: all
+
+
+def parse_only(text: str | None) -> frozenset[tuple[str, str]] | None:
+    if not text:
+        return None
+    pairs = [item.strip().partition(":") for item in text.split(",")]
+    if any(not verb or not sep or not resource for verb, sep, resource in pairs):
+        raise ValueError(f"--api-faults-only {text!r}: expected VERB:RESOURCE,..., e.g. create:leases")
+    return frozenset((verb, resource) for verb, _, resource in pairs)
 
 
 def _seconds(flag: str, text: str) -> float:
@@ -136,7 +152,8 @@ def config_from_args(args: argparse.Namespace) -> FaultConfig | None:
     if args.api_faults is None:
         return None
     return FaultConfig(parse_rates(args.api_faults), latency, int(retry_after), drop_after, seed,
-                       args.api_faults_agent or None, args.api_faults_log, stall_after)
+                       args.api_faults_agent or None, args.api_faults_log, stall_after,
+                       parse_only(args.api_faults_only))
 
 
 @dataclass(frozen=True)
@@ -222,6 +239,8 @@ class ApiFaults:
         attrs = attributes(request.method, request.path, request.query, user_agent)
         if "nonResourceURL" in attrs:
             return None, False
+        if self.config.only is not None and (attrs["verb"], attrs["resource"]) not in self.config.only:
+            return None, False
         watch = attrs["verb"] == "watch"
         resumes = watch and (request.query.get("resourceVersion") or "0") != "0"
         draw, edge = self._random.random(), 0.0
@@ -252,6 +271,10 @@ class ApiFaults:
                 return await handler(request)
             finally:
                 _watch_fault.reset(token)
+        if name == "504" and not watch:  # applied, then the answer is lost on its way back
+            answered = await handler(request)
+            if answered.status >= 300:  # nothing was applied: the true answer goes back
+                return answered
         self.record(request, name, None, watch)
         code, reason, message = _ERRORS[name]
         headers = {}

@@ -1,11 +1,13 @@
 """The harness's API client retries what the server asks to be retried (``xpchaos.core.api_retry``), counts every
-retry, and hands back the server's answer when the retries run out. Against a sandbox that injects the faults
+retry, and hands back the server's answer when the retries run out; a write only where the server changed nothing
+(429 and 503 with Retry-After), and a create whose answer was lost after it was applied (504) is made again and its
+409 read as success only when the object there is the caller's own. Against a sandbox that injects the faults
 (``--api-faults``) into the harness's requests only (its User-Agent ``xpchaos/...``)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +15,11 @@ import pytest
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
+from tests.support import sandboxes
 from tests.support.sandboxes import Sandbox
-from xpchaos.core import api_retry, kube
+from xpchaos.actions import network
+from xpchaos.core import api_retry, kube, lease
+from xpchaos.core.outcome import ActionOutcome
 
 
 def _faulty(own_sandbox: Callable[..., Sandbox], tmp_path: Path, spec: str) -> tuple[Sandbox, Path]:
@@ -31,7 +36,7 @@ def _injected(log: Path) -> list[dict[str, Any]]:
 
 def test_every_verb_is_retried_through_refusals_and_each_retry_is_counted(own_sandbox: Callable[..., Sandbox],
                                                                            tmp_path: Path) -> None:
-    box, log = _faulty(own_sandbox, tmp_path, "500=0.1,503=0.1,429=0.1")
+    box, log = _faulty(own_sandbox, tmp_path, "503=0.15,429=0.15")
     api_retry.reset()
     core: Any = client.CoreV1Api(kube.api_client(box.kubeconfig))
     for i in range(20):
@@ -44,7 +49,7 @@ def test_every_verb_is_retried_through_refusals_and_each_retry_is_counted(own_sa
     counted = api_retry.stats()
     assert len(injected) >= 20, injected  # 80 requests at 30 %: the faults really came
     assert counted["total"] == len(injected), (counted, len(injected))
-    assert {f["fault"] for f in injected} == {"500", "503", "429"}
+    assert {f["fault"] for f in injected} == {"503", "429"}
     assert {f["method"] for f in injected} >= {"POST", "PATCH", "GET"}
     # nothing was made twice and nothing is left: a refused request changed nothing, the retry did it once
     plain: Any = client.CoreV1Api(config.new_client_from_config(config_file=box.kubeconfig))
@@ -64,9 +69,87 @@ def test_when_the_retries_run_out_the_server_answer_reaches_the_caller(own_sandb
     assert api_retry.stats() == {"total": api_retry.ATTEMPTS - 1, "503": api_retry.ATTEMPTS - 1}
 
 
+def test_a_write_answered_500_is_handed_back_at_once_and_a_read_is_retried(own_sandbox: Callable[..., Sandbox],
+                                                                             tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    box, log = _faulty(own_sandbox, tmp_path, "500=1")
+    monkeypatch.setattr(api_retry, "ATTEMPTS", 3)  # the read's backoff: 0.2 s, 0.4 s
+    api_retry.reset()
+    core: Any = client.CoreV1Api(kube.api_client(box.kubeconfig))
+    with pytest.raises(ApiException) as raised:
+        core.create_namespaced_config_map("default", {"metadata": {"name": "once"}})
+    assert raised.value.status == 500 and len(_injected(log)) == 1  # the server may have applied it: asked once
+    with pytest.raises(ApiException):
+        core.read_namespace("default")
+    assert len(_injected(log)) == 1 + api_retry.ATTEMPTS  # a read changes nothing: asked again
+    assert api_retry.stats() == {"total": api_retry.ATTEMPTS - 1, "500": api_retry.ATTEMPTS - 1}
+
+
 def test_a_client_without_retries_asks_once(own_sandbox: Callable[..., Sandbox], tmp_path: Path) -> None:
     box, log = _faulty(own_sandbox, tmp_path, "503=1")
     core: Any = client.CoreV1Api(kube.api_client(box.kubeconfig, retrying=False))
     with pytest.raises(ApiException):
         core.read_namespace("default")
     assert len(_injected(log)) == 1  # urllib3's own Retry-After resends are off too
+
+
+# -- a gateway timing out after the API server applied the create: 504 to every create of the faults' objects --------
+LOST = "create:networkpolicies,create:leases,create:configmaps"
+
+
+@pytest.fixture(scope="module")
+def lost_answers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, Path]]:
+    state = tmp_path_factory.mktemp("lost-answers")
+    log = state / "faults.jsonl"
+    with sandboxes.running(state / "sandbox", *sandboxes.fast("stock"), "--api-faults", "504=1",
+                           "--api-faults-only", LOST, "--api-faults-agent", kube.USER_AGENT.split("/")[0] + "/",
+                           "--api-faults-log", str(log)) as box:
+        box.wait_steady()
+        yield box, log
+
+
+def _lost(log: Path, resource: str) -> list[dict[str, Any]]:
+    return [f for f in _injected(log) if f["fault"] == "504" and f["path"].endswith(f"/{resource}")]
+
+
+def test_a_block_whose_create_answer_was_lost_is_applied_not_failed(lost_answers: tuple[Sandbox, Path],
+                                                                    tmp_path: Path) -> None:
+    box, log = lost_answers
+    configuration = {**box.configuration, "xpchaos_undo_log": str(tmp_path / "undo.jsonl")}
+    api_retry.reset()
+    result = network.block_provider_api("aws", configuration=configuration)
+    try:
+        assert result["outcome"] == ActionOutcome.APPLIED, result
+        assert len(_lost(log, "networkpolicies")) == 1, "the create was not answered 504"
+        assert api_retry.stats().get("create-504", 0) >= 1  # made again, its 409 read as ours
+    finally:
+        assert network.unblock_provider_api("aws", configuration=configuration)["outcome"] == "restored"
+    net: Any = client.NetworkingV1Api(config.new_client_from_config(config_file=box.kubeconfig))
+    assert net.list_namespaced_network_policy(box.target.providers["aws"].pods_namespace).items == []
+
+
+def test_the_lease_whose_create_answer_was_lost_is_recognised_as_ours(lost_answers: tuple[Sandbox, Path]) -> None:
+    box, log = lost_answers
+    api = kube.api_client(box.kubeconfig)
+    held = lease.for_target(api, box.target).acquire()  # not "held by someone else": by this run
+    try:
+        coord: Any = client.CoordinationV1Api(api)
+        assert coord.read_namespaced_lease(held.name, held.namespace).spec.holder_identity == held.identity
+        assert len(_lost(log, "leases")) == 1 and not held.joined
+    finally:
+        held.release()
+    assert client.CoordinationV1Api(api).list_namespaced_lease(held.namespace).items == []
+
+
+def test_a_conflict_with_an_object_not_ours_is_still_a_conflict(lost_answers: tuple[Sandbox, Path]) -> None:
+    box, _log = lost_answers
+    plain: Any = client.CoreV1Api(config.new_client_from_config(config_file=box.kubeconfig))  # not faulted
+    plain.create_namespaced_config_map("default", {"metadata": {"name": "taken", "annotations": {"id": "theirs"}}})
+    core: Any = client.CoreV1Api(kube.api_client(box.kubeconfig))
+    body = {"metadata": {"name": "taken", "annotations": {"id": "mine"}}}
+    with pytest.raises(ApiException) as raised:
+        api_retry.create_or_adopt(lambda: core.create_namespaced_config_map("default", body),
+                                  lambda: core.read_namespaced_config_map("taken", "default"),
+                                  lambda found: found.metadata.annotations.get("id") == "mine", "ConfigMap taken")
+    assert raised.value.status == 409
+    assert plain.read_namespaced_config_map("taken", "default").metadata.annotations == {"id": "theirs"}

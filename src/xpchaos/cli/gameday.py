@@ -16,12 +16,12 @@ from urllib3.exceptions import MaxRetryError
 from xpchaos.cli.gate import HISTORY_OPTION, record_history
 from xpchaos.cli.output import console, fail
 from xpchaos.cli.run import sigterm_interrupts
-from xpchaos.core import kube
+from xpchaos.core import kube, lease
 from xpchaos.core import target as targets
 from xpchaos.report import html as report
 from xpchaos.report.page import write
 from xpchaos.run import gameday as gamedays
-from xpchaos.run import lease, notify, report_model, runner, stops
+from xpchaos.run import notify, report_model, runner, stops
 from xpchaos.run import plan as plans
 
 MEANINGS = {0: "every experiment passed", 1: "not resilient: an experiment failed its failover expectation",

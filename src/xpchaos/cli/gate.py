@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import sys
 import time
@@ -13,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from xpchaos.controls import permissions
-from xpchaos.core import kube, measures
+from xpchaos.core import kube, lease, measures
 from xpchaos.core import target as targets
 from xpchaos.core.errors import InputError
 from xpchaos.core.outcome import Outcome
@@ -99,6 +100,15 @@ def gate(target_path: Path | None, markexpr: str, report_dir: Path | None, featu
       130  interrupted (the running scenario's rollbacks ran)
     """
     _check_target(target_path)
+    with contextlib.ExitStack() as stack:
+        if target_path is not None:  # one fault at a time per target: the scenarios' runs join this lease
+            stack.enter_context(lease.hold(targets.load(target_path), "xpchaos gate"))
+        exit_code = _gate(target_path, markexpr, report_dir, features, history_path)
+    sys.exit(exit_code)
+
+
+def _gate(target_path: Path | None, markexpr: str, report_dir: Path | None, features: Path | None,
+          history_path: Path | None) -> int:
     found = sources.features(features)
     directory = (report_dir or gates.new_report_dir()).resolve()
     directory.mkdir(parents=True, exist_ok=True)
@@ -127,7 +137,7 @@ def gate(target_path: Path | None, markexpr: str, report_dir: Path | None, featu
     style = "green" if exit_code == 0 else "bold red"
     console.print(f"[{style}]exit {exit_code}[/]: {escape(meaning)}", highlight=False)
     console.print(f"Report: [bold]{index}[/bold]", highlight=False)
-    sys.exit(exit_code)
+    return exit_code
 
 
 def register(group: click.Group) -> None:

@@ -13,7 +13,9 @@ since the experiment began and still outstanding, newest first, with SIGINT and 
 Before anything runs it checks the target as every command does (it loads, and it allows this kube context:
 ``xpchaos.core.kube.check_context``), and that the identity holds every permission the experiment needs
 (``xpchaos.controls.permissions``); if not, plain ``chaos run`` ends there with one line and exit code 2, having
-changed nothing.
+changed nothing. Then it takes the target's Lease (``xpchaos.core.lease``: one fault at a time per target) and
+holds it until the last undo is replayed; another run holding it ends ``chaos run`` the same way, naming the holder
+and since when. Under ``xpchaos run``, a game day or a gate, which hold the Lease already, it joins theirs.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import Any
 from xpchaos.actions import restore
 from xpchaos.actions._common import load_target, same_target, target_path, undo_log
 from xpchaos.controls import permissions
-from xpchaos.core import interrupts, kube
+from xpchaos.core import interrupts, kube, lease
 from xpchaos.core import target as targets
 from xpchaos.core.errors import InputError
 from xpchaos.core.undo_log import UndoLog
@@ -40,6 +42,7 @@ EXTENSION = "xpchaos-safety"
 _started: dict[str, float] = {}
 _phase: dict[str, str | None] = {"now": None}
 _handlers: dict[int, Any] = {}
+_lease: dict[str, lease.Lease] = {}
 
 
 def configure_control(configuration: dict[str, Any] | None = None, secrets: dict[str, Any] | None = None,
@@ -52,9 +55,22 @@ def configure_control(configuration: dict[str, Any] | None = None, secrets: dict
         kube.check_context(target)
         if experiment is not None:
             permissions.require_for(experiment, target, configuration, secrets, "chaos run")
+        _release_lease()  # a control configured twice in one process holds one lease
+        _lease["held"] = lease.take(target, "chaos run")
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(InputError.EXIT_CODE) from None
+
+
+def _release_lease() -> None:
+    held = _lease.pop("held", None)
+    if held is not None:
+        held.end()
+
+
+def cleanup_control() -> None:
+    """chaoslib's last call, also when the run stopped early: the lease is released if it is still held."""
+    _release_lease()
 
 
 def before_experiment_control(context: dict[str, Any], configuration: dict[str, Any] | None = None,
@@ -138,6 +154,7 @@ def after_experiment_control(context: dict[str, Any], state: Any = None,
                      undo_log(configuration).path)
     if isinstance(state, dict) and (report["replayed"] or report["outstanding"]):
         state.setdefault("extensions", []).append(report)
+    _release_lease()  # the rollbacks and the replay are over: no fault of this run can be put in place any more
     if held and isinstance(state, dict):  # the run ends as interrupted, with its journal, rather than mid-teardown
         logger.warning("xpchaos safety: %s arrived while undoing; the run ends as interrupted",
                        signal.Signals(held[0]).name)

@@ -150,9 +150,9 @@ GRANTS: tuple[Grant, ...] = (
            "src/xpchaos/run/preflight.py reads the providers' --poll from their Deployments"),
     # -- the harness's own namespace -----------------------------------------------------------------------------
     _grant(["coordination.k8s.io"], ["leases"], ["get", "create", "update", "patch", "delete"], "harness",
-           ["gameday"],
-           "src/xpchaos/run/lease.py: one game day at a time; create takes the Lease, get reads its holder, update "
-           "takes over an abandoned one, patch renews it, delete releases it"),
+           ["observe", "gameday"],
+           "src/xpchaos/core/lease.py: one fault at a time per target (every run, gate and game day); create takes "
+           "the Lease, get reads its holder, update takes over an abandoned one, patch renews it, delete releases it"),
     _grant([""], ["configmaps"], ["get"], "harness", ["gameday"],
            "src/xpchaos/run/stops.py: the emergency-stop ConfigMap, read by name; its existence stops the game day",
            names=[EMERGENCY_STOP]),

@@ -1,15 +1,20 @@
-"""Retries of Kubernetes API requests the server asked to be retried, with tenacity.
+"""Retries of Kubernetes API requests, with tenacity, only where a retry cannot do a change twice.
 
-Every client ``xpchaos.core.kube`` makes sends its requests through ``RetryingRESTClient``. An answer 429, 500, 502,
-503 or 504, or a connection broken mid-answer, is tried again: after the server's ``Retry-After`` when it sends one
-(capped at ``RETRY_AFTER_CAP``), else after an exponential backoff with jitter; at most ``ATTEMPTS`` attempts within
-``BUDGET`` seconds, then the last answer goes to the caller as it came (an ``ApiException`` with its status).
+Every client ``xpchaos.core.kube`` makes sends its requests through ``RetryingRESTClient``. Reads (GET, HEAD,
+OPTIONS; watches are GETs; and the POSTs of access and token reviews, which store nothing) are tried again on 429,
+500, 502, 503 and 504 and on a connection broken mid-answer. Writes (POST, PUT, PATCH, DELETE) are tried again only
+when the server said it changed nothing: 429 or 503 with a ``Retry-After`` (priority and fairness, an unavailable
+backend: refused before any change, as client-go retries them), or when the request never left (a connection
+refused or reset while connecting: urllib3's connect retries, ``no_hidden_retries``). A 500, 502 or 504 to a write,
+or a connection broken after it was sent, may come after the change was applied (a gateway that timed out while the
+API server went on): it goes to the caller as it came. A create that must not be lost uses ``create_or_adopt``,
+which creates again and counts a 409 as success only when the object there is the caller's own (its undo id, the
+Lease's holder); a delete, ``delete_or_gone``, which deletes again and reads a 404 as done.
 
-Any verb is retried, as client-go does for 429 and 5xx answers that carry Retry-After: an API server refuses those
-before it changes anything (priority and fairness, an unavailable backend). The harness's own writes are also safe
-to repeat when an answer was lost: merge patches of absolute values, creates whose 409 the callers read as
-"already there", deletes whose 404 as "already gone". kubernetes' own opt-in ``client_go_retries`` only covers
-GET and HEAD, which would leave the rollbacks (PATCH, PUT, POST, DELETE) to fail on the first 503.
+A retry waits the server's ``Retry-After`` when it sends one (capped at ``RETRY_AFTER_CAP``), else an exponential
+backoff with jitter; at most ``ATTEMPTS`` attempts within ``BUDGET`` seconds, then the last answer goes to the
+caller as it came (an ``ApiException`` with its status). kubernetes' own opt-in ``client_go_retries`` only covers
+GET and HEAD, which would leave the rollbacks (PATCH, PUT, POST, DELETE) to fail on the first 429.
 
 ``stats()`` counts the retries made in this process, by reason; the timeline control writes them into the journal.
 """
@@ -21,9 +26,11 @@ import random
 import threading
 import time
 from collections import Counter
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from kubernetes.client import rest
+from kubernetes.client.rest import ApiException
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay
 from urllib3.exceptions import ProtocolError
 from urllib3.util.retry import Retry
@@ -32,12 +39,19 @@ from xpchaos.core.errors import XpchaosError
 
 logger = logging.getLogger("xpchaos.api")
 
-RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
+RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})  # for reads
+REFUSED_BEFORE_CHANGE = frozenset({429, 503})  # for writes, with Retry-After: the server changed nothing
+AMBIGUOUS_STATUSES = frozenset({500, 502, 504})  # a write answered so may have been applied
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+# POSTs that are questions, not changes: the API server stores nothing (access and token reviews)
+QUESTIONS = ("selfsubjectaccessreviews", "subjectaccessreviews", "localsubjectaccessreviews",
+             "selfsubjectrulesreviews", "selfsubjectreviews", "tokenreviews")
 ATTEMPTS = 8
 BUDGET = 30.0  # seconds spent retrying one request, at most
 RETRY_AFTER_CAP = 10.0
 BACKOFF_BASE, BACKOFF_CAP = 0.2, 5.0
 
+T = TypeVar("T")
 _counts: Counter[str] = Counter()
 _lock = threading.Lock()
 
@@ -65,6 +79,20 @@ class _Refused(XpchaosError):
     def __init__(self, response: rest.RESTResponse) -> None:
         super().__init__(f"{response.status} {response.reason}")
         self.response = response
+
+
+def reads_only(method: str, url: str) -> bool:
+    """A request that changes nothing: a read, or a POST of a review (a question the server stores nothing for)."""
+    if method.upper() in READS:
+        return True
+    return method.upper() == "POST" and url.split("?")[0].rstrip("/").rsplit("/", 1)[-1] in QUESTIONS
+
+
+def retried(method: str, url: str, response: rest.RESTResponse) -> bool:
+    """Whether this answer may be retried without risking a change made twice."""
+    if reads_only(method, url):
+        return response.status in RETRIED_STATUSES
+    return response.status in REFUSED_BEFORE_CHANGE and (response.headers or {}).get("Retry-After") is not None
 
 
 def _retry_after(response: rest.RESTResponse) -> float | None:
@@ -126,11 +154,13 @@ class RetryingRESTClient:
         def attempt() -> rest.RESTResponse:
             response = self._inner.request(method, url, headers=headers, body=body, post_params=post_params,
                                            _request_timeout=_request_timeout)
-            if response.status in RETRIED_STATUSES:
+            if retried(method, url, response):
                 raise _Refused(response)
             return response
 
-        retrying = Retrying(retry=retry_if_exception_type((_Refused, ProtocolError)), wait=_wait,
+        # a connection broken mid-answer: the write may have been applied, only a read is asked again
+        broken = (_Refused, ProtocolError) if reads_only(method, url) else (_Refused,)
+        retrying = Retrying(retry=retry_if_exception_type(broken), wait=_wait,
                             stop=stop_after_attempt(ATTEMPTS) | stop_after_delay(BUDGET), sleep=time.sleep,
                             before_sleep=before_sleep, retry_error_callback=give_back)
         return retrying(attempt)  # type: ignore[no-any-return]
@@ -138,11 +168,62 @@ class RetryingRESTClient:
 
 def no_hidden_retries(api: Any, connection_retries: int = 3) -> Any:
     """urllib3's default ``Retry`` resends a GET answered 429 or 503 with Retry-After three times, unseen and
-    uncounted; leave it retrying broken connections only, so every status is decided (and counted) here."""
-    api.configuration.retries = Retry(connection_retries, status=0, status_forcelist=(),
+    uncounted, and resends a PUT or DELETE whose connection broke after it was sent; leave it retrying connections
+    that failed before the request left (any verb) and broken reads, so every status is decided (and counted)
+    here and no write is sent twice unseen."""
+    api.configuration.retries = Retry(connection_retries, connect=connection_retries, read=connection_retries,
+                                      status=0, status_forcelist=(), allowed_methods=READS,
                                       respect_retry_after_header=False)
     api.rest_client = rest.RESTClientObject(api.configuration)  # the pool reads ``retries`` when it is made
     return api
+
+
+def create_or_adopt(create: Callable[[], T], read: Callable[[], T], ours: Callable[[T], bool],
+                    what: str) -> T:
+    """Create an object whose create may have been applied though its answer was lost (a 500, 502 or 504, a
+    connection broken after the request was sent): create again; a 409 then counts as success only when the object
+    there is ours (``ours(read())``: it carries this run's undo id, or this run's holder). Any other 409 and every
+    other error go to the caller."""
+    last: Exception | None = None
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return create()
+        except ApiException as exc:
+            if exc.status == 409:
+                found = read()
+                if ours(found):
+                    logger.info("%s: already there and ours (an earlier attempt was applied)", what)
+                    return found
+                raise
+            if exc.status not in AMBIGUOUS_STATUSES:
+                raise
+            last = exc
+        except ProtocolError as exc:  # sent, then the connection broke: maybe applied
+            last = exc
+        if attempt == ATTEMPTS:
+            raise last
+        count(f"create-{getattr(last, 'status', type(last).__name__)}")
+        logger.info("%s: %s; creating again (attempt %d), a 409 then reads the object", what, last, attempt + 1)
+        time.sleep(min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1)) * random.uniform(0.8, 1.2))
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def delete_or_gone(delete: Callable[[], Any], what: str) -> None:
+    """Delete an object whose delete may have been applied though its answer was lost: delete again; a 404 then
+    means it is gone (the earlier attempt did it). Other errors go to the caller."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            delete()
+            return
+        except ApiException as exc:
+            if exc.status == 404 and attempt > 1:
+                return
+            if exc.status not in AMBIGUOUS_STATUSES or attempt == ATTEMPTS:
+                raise
+            count(f"delete-{exc.status}")
+        logger.info("%s: answered ambiguously; deleting again (attempt %d), a 404 then means gone", what,
+                    attempt + 1)
+        time.sleep(min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1)) * random.uniform(0.8, 1.2))
 
 
 def install(api: Any) -> Any:

@@ -15,8 +15,9 @@ A suite (YAML)::
 
 Before each experiment the steady state must hold (waiting with the bound) and no stop condition may hold
 (``xpchaos.run.stops``); while it runs the stop conditions are watched every second and a trip rolls it back at once.
-The whole run holds the target's Lease (``xpchaos.run.lease``). The suite file is read by
-``xpchaos.run.gameday_suite``: relative experiment paths are found beside the suite, then in the working directory.
+The whole run holds the target's Lease (``xpchaos.core.lease``; its experiments and scenarios join it). The suite
+file is read by ``xpchaos.run.gameday_suite``: relative experiment paths are found beside the suite, then in the
+working directory.
 """
 
 from __future__ import annotations
@@ -29,11 +30,11 @@ from typing import Any
 from kubernetes.client.rest import ApiException
 
 from xpchaos.controls import permissions
-from xpchaos.core import access, kube
+from xpchaos.core import access, kube, lease
 from xpchaos.core import outcome as outcomes
 from xpchaos.core import target as targets
 from xpchaos.core.errors import XpchaosError
-from xpchaos.run import gate, lease, report_model, runner, stops
+from xpchaos.run import gate, report_model, runner, stops
 from xpchaos.run import plan as plans
 from xpchaos.run import steady as steadiness
 from xpchaos.run.gameday_suite import MAX_SUITE_BYTES, Step, Suite, SuiteError, load

@@ -22,7 +22,7 @@ import yaml
 from xpchaos import verdict
 from xpchaos.actions import credentials
 from xpchaos.controls import permissions
-from xpchaos.core import access, interrupts, kube
+from xpchaos.core import access, interrupts, kube, lease
 from xpchaos.core import target as targets
 from xpchaos.core.errors import InputError
 
@@ -219,7 +219,11 @@ def run(path: str | Path | dict[str, Any], target_path: str | Path | None = None
     runtime = experiment.get("runtime") or {}
     strategy = Strategy.from_string((runtime.get("hypothesis") or {}).get("strategy", "default"))
     settings = {"runtime": {"rollbacks": {"strategy": "always"}, "hypothesis": {"strategy": strategy.value}}}
-    journal = run_experiment(experiment, settings=settings, strategy=strategy, event_handlers=[_signals_interrupt()])
+    # one fault at a time per target, from before the first change to the last rollback; joined, not taken, under a
+    # game day or gate that holds it; held by another run: one line naming it, exit 2, nothing changed
+    with lease.hold(target, "xpchaos run"):
+        journal = run_experiment(experiment, settings=settings, strategy=strategy,
+                                 event_handlers=[_signals_interrupt()])
     found = verdict.from_extensions(journal) or verdict.of_journal(journal)
     written = write_journal(journal, journal_path) if journal_path else None
     result = RunResult(Path(path) if not isinstance(path, dict) else Path("-"), journal, found, written)

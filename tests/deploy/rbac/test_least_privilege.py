@@ -49,9 +49,9 @@ NOT_EXERCISED: dict[tuple[str, str], str] = {
     ("create", "secrets"): "actions/credentials.py re-creates the Secret on rollback of the delete-secret mode "
                            "(XPCHAOS_REVOKE_MODE=delete-secret); the experiments use the default mode",
     ("delete", "secrets"): "the delete-secret revoke mode (XPCHAOS_REVOKE_MODE=delete-secret), not the default",
-    ("update", "leases"): "src/xpchaos/run/lease.py takes over an abandoned (expired) Lease; a single game day "
+    ("update", "leases"): "src/xpchaos/core/lease.py takes over an abandoned (expired) Lease; a single run "
                           "never finds one",
-    ("patch", "leases"): "src/xpchaos/run/lease.py renews the Lease every 20 s (RENEW_EVERY); a fast game day "
+    ("patch", "leases"): "src/xpchaos/core/lease.py renews the Lease every 20 s (RENEW_EVERY); a fast run "
                          "ends sooner",
     ("list", "deploymentruntimeconfigs"): "preflight gets the DeploymentRuntimeConfig a Provider names; it lists "
                                           "none (get and list share the rule with providers)",

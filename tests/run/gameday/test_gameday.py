@@ -1,5 +1,6 @@
 """``xpchaos gameday`` as a scheduled drill runs it: three experiments in order, --dry-run touching nothing, one run
-at a time per target (a Lease), and a tripped stop condition rolling back at once with exit 2."""
+at a time per target (a Lease, which ``xpchaos run``, plain ``chaos run`` and ``xpchaos gate`` hold too), and a
+tripped stop condition rolling back at once with exit 2."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kubernetes import client
 
 from tests.support import sandboxes
+from tests.support.commands import CHAOS
 from tests.support.paths import EXPERIMENTS, ROOT
 from tests.support.sandboxes import Sandbox
 from tests.support.waiting import wait_for
@@ -144,6 +147,52 @@ def test_a_second_concurrent_run_is_refused(blueprint: Sandbox, tmp_path: Path) 
     assert coord.list_namespaced_lease("default").items == [], "the interrupted run left its lease"
 
 
+def test_while_a_run_holds_the_target_every_other_run_is_refused(blueprint: Sandbox, tmp_path: Path) -> None:
+    """``xpchaos run`` holds the Lease from before its fault to after its rollback; meanwhile a second ``xpchaos
+    run``, a plain ``chaos run`` and ``xpchaos gate --target`` are refused (exit 2, the holder named), changing
+    nothing (each records an undo before any change: their undo logs stay empty), and the first is unaffected."""
+    target = str(blueprint.target_path)
+    uids = _provider_config_uids(blueprint)  # a delete-providerconfig that ran would re-create them: new uids
+    first = subprocess.Popen([sys.executable, "-m", "xpchaos", "run", str(EXPERIMENTS / "block-provider-api.json"),
+                              "--target", target], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env={**_env(tmp_path / "first"), "XPCHAOS_SLO": "20s"})
+    coord = client.CoordinationV1Api(kube.api_client(blueprint.target.kubeconfig))
+    try:
+        held = wait_for(lambda: coord.list_namespaced_lease("default").items, 30, what="the first run's lease")
+        holder = held[0].spec.holder_identity
+        assert holder.endswith(f":{first.pid}"), holder
+        others = {"xpchaos run": [sys.executable, "-m", "xpchaos", "run",
+                                  str(EXPERIMENTS / "delete-providerconfig.json"), "--target", target],
+                  "chaos run": [CHAOS, "run", "--no-verify-tls", str(EXPERIMENTS / "delete-providerconfig.json")],
+                  "xpchaos gate": [sys.executable, "-m", "xpchaos", "gate", "--target", target, "--report-dir",
+                                   str(tmp_path / "gate")]}
+        envs = {name: {**_env(tmp_path / name.replace(" ", "-")), "XPCHAOS_TARGET": target} for name in others}
+        started = {name: subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                          text=True, env=envs[name]) for name, command in others.items()}
+        refused = {name: (proc.communicate(timeout=60), proc.returncode) for name, proc in started.items()}
+        assert first.poll() is None, "the first run ended before the others were refused: no overlap was tested"
+    finally:
+        out, err = first.communicate(timeout=120)
+    for name, ((o, e), code) in refused.items():
+        assert code == 2, f"{name}: exit {code}\n{o[-2000:]}{e[-2000:]}"
+        assert "another run holds the lease" in o + e and holder in o + e and "since" in o + e, (name, o + e)
+        assert not (tmp_path / name.replace(" ", "-") / "undo.jsonl").exists(), f"{name} recorded a change"
+    assert first.returncode == 0, out[-3000:] + err[-2000:]
+    assert "resilient" in out
+    assert coord.list_namespaced_lease("default").items == [], "the first run left its lease"
+    assert _provider_config_uids(blueprint) == uids
+
+
+def _provider_config_uids(box: Sandbox) -> dict[str, str]:
+    custom: Any = client.CustomObjectsApi(kube.api_client(box.target.kubeconfig))
+    found = {}
+    for provider in box.target.providers.values():
+        ref = provider.provider_config
+        obj = custom.get_cluster_custom_object(ref.group, ref.version, ref.plural, ref.name)
+        found[f"{ref.kind}/{ref.name}"] = obj["metadata"]["uid"]
+    return found
+
+
 def test_a_tripped_stop_condition_rolls_back_and_exits_2(slow_blueprint: Sandbox, tmp_path: Path) -> None:
     suite = _suite(tmp_path / "suite.yaml", f"experiment: {EXPERIMENTS / 'block-provider-api.json'}")
     before = snapshot.take(slow_blueprint.target)
@@ -204,7 +253,7 @@ def test_a_bad_suite_exits_2_with_one_line(blueprint: Sandbox, tmp_path: Path, b
 def test_an_abandoned_lease_is_taken_over_and_a_live_one_is_not(blueprint: Sandbox) -> None:
     import datetime as dt
 
-    from xpchaos.run import lease
+    from xpchaos.core import lease
 
     api = kube.api_client(blueprint.target.kubeconfig)
     coord = client.CoordinationV1Api(api)

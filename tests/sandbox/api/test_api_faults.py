@@ -293,7 +293,9 @@ def test_the_log_and_the_metrics_agree_and_a_seed_repeats_the_rolls(own_sandbox:
 
 @pytest.mark.parametrize(("flags", "problem"), [
     (["--api-faults", "bogus=2"], "--api-faults 'bogus=2': expected NAME=RATE with NAME one of latency, 500, 503, "
-                                  "429, drop-watch, gone, stall"),
+                                  "429, drop-watch, gone, stall, 504"),
+    (["--api-faults", "504=1", "--api-faults-only", "create"],
+     "--api-faults-only 'create': expected VERB:RESOURCE,..., e.g. create:leases"),
     (["--api-faults", "stall=1", "--api-faults-stall-after", "-1"],
      "--api-faults-stall-after '-1': expected a number of seconds >= 0"),
     (["--api-faults", "503=1.5"], "--api-faults '503=1.5': RATE is a probability between 0 and 1"),
