@@ -1,7 +1,7 @@
 """``python -m bench [NAME ...]``: run the benchmarks (all by default), print a table, write the JSON results.
 
-Names: watch, list, fanout, memory (the API server), detection, dns_convergence, recorder_memory (the probes),
-platform_start (``sandbox up --platform realistic``), discover (``xpchaos discover`` on 500 XRs).
+Names: watch, list, fanout, memory (the API server), detection, dns_convergence, recorder_memory, recorder_noise
+(the probes), platform_start (``sandbox up --platform realistic``), discover (``xpchaos discover`` on 500 XRs).
 Results go to ``bench/results/latest.json`` (git-ignored) unless ``--output`` says otherwise;
 copy the figures of a full run into ``bench/README.md``.
 """
@@ -27,6 +27,7 @@ from . import (
     memory,
     platform_start,
     recorder_memory,
+    recorder_noise,
     watch_latency,
 )
 from .common import machine
@@ -39,6 +40,7 @@ BENCHMARKS: dict[str, ModuleType] = {
     "detection": detection,
     "dns_convergence": dns_convergence,
     "recorder_memory": recorder_memory,
+    "recorder_noise": recorder_noise,
     "platform_start": platform_start,
     "discover": discover,
 }

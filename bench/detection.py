@@ -1,8 +1,9 @@
 """Benchmark 5: detection lag - an Event written through the API until the TimelineRecorder has it, side by side
 with a 1-second polling probe (chaostoolkit-kubernetes's ``chaosk8s.event.probes.get_events``, its body re-used).
 
-A ``--profile stock --speed fast`` sandbox; the recorder is started on the sandbox's own ``target.yaml`` (Events in
-all namespaces, the XR and MR watches, the DNS sampler), as a Chaos Toolkit run would. A thread calls
+A ``--profile stock --speed fast`` sandbox; the recorder is started on the sandbox's own ``target.yaml`` (the XR and MR
+watches, the Events about them, the DNS sampler), as a Chaos Toolkit run would; the benchmark's Events are about
+the target's XR. A thread calls
 ``get_events(field_selector=...)`` every second (a fresh API client per call, as chaosk8s does) and notes when
 each poll returned and which of the benchmark's Events it listed. Events are then created one at a time at
 random gaps (0.2-0.6 s, so they fall at every phase of the poll); an Event's recorder lag runs from just before the
@@ -76,12 +77,13 @@ def get_events(kubeconfig: str, field_selector: str, limit: int) -> dict[str, An
         api.close()
 
 
-def _event(i: int) -> dict[str, Any]:
+def _event(i: int, about: dict[str, str]) -> dict[str, Any]:
+    """An Event about ``about``: the recorder keeps only Events about the target's objects."""
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     return {
         "apiVersion": "v1", "kind": "Event",
         "metadata": {"name": f"bench-detect-{i:03d}", "namespace": NS},
-        "involvedObject": {"apiVersion": "v1", "kind": "ConfigMap", "name": "bench", "namespace": NS},
+        "involvedObject": about,
         "reason": REASON, "message": f"detection benchmark event {i}", "type": "Warning",
         "source": {"component": "xpchaos-bench"}, "count": 1, "firstTimestamp": now, "lastTimestamp": now,
     }
@@ -92,6 +94,9 @@ def _bench(kubeconfig: str, target_path: str) -> dict[str, Any]:
     target = target_mod.load(target_path)
     api = config.new_client_from_config(config_file=kubeconfig)
     core = client.CoreV1Api(api)
+    xr = target.composites[0]
+    about = {"apiVersion": xr.api_version, "kind": xr.kind, "name": xr.name,
+             **({"namespace": xr.namespace} if xr.namespace else {})}
     recorder = TimelineRecorder(target).start()
     poller = Poller(kubeconfig)
     rng = random.Random(4)
@@ -107,7 +112,7 @@ def _bench(kubeconfig: str, target_path: str) -> dict[str, Any]:
             def seen(entries: list[tl.Entry], _name: str = name) -> tl.Entry | None:
                 return next((e for e in reversed(entries[-50:]) if e.what == tl.EVENT and e.name == _name), None)
             start = time.monotonic()
-            core.create_namespaced_event(NS, _event(i))
+            core.create_namespaced_event(NS, _event(i, about))
             entry = recorder.timeline.wait_for(seen, time.monotonic() + 10)
             if entry is None:
                 raise RuntimeError(f"the recorder never had Event {name}")

@@ -38,7 +38,10 @@ DEFAULT_SIGNALS: dict[str, Any] = {  # docs/crossplane.md, 'The failover sequenc
     "mr_healthy": {"conditions": [{"type": "Synced", "status": "True", "reason": "ReconcileSuccess"},
                                   {"type": "Ready", "status": "True", "reason": "Available"}]},
     "xr_ready": {"condition": "Ready"},
+    # where a composite names the side that serves (the blueprint's failover function writes it; "" for none)
+    "xr_serving": {"field": "status.failover.activeProvider"},
 }
+WARM_STANDBY = "warm standby: already healthy before the fault"
 
 ObjKey = tuple[str, str | None, str]  # plural, namespace, name
 # (what the step needs: "k8s" or "dns", the folded state, whether the step's deadline has passed) -> why the
@@ -53,6 +56,13 @@ def signals(target: Target) -> dict[str, Any]:
     return merged
 
 
+def serving_field(target: Target) -> tuple[str, ...]:
+    """The path of the field where a composite names its serving side (``signals.xr_serving.field``), split at
+    the dots; empty when the target says its composites name none."""
+    text = str((signals(target).get("xr_serving") or {}).get("field") or "")
+    return tuple(part for part in text.split(".") if part)
+
+
 @dataclass
 class State:
     """What the timeline says at one instant."""
@@ -65,6 +75,8 @@ class State:
     errored: set[ObjKey] = field(default_factory=set)  # objects that showed the error signal since t0
     went_down: set[ObjKey] = field(default_factory=set)  # XRs that left Ready since t0
     came_back: set[ObjKey] = field(default_factory=set)  # ... and then returned to Ready
+    serving: dict[ObjKey, str] = field(default_factory=dict)  # the side each composite names as serving
+    serving_changed: set[ObjKey] = field(default_factory=set)  # composites that named another side since t0
     error_condition: dict[str, str] = field(default_factory=dict)
     error_events: tuple[str, ...] = ()
     ready_type: str = "Ready"
@@ -86,7 +98,13 @@ class State:
         elif entry.what == tl.EVENT and after and entry.reason in self.error_events and entry.type == "Warning":
             involved = entry.involved
             self.errored.update(k for k in self.conditions if k[2] == involved.get("name") and
-                                (k[1] or None) == (involved.get("namespace") or None))
+                                (k[1] or None) == (involved.get("namespace") or None) and
+                                k[0] == involved.get("plural", k[0]))  # its kind (journals before: any kind)
+        elif entry.what == tl.SERVING:
+            key = (entry.kind, entry.namespace, entry.name)
+            self.serving[key] = entry.status
+            if after and entry.status != entry.previous:
+                self.serving_changed.add(key)
         elif entry.what in (tl.ANSWER, tl.DNS_ERROR):
             where = (entry.name, entry.nameserver)
             self.dns[where] = entry.answers if entry.what == tl.ANSWER else None
@@ -108,6 +126,8 @@ class Step:
     check: Callable[[State], bool]
     needs: str = "k8s"  # k8s or dns: what must be observable to tell
     explain: Callable[[State], str] | None = None  # what was seen instead, when the step is missed
+    # what the step's being met rests on, read when it is met (whether it already held before the fault)
+    basis: Callable[[State, bool], str | None] | None = None
 
 
 @dataclass
@@ -115,6 +135,7 @@ class StepResult:
     step: Step
     at: float | None = None
     since: float | None = None
+    basis: str | None = None
 
     def as_dict(self, t0: float, now: float) -> dict[str, Any]:
         doc: dict[str, Any] = {"name": self.step.name, "description": self.step.description,
@@ -124,6 +145,8 @@ class StepResult:
             doc["since_s"] = round(max(self.since if self.since is not None else self.at, t0) - t0, 3)
             late = self.at - (t0 + self.step.deadline)
             doc["status"] = "late" if late > 0 else "met"
+            if self.basis:
+                doc["basis"] = self.basis
             if late > 0:
                 doc["late_by_s"] = round(late, 3)
         else:
@@ -260,8 +283,10 @@ class Scanner:
     def _check(self, instant: float) -> None:
         self._hold(instant)
         while self.current < len(self.steps) and self.holding[self.current] is not None:
-            self.results[self.current].at = instant
-            self.results[self.current].since = self.holding[self.current]
+            result, since = self.results[self.current], self.holding[self.current]
+            result.at, result.since = instant, since
+            if result.step.basis is not None:
+                result.basis = result.step.basis(self.state, since is not None and since < self.t0)
             self.current += 1
 
     def advance(self, entries: list[tl.Entry]) -> None:
@@ -326,6 +351,7 @@ def sequence(target: Target, deadlines: Mapping[str, float] | None, to: str | No
     error_cond = dict(sig["mr_error"].get("condition") or {})
     healthy = [dict(c) for c in sig["mr_healthy"].get("conditions") or []]
     ready = sig["xr_ready"].get("condition", "Ready") if isinstance(sig["xr_ready"], dict) else "Ready"
+    promote, promote_basis = _promotion(secondary, serving_field(target), healthy, mr_keys, xrs)
     records = [(r.name, n, tuple(sorted(getattr(r, dns_side)))) for r in dns for n in r.nameservers]
 
     def dns_secondary(state: State) -> bool:  # a switch after the fault: an answer that was already there is none
@@ -347,8 +373,8 @@ def sequence(target: Target, deadlines: Mapping[str, float] | None, to: str | No
     steps: tuple[Step, ...] = (
         Step("detect", f"every {primary} MR {error_cond.get('type')}={error_cond.get('status')}/{reason}",
              limit["detect"], lambda s: all(k in s.errored for k in mr_keys(primary))),
-        Step("promote", f"every {secondary} MR " + ", ".join(f"{c['type']}={c['status']}" for c in healthy),
-             limit["promote"], lambda s: all(matches(s, k, c) for k in mr_keys(secondary) for c in healthy)),
+        Step("promote", f"every {secondary} MR " + ", ".join(f"{c['type']}={c['status']}" for c in healthy)
+             + f" and every XR serving {secondary}", limit["promote"], promote, basis=promote_basis),
         Step("xr_recovers", f"every XR {ready} True→False→True", limit["xr_recovers"],
              lambda s: all(k in s.came_back and matches(s, k, {"type": ready, "status": "True"}) for k in xrs),
              explain=xr_seen),
@@ -359,3 +385,27 @@ def sequence(target: Target, deadlines: Mapping[str, float] | None, to: str | No
         steps = tuple(s for s in steps if s.name in only)
     return Expectation(name or f"failover {primary}→{secondary}", steps, error_cond,
                        tuple(sig["mr_error"].get("events") or ()), ready)
+
+
+def _promotion(secondary: str, where: tuple[str, ...], healthy: list[dict[str, str]],
+               mr_keys: Callable[[str], list[ObjKey]],
+               xrs: list[ObjKey]) -> tuple[Callable[[State], bool], Callable[[State, bool], str | None]]:
+    """``promote``'s check and basis. A warm standby's MRs are Synced and Ready before the fault, so they alone
+    would meet the step at t0 and measure nothing: where the composites name their serving side (``where``), every
+    XR must also have switched to ``secondary`` after the fault. Where none names one, the MRs alone decide, and a
+    step that already held before the fault says so (``WARM_STANDBY``) instead of reading as a promotion."""
+    def names_side(state: State) -> bool:
+        return bool(where) and any(state.serving.get(k) for k in xrs)
+
+    def check(state: State) -> bool:
+        if not all(matches(state, k, c) for k in mr_keys(secondary) for c in healthy):
+            return False
+        return not names_side(state) or all(
+            state.serving.get(k, "").lower() == secondary.lower() and k in state.serving_changed for k in xrs)
+
+    def basis(state: State, before_fault: bool) -> str | None:
+        if names_side(state):
+            return f"{'.'.join(where)} switched to {secondary} after the fault"
+        return f"{WARM_STANDBY} (no XR names its serving side)" if before_fault else None
+
+    return check, basis

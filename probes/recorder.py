@@ -1,7 +1,10 @@
 """The TimelineRecorder: watches (official ``kubernetes`` client) and a DNS sampler feeding one Timeline.
 
-One thread per watched resource: Events in all namespaces, every composite kind named by the Target and every
-kind of managed resource its composites compose (only those objects are recorded). The composed resources are
+One thread per watched resource: every composite kind named by the Target and every kind of managed resource its
+composites compose (only those objects are recorded), and per such kind the Events about them (the API server
+selects the kind and apiVersion, the recorder the objects it keeps: other teams' Events never reach the timeline).
+A composite's serving side (``signals.xr_serving``, e.g. ``status.failover.activeProvider``) is recorded as a
+``serving`` entry whenever it changes. The composed resources are
 resolved from the composites' refs when the recorder starts (``composed.resolve``; the resolution goes on the
 timeline as ``composed`` entries) and followed while it runs: an MR labelled as composed by one of the XRs that
 appears, or a resolved one that goes, makes the recorder resolve that composite again. MRs the Target lists must be
@@ -42,7 +45,7 @@ from xpchaos.core import api_retry, kube, platform_graph
 from xpchaos.core.errors import InputError
 from xpchaos.core.target import ObjectRef, Target
 
-from . import composed
+from . import composed, expectations
 from . import timeline as tl
 from .dns_sampler import DnsSampler
 
@@ -75,11 +78,12 @@ class _RawWatch(watch.Watch):
 class _Stream:
     """One watched resource: how to list it, which objects to keep, and what is known about them."""
 
-    label: str  # "events" or the plural.group
+    label: str  # the plural.group, or events/plural.group for the Events about that kind's objects
     kind: str  # "events" or the plural
     lister: Callable[..., Any]
     wanted: Callable[[dict[str, Any]], bool]
     managed: bool = False  # a kind of managed resource: its objects may be composed anew while the run goes on
+    about: tuple[str, str] = ("", "")  # events: the (apiVersion, plural) of the objects they are about
     rv: str | None = None
     known: dict[tuple[str | None, str], Any] = field(default_factory=dict)
     # the lastTransitionTime of each condition as delivered, per (object, type): what ``behind`` compares
@@ -118,6 +122,8 @@ class TimelineRecorder:
         self._names: dict[tuple[str, str, str], set[tuple[str | None, str]]] = {}  # per MR kind: objects kept
         self._xr_names: dict[tuple[str | None, str], str] = {}  # (namespace, XR name) -> the composite's label
         self._following = threading.Lock()
+        self._serving_field = expectations.serving_field(target)  # where an XR names its serving side, if anywhere
+        self._serving: dict[tuple[str | None, str], str] = {}  # per XR: the side it names
         self.dns = DnsSampler(target.dns, self.timeline, dns_interval) if dns and target.dns else None
 
     # lifecycle --------------------------------------------------------------------------------------------
@@ -132,9 +138,7 @@ class TimelineRecorder:
                     self.dns.start()
                 return self
         self._resolver = _bounded(self._api)
-        core = client.CoreV1Api(self._api)
-        self._streams = [_Stream("events", "events", core.list_event_for_all_namespaces, lambda obj: True),
-                         *self._new_streams(self.target.composites, managed=False)]
+        self._streams = self._new_streams(self.target.composites, managed=False)
         for stream in self._streams:
             self._start_stream(stream)
         self._resolving = threading.Thread(target=self._resolve, name="xpchaos-composed", daemon=True)
@@ -303,7 +307,8 @@ class TimelineRecorder:
         self.timeline.notify()
 
     def _new_streams(self, refs: list[ObjectRef] | tuple[ObjectRef, ...], managed: bool) -> list[_Stream]:
-        """Keep the objects ``refs`` name; a stream for each kind not watched yet."""
+        """Keep the objects ``refs`` name; for each kind not watched yet, a stream of its objects and one of the
+        Events about them."""
         custom = client.CustomObjectsApi(self._api)
         streams = []
         for ref in refs:
@@ -319,8 +324,26 @@ class TimelineRecorder:
                     return _key(obj) in _names
 
                 streams.append(_Stream(f"{ref.plural}.{ref.group}", ref.plural, lister, wanted, managed=managed))
+                streams.append(self._event_stream(ref, names))
             self._names[kind].add((ref.namespace, ref.name))
         return sorted(streams, key=lambda stream: stream.label)
+
+    def _event_stream(self, ref: ObjectRef, names: set[tuple[str | None, str]]) -> _Stream:
+        """The Events about the kept objects of ``ref``'s kind: the API server selects the kind and apiVersion
+        (core/v1 Events' field selectors; other teams' Events never reach the recorder), the recorder the names
+        (a field selector holds one name, and the kept objects change while the run goes on)."""
+        selector = f"involvedObject.apiVersion={ref.api_version},involvedObject.kind={ref.kind}"
+        events = client.CoreV1Api(self._api).list_event_for_all_namespaces
+
+        def lister(**kw: Any) -> Any:
+            return events(field_selector=selector, **kw)
+
+        def about(obj: dict[str, Any]) -> bool:
+            involved = obj.get("involvedObject") or obj.get("regarding") or {}
+            return (involved.get("namespace") or None, involved.get("name", "")) in names
+
+        return _Stream(f"events/{ref.plural}.{ref.group}", "events", lister, about,
+                       about=(ref.api_version, ref.plural))
 
     def _unwanted(self, stream: _Stream, etype: str, obj: dict[str, Any], initial: bool = False) -> None:
         """An object of a managed kind the recorder does not keep: if it is labelled as composed by the XR of one
@@ -522,10 +545,11 @@ class TimelineRecorder:
             return  # a re-list or a resend: nothing new
         stream.known[key] = seen
         involved = obj.get("involvedObject") or obj.get("regarding") or {}
+        about = {k: str(involved[k]) for k in ("apiVersion", "kind", "name", "namespace") if involved.get(k)}
         self.timeline.add(tl.K8S, tl.EVENT, kind="events", name=meta.get("name", ""),
                           namespace=meta.get("namespace"), initial=initial, type=obj.get("type") or "",
                           reason=seen[2], message=seen[1], count=count,
-                          involved={k: str(involved[k]) for k in ("kind", "name", "namespace") if involved.get(k)})
+                          involved={**about, "plural": stream.about[1]} if stream.about[1] else about)
 
     def _conditions(self, stream: _Stream, obj: dict[str, Any], initial: bool) -> None:
         meta = obj.get("metadata") or {}
@@ -537,12 +561,28 @@ class TimelineRecorder:
                 now[cond["type"]] = (str(cond.get("status", "")), cond.get("reason") or "", cond.get("message") or "")
                 stream.transitions[(key, cond["type"])] = cond.get("lastTransitionTime")
         stream.known[key] = now
+        if not stream.managed and self._serving_field:
+            self._serving_side(stream, obj, initial)
         for ctype, state in now.items():
             if before.get(ctype) != state:
                 self.timeline.add(tl.K8S, tl.CONDITION, kind=stream.kind, name=meta.get("name", ""),
                                   namespace=meta.get("namespace") or None, initial=initial, type=ctype,
                                   status=state[0], reason=state[1], message=state[2],
                                   previous=before[ctype][0] if ctype in before else None)
+
+    def _serving_side(self, stream: _Stream, obj: dict[str, Any], initial: bool) -> None:
+        """A composite's serving side (``signals.xr_serving``), as an entry whenever it changes: what ``promote``
+        waits for, as the condition of the standby's MRs alone may hold before the fault (a warm standby)."""
+        value: Any = obj
+        for part in self._serving_field:
+            value = value.get(part) if isinstance(value, dict) else None
+        side, key = str(value) if value not in (None, "") else "", _key(obj)
+        if side == self._serving.get(key, ""):
+            return
+        previous = self._serving.get(key)
+        self._serving[key] = side
+        self.timeline.add(tl.K8S, tl.SERVING, kind=stream.kind, name=key[1], namespace=key[0], initial=initial,
+                          status=side, previous=previous, message=".".join(self._serving_field))
 
     def _gone(self, stream: _Stream, key: tuple[str | None, str]) -> None:
         known = stream.known.pop(key, None)

@@ -20,8 +20,9 @@ T = TypeVar("T")
 # sources
 K8S, DNS, FAULT, RECORDER = "k8s", "dns", "fault", "recorder"
 # what an entry is
-CONDITION, GONE, EVENT, ANSWER, DNS_ERROR, MARK, ERROR, SYNCED, RELIST, RESOLVED, REACH = (
-    "condition", "gone", "event", "answer", "dns-error", "mark", "error", "synced", "relist", "composed", "reach")
+CONDITION, GONE, EVENT, ANSWER, DNS_ERROR, MARK, ERROR, SYNCED, RELIST, RESOLVED, REACH, SERVING = (
+    "condition", "gone", "event", "answer", "dns-error", "mark", "error", "synced", "relist", "composed", "reach",
+    "serving")
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,8 @@ class Entry:
     mono: float  # time.monotonic() when the recorder had it
     wall: float  # time.time() at the same instant
     source: str  # k8s / dns / fault / recorder
-    what: str  # condition / gone / event / answer / dns-error / mark / error / synced / relist / composed / reach
+    what: str  # condition / gone / event / answer / dns-error / mark / error / synced / relist / composed / reach /
+    #            serving (a composite's serving side: status the side, previous the one before, message the field)
     kind: str = ""  # plural of the object (conditions), "events", the DNS record type, the fault name
     name: str = ""
     namespace: str | None = None
@@ -42,7 +44,8 @@ class Entry:
     message: str = ""
     previous: str | None = None
     count: int = 0  # events: the aggregated count
-    # events: involvedObject kind/name/namespace; composed: the composite, provider, apiVersion and kind of the MR;
+    # events: involvedObject apiVersion/kind/name/namespace and the plural of the kind watched; composed: the
+    # composite, provider, apiVersion and kind of the MR;
     # reach: "composites", the labels of the listed composites the fault reaches, and "records", the DNS names they
     # compose, comma-separated
     involved: dict[str, str] = field(default_factory=dict)

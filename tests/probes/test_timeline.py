@@ -164,3 +164,56 @@ def test_a_pass_stands_after_a_watch_lost_its_history(target: targets.Target) ->
     verdict = expectations.failover(target, {"detect": 60}, only=["detect"]).evaluate(
         timeline.entries(), t0, time.monotonic(), _never)
     assert verdict and verdict["outcome"] == "passed", verdict
+
+
+def _warning(timeline: tl.Timeline, kind: str, plural: str, name: str) -> None:
+    timeline.add(tl.K8S, tl.EVENT, name=f"{name}.{kind}", type="Warning", reason="CannotConnectToProvider", count=1,
+                 involved={"apiVersion": "v1", "kind": kind, "name": name, "plural": plural})
+
+
+def test_a_warning_event_counts_for_its_own_kind_only(target: targets.Target) -> None:
+    timeline = tl.Timeline()
+    _cond(timeline, "clusters", "db", "Synced", "True", "ReconcileSuccess")
+    t0 = timeline.mark_fault("f").mono
+    exp = expectations.failover(target, {"detect": 5}, only=["detect"])
+    _warning(timeline, "Pod", "pods", "db")  # another kind's object with the MR's name
+    assert exp.evaluate(timeline.entries(), t0, time.monotonic(), _never) is None
+    _warning(timeline, "Cluster", "clusters", "db")
+    verdict = exp.evaluate(timeline.entries(), t0, time.monotonic(), _never)
+    assert verdict and verdict["outcome"] == "passed", verdict
+
+
+def _warm(timeline: tl.Timeline, serving: str | None) -> float:
+    """A warm standby (its MR healthy) before the fault, the XR naming ``serving``; the fault's instant."""
+    _cond(timeline, "mssqlservers", "db2", "Synced", "True", "ReconcileSuccess")
+    _cond(timeline, "mssqlservers", "db2", "Ready", "True", "Available")
+    if serving:
+        timeline.add(tl.K8S, tl.SERVING, kind="xdbs", name="xr", status=serving, initial=True)
+    t0 = timeline.mark_fault("f").mono
+    _cond(timeline, "clusters", "db", "Synced", "False", "ReconcileError")
+    return t0
+
+
+def test_promote_waits_for_the_serving_side_to_switch(target: targets.Target) -> None:
+    timeline = tl.Timeline()
+    t0 = _warm(timeline, "aws")
+    exp = expectations.failover(target, {"detect": 5, "promote": 5}, only=["detect", "promote"])
+    assert exp.evaluate(timeline.entries(), t0, time.monotonic(), _never) is None  # healthy MRs are not enough
+    missed = exp.evaluate(timeline.entries(), t0, t0 + 6, _never)
+    assert missed and missed["failed_step"] == "promote" and missed["late_by_s"] is None, missed
+    switched = timeline.add(tl.K8S, tl.SERVING, kind="xdbs", name="xr", status="azure", previous="aws")
+    verdict = exp.evaluate(timeline.entries(), t0, time.monotonic(), _never)
+    assert verdict and verdict["outcome"] == "passed", verdict
+    promote = verdict["steps"][1]
+    assert promote["at_s"] == round(switched.mono - t0, 3), promote  # met at the switch, not at t0
+    assert promote["basis"] == "status.failover.activeProvider switched to azure after the fault"
+
+
+def test_promote_of_a_standby_naming_no_side_says_warm_standby(target: targets.Target) -> None:
+    timeline = tl.Timeline()
+    t0 = _warm(timeline, None)
+    exp = expectations.failover(target, {"detect": 5, "promote": 5}, only=["detect", "promote"])
+    verdict = exp.evaluate(timeline.entries(), t0, time.monotonic(), _never)
+    assert verdict and verdict["outcome"] == "passed", verdict
+    promote = verdict["steps"][1]
+    assert promote["since_s"] == 0 and promote["basis"].startswith(expectations.WARM_STANDBY), promote

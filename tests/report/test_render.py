@@ -109,6 +109,15 @@ def test_passing_run_shows_the_three_times_against_the_slo(journals: Journals) -
     assert page.startswith("<!DOCTYPE html>")
 
 
+def test_the_promotion_says_what_it_rests_on(journals: Journals) -> None:
+    """The blueprint's standby is warm: ``promote`` reads met on the XR's serving side switching, and says so."""
+    journal = journals.load("passed")
+    steps = Tables(report.render_journal(journal)).tables["failover-steps"]
+    promote = next(row for row in steps if row[0][0] == "promote")
+    secondary = verdict_of(journal)["steps"][1]["description"].split()[1]  # "every azure MR ..."
+    assert promote[4][0] == f"met — status.failover.activeProvider switched to {secondary} after the fault", promote
+
+
 def test_passing_run_chart_has_the_lanes_markers_and_exact_timestamps(journals: Journals) -> None:
     journal = journals.load("passed")
     svg = svg_of(report.render_journal(journal))

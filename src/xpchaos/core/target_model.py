@@ -33,7 +33,7 @@ _OBJECT_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-
 _LABEL = re.compile(r"^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 Role = Literal["primary", "secondary"]
-SignalName = Literal["mr_error", "mr_healthy", "xr_ready", "pc_deletion_blocked"]
+SignalName = Literal["mr_error", "mr_healthy", "xr_ready", "xr_serving", "pc_deletion_blocked"]
 
 
 class TargetError(InputError):
@@ -283,6 +283,10 @@ class XrReadySignal(StrictModel):
     condition: Text | None = None  # the condition type that means Ready
 
 
+class XrServingSignal(StrictModel):
+    field: StrictStr | None = None  # dotted path of the XR field naming the serving provider; "" when none does
+
+
 class DeletionBlockedSignal(StrictModel):
     event: Text | None = None
     condition: Condition | None = None
@@ -295,6 +299,7 @@ class Signals(StrictModel):
     mr_error: MrErrorSignal | None = None
     mr_healthy: MrHealthySignal | None = None
     xr_ready: XrReadySignal | None = None
+    xr_serving: XrServingSignal | None = None
     pc_deletion_blocked: DeletionBlockedSignal | None = None
 
 

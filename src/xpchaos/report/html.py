@@ -276,6 +276,8 @@ def _failover_steps(steps: list[dict[str, Any]]) -> str:
         status = str(step.get("status", "?"))
         late = number(step.get("late_by_s"))
         status += f" (+{_secs(late)})" if late is not None else ""
+        # what being met rests on: a switch of the serving side, or a warm standby healthy before the fault
+        status += f" — {step['basis']}" if step.get("basis") else ""
         deadline, at = number(step.get("deadline_s")), number(step.get("at_s"))
         rows.append(f"<tr><td>{esc(step.get('name', ''))}</td><td>{esc(step.get('description', ''))}</td>"
                     f'<td class="num">{esc(_secs(deadline)) if deadline is not None else ""}</td>'
