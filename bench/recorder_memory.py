@@ -2,7 +2,9 @@
 
 A ``--profile none`` sandbox (no controllers: nothing changes unless the benchmark changes it). Two cluster-scoped
 CRDs shaped like the sandbox's (an XR kind ``XBench`` and an MR kind ``BenchBucket``, status written with the object,
-``Ready`` and ``Synced`` conditions), 500 XRs, 2,000 MRs and 20,000 core/v1 Events are created over aiohttp. The
+``Ready`` and ``Synced`` conditions; the XR kind's CRD owned by a CompositeResourceDefinition, each XR naming its
+four MRs in ``spec.resourceRefs``, as the recorder resolves them), 500 XRs, 2,000 MRs and 20,000 core/v1 Events
+are created over aiohttp. The
 recorder selects objects by name (``probes/recorder.py`` ``_build_streams``: only the target's named objects), so
 an in-memory Target (``xpchaos.core.target.parse``) names all 500 XRs as composites and the 2,000 MRs as the managed
 resources of one provider; the DNS sampler is off (the Target has no ``dns``).
@@ -42,10 +44,14 @@ MR_PATH = f"/apis/{GROUP}/v1/benchbuckets"
 EVENT_PATH = f"/api/v1/namespaces/{NS}/events"
 
 
-def _crd(kind: str, plural: str) -> dict[str, Any]:
+def _crd(kind: str, plural: str, composite: bool = False) -> dict[str, Any]:
+    """The CRD; an XR kind's is owned by a CompositeResourceDefinition, as Crossplane's are (the recorder resolves
+    the composed resources only from composites)."""
+    owner = [{"apiVersion": "apiextensions.crossplane.io/v1", "kind": "CompositeResourceDefinition",
+              "name": f"{plural}.{GROUP}", "uid": "6d1c7a52-0000-4000-8000-000000000001", "controller": True}]
     return {
         "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{plural}.{GROUP}"},
+        "metadata": {"name": f"{plural}.{GROUP}", **({"ownerReferences": owner} if composite else {})},
         "spec": {"group": GROUP, "scope": "Cluster",
                  "names": {"plural": plural, "singular": kind.lower(), "kind": kind},
                  "versions": [{"name": "v1", "served": True, "storage": True,
@@ -68,6 +74,14 @@ def _object(kind: str, name: str, i: int) -> dict[str, Any]:
             "metadata": {"name": name, "labels": {"crossplane.io/composite": f"xr-{i % N_XR:04d}"}},
             "spec": {"forProvider": {"region": "eu-west-1", "index": i}, "providerConfigRef": {"name": "aws"}},
             "status": {"conditions": _conditions(True), "atProvider": {"arn": f"arn:aws:s3:::bucket-{i}"}}}
+
+
+def _composite(i: int) -> dict[str, Any]:
+    """XR ``i``, composing MRs i, i + 500, i + 1000 and i + 1500 (``spec.resourceRefs``, Crossplane v1's)."""
+    xr = _object("XBench", f"xr-{i:04d}", i)
+    xr["spec"]["resourceRefs"] = [{"apiVersion": f"{GROUP}/v1", "kind": "BenchBucket", "name": f"mr-{j:04d}"}
+                                  for j in range(i, N_MR, N_XR)]
+    return xr
 
 
 def _event(i: int) -> dict[str, Any]:
@@ -98,11 +112,11 @@ async def _send_all(http: aiohttp.ClientSession, requests: list[tuple[str, str, 
 async def _setup(endpoint: Endpoint) -> None:
     deadline = Deadline(180, "creating 22,500 objects")
     async with endpoint.session(limit=20) as http:
-        for crd in (_crd("XBench", "xbenches"), _crd("BenchBucket", "benchbuckets")):
+        for crd in (_crd("XBench", "xbenches", composite=True), _crd("BenchBucket", "benchbuckets")):
             async with http.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", json=crd) as resp:
                 resp.raise_for_status()
         await asyncio.sleep(0.5)  # the CRDs' endpoints are served
-        await _send_all(http, [("POST", XR_PATH, _object("XBench", f"xr-{i:04d}", i)) for i in range(N_XR)], deadline)
+        await _send_all(http, [("POST", XR_PATH, _composite(i)) for i in range(N_XR)], deadline)
         await _send_all(http, [("POST", MR_PATH, _object("BenchBucket", f"mr-{i:04d}", i)) for i in range(N_MR)],
                         deadline)
         await _send_all(http, [("POST", EVENT_PATH, _event(i)) for i in range(N_EVENTS)], deadline)
