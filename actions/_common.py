@@ -2,7 +2,8 @@
 
 Chaos Toolkit passes ``configuration`` to every activity: ``xpchaos_target`` (path of the target file; default
 ``xpchaos.yaml``, or ``.xpchaos/sandbox/target.yaml`` when only that one exists) and optionally ``xpchaos_undo_log``
-(default ``$XPCHAOS_UNDO_LOG`` or ``.xpchaos/undo.jsonl``).
+(default ``$XPCHAOS_UNDO_LOG``, else the per-user state directory's log for the target's cluster). Every undo record
+is also written into the cluster (``xpchaos.core.undo_log.ClusterRecords``, the target's harness namespace).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from xpchaos.core import target as target_mod
 from xpchaos.core.errors import XpchaosError
 from xpchaos.core.outcome import ActionOutcome
 from xpchaos.core.target import ObjectRef, Target, TargetError
-from xpchaos.core.undo_log import UndoLog
+from xpchaos.core.undo_log import ClusterRecords, UndoLog, cluster_key, default_path, marks
 
 logger = logging.getLogger("xpchaos.actions")
 
@@ -54,8 +55,28 @@ def load_target(configuration: dict[str, Any] | None) -> Target:
         raise FaultError(str(exc)) from None
 
 
-def undo_log(configuration: dict[str, Any] | None) -> UndoLog:
-    return UndoLog((configuration or {}).get("xpchaos_undo_log"))
+def undo_log(configuration: dict[str, Any] | None, target: Target | None = None,
+             api: client.ApiClient | None = None) -> UndoLog:
+    """The undo log for ``target`` (default: the configuration's): the configured file, else the state directory's
+    for its cluster, mirrored into the cluster's harness namespace."""
+    target = target if target is not None else load_target(configuration)
+    api = api if api is not None else api_for(target)
+    configured = (configuration or {}).get("xpchaos_undo_log")
+    return UndoLog(configured or local_log_path(target, api), cluster_records(target, api))
+
+
+def local_log_path(target: Target, api: client.ApiClient) -> Path:
+    """``$XPCHAOS_UNDO_LOG``, else the state directory's log for this API server and kube context."""
+    try:
+        context = kube.current_context(target)
+    except Exception:  # an unreadable kubeconfig: the API server alone keys the log
+        context = None
+    return default_path(cluster_key(str(api.configuration.host), context))
+
+
+def cluster_records(target: Target, api: client.ApiClient) -> ClusterRecords:
+    """Where the target's undo records are kept in the cluster: its harness namespace (``safety.lease``'s)."""
+    return ClusterRecords(api, target.safety.lease_namespace, target.name)
 
 
 def api_for(target: Target) -> client.ApiClient:
@@ -106,10 +127,12 @@ class Context:
     @classmethod
     def make(cls, configuration: dict[str, Any] | None) -> Context:
         target = load_target(configuration)
-        return cls(target, api_for(target), undo_log(configuration))
+        api = api_for(target)
+        return cls(target, api, undo_log(configuration, target, api))
 
     def record(self, fault: str, undo: dict[str, Any]) -> str:
-        """Write the undo record durably; the caller changes the cluster only after this returns."""
+        """Write the undo record durably, locally and in the cluster; the caller changes the cluster only after
+        this returns (a record that cannot be written raises ``UndoLogError``: nothing was changed)."""
         return self.log.record(fault, target_summary(self.target), undo)
 
 
@@ -222,6 +245,22 @@ def wait_object(api: client.ApiClient, ref: ObjectRef, done: Callable[[dict[str,
         if done(current):
             return True, current
     return False, current
+
+
+def unmarks(before: dict[str, Any] | None, current: dict[str, Any] | None) -> dict[str, str | None] | None:
+    """The merge patch value of ``metadata.annotations`` that takes the fault's marks off ``current`` again
+    (``None`` removes a key), keeping what the object had ``before`` the fault: when it had no annotations and
+    has none besides the marks, the map itself goes (``None``), so that it ends exactly as it was."""
+    had = ((before or {}).get("metadata") or {}).get("annotations")
+    others = set(((current or {}).get("metadata") or {}).get("annotations") or {}) - set(marks(""))
+    if had is None and not others:
+        return None
+    return {key: (had or {}).get(key) for key in marks("")}
+
+
+def marked(obj: dict[str, Any] | None) -> bool:
+    """The object still carries a fault's marks."""
+    return bool(set(marks("")) & set(((obj or {}).get("metadata") or {}).get("annotations") or {}))
 
 
 def strip(obj: dict[str, Any], extra: Iterable[str] = ()) -> dict[str, Any]:

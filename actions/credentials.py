@@ -34,6 +34,7 @@ from kubernetes.client.rest import ApiException
 from xpchaos.core.errors import InputError
 from xpchaos.core.outcome import ActionOutcome
 from xpchaos.core.target import SecretRef
+from xpchaos.core.undo_log import marks
 
 from . import identity
 from ._common import (
@@ -43,10 +44,12 @@ from ._common import (
     api_error,
     get_object,
     logger,
+    marked,
     provider_name,
     provider_of,
     roll_back,
     strip,
+    unmarks,
 )
 from ._common import (
     core as core_api,
@@ -206,7 +209,7 @@ def _revoke_identity(ctx: Context, prov: Any, source: str, pc: dict[str, Any], r
     record_id = ctx.record(FAULT, {"action": "restore-identity", "provider": prov.name, "mode": "identity",
                                    **planned["undo"]})
     logger.info("breaking %s's %s identity (undo record %s)", prov.name, source, record_id)
-    applied = identity.apply(ctx, planned["undo"])
+    applied = identity.apply(ctx, planned["undo"], record_id)
     return {**result, "undo_id": record_id, "outcome": ActionOutcome.APPLIED if applied else ActionOutcome.NOT_APPLIED,
             **({} if applied else {"reason": "no pod was replaced"})}
 
@@ -240,7 +243,8 @@ def _revoke_secret(ctx: Context, provider: str, ref: SecretRef, mode: str, reaso
                     record_id)
         try:
             core.patch_namespaced_secret(ref.name, ref.namespace,
-                                         {"data": {ref.key: base64.b64encode(invalid).decode()}})
+                                         {"metadata": {"annotations": marks(record_id)},
+                                          "data": {ref.key: base64.b64encode(invalid).decode()}})
         except ApiException as exc:
             raise api_error(exc, f"patching {where}") from None
         after = _read_secret(ctx, ref.namespace, ref.name).get("data") or {}
@@ -293,10 +297,11 @@ def undo(api: client.ApiClient, undo_doc: dict[str, Any]) -> dict[str, Any]:
         return {"action": "recreated", "object": where}
     key = undo_doc["key"]
     original = (snapshot.get("data") or {}).get(key)
-    if (current.get("data") or {}).get(key) == original:
+    if (current.get("data") or {}).get(key) == original and not marked(current):
         return {"action": "already-restored", "object": where}
-    try:
-        core.patch_namespaced_secret(name, ns, {"data": {key: original}})
+    try:  # the bytes back, and the fault's marks off: the Secret ends exactly as it was
+        core.patch_namespaced_secret(name, ns, {"metadata": {"annotations": unmarks(snapshot, current)},
+                                                "data": {key: original}})
     except ApiException as exc:
         raise api_error(exc, f"restoring {where}") from None
     return {"action": "restored-key", "object": where, "key": key}

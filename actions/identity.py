@@ -28,7 +28,9 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from ._common import Context, FaultError, api_error, core, logger, plain
+from xpchaos.core.undo_log import marks
+
+from ._common import Context, FaultError, api_error, core, logger, marked, plain, unmarks
 
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 # the fields each source's identity lives in: (where, path under the ProviderConfig's spec)
@@ -133,23 +135,42 @@ def _annotation(api: client.ApiClient, ns: str, name: str) -> str | None:
     return ((account.get("metadata") or {}).get("annotations") or {}).get(IRSA_ANNOTATION)
 
 
-def _annotate(api: client.ApiClient, ns: str, name: str, value: str | None) -> None:
-    try:  # a merge patch: None removes the annotation
-        core(api).patch_namespaced_service_account(name, ns, {"metadata": {"annotations": {IRSA_ANNOTATION: value}}})
+def _restore_annotations(api: client.ApiClient, ns: str, name: str, original: str | None,
+                         account: dict[str, Any]) -> None:
+    """The role annotation back and the marks off; when nothing else is annotated and the role annotation was
+    absent, the map itself goes, so that the ServiceAccount ends exactly as it was."""
+    others = set((account.get("metadata") or {}).get("annotations") or {}) - set(marks("")) - {IRSA_ANNOTATION}
+    if original is None and not others:
+        try:
+            core(api).patch_namespaced_service_account(name, ns, {"metadata": {"annotations": None}})
+        except ApiException as exc:
+            raise api_error(exc, f"annotating ServiceAccount {ns}/{name}") from None
+        return
+    _annotate(api, ns, name, original, unmarks({"metadata": {"annotations": {}}}, account))
+
+
+def _annotate(api: client.ApiClient, ns: str, name: str, value: str | None,
+              mark: dict[str, str | None] | None = None) -> None:
+    """Set the role annotation and the fault's marks (``unmarks``: off again); a merge patch: None removes one."""
+    body = {"metadata": {"annotations": {IRSA_ANNOTATION: value, **(mark or {})}}}
+    try:
+        core(api).patch_namespaced_service_account(name, ns, body)
     except ApiException as exc:
         raise api_error(exc, f"annotating ServiceAccount {ns}/{name}") from None
 
 
 # -- the change and its undo ----------------------------------------------------------------------------------------
-def apply(ctx: Context, undo: dict[str, Any]) -> bool:
-    """Make the change the undo record describes (written before this is called); True once it is in place."""
+def apply(ctx: Context, undo: dict[str, Any], record_id: str) -> bool:
+    """Make the change the undo record ``record_id`` describes (written before this is called), marking what it
+    changes with the record's id; True once it is in place."""
     if undo["source"] in PC_FIELDS:
         ref = undo["providerConfig"]
-        _patch_pc(ctx.api, _Ref(ref), _spec_patch(tuple(undo["path"]), undo["broken"]), f"patching {ref['name']}")
+        body = {**_spec_patch(tuple(undo["path"]), undo["broken"]), "metadata": {"annotations": marks(record_id)}}
+        _patch_pc(ctx.api, _Ref(ref), body, f"patching {ref['name']}")
         return True
     ns = undo["namespace"]
     for name in undo["annotations"]:
-        _annotate(ctx.api, ns, name, undo["broken"])
+        _annotate(ctx.api, ns, name, undo["broken"], dict(marks(record_id)))
     logger.info("replacing the pods %r in %s so that they assume the revoked role", undo["selector"], ns)
     return _replace_mismatched(ctx.api, ns, undo["selector"])
 
@@ -162,22 +183,23 @@ def undo(api: client.ApiClient, record: dict[str, Any]) -> dict[str, Any]:
         if pc is None:
             return {"action": "gone", "object": ref.describe(), "note": "the ProviderConfig no longer exists"}
         path = tuple(record["path"])
-        if _spec_value(pc.get("spec") or {}, path) == record["original"]:
+        if _spec_value(pc.get("spec") or {}, path) == record["original"] and not marked(pc):
             return {"action": "already-restored", "object": ref.describe()}
-        _patch_pc(api, ref, _spec_patch(path, record["original"]), f"restoring {ref.describe()}")
+        body = {**_spec_patch(path, record["original"]), "metadata": {"annotations": unmarks(None, pc)}}
+        _patch_pc(api, ref, body, f"restoring {ref.describe()}")
         return {"action": "restored-field", "object": ref.describe(), "field": "spec." + ".".join(path)}
     ns, selector = record["namespace"], record["selector"]
     changed = []
     for name, original in record["annotations"].items():
         try:
-            current = ((plain(api, core(api).read_namespaced_service_account(name, ns)).get("metadata") or {})
-                       .get("annotations") or {}).get(IRSA_ANNOTATION)
+            account = plain(api, core(api).read_namespaced_service_account(name, ns))
         except ApiException as exc:
             if exc.status == 404:
                 continue
             raise api_error(exc, f"reading ServiceAccount {ns}/{name}") from None
-        if current != original:
-            _annotate(api, ns, name, original)
+        current = ((account.get("metadata") or {}).get("annotations") or {}).get(IRSA_ANNOTATION)
+        if current != original or marked(account):
+            _restore_annotations(api, ns, name, original, account)
             changed.append(name)
     replaced = _replace_mismatched(api, ns, selector)
     what = f"ServiceAccounts {', '.join(record['annotations'])} in {ns}"

@@ -29,6 +29,7 @@ from xpchaos.core import api_retry
 from xpchaos.core import platform_graph as graph
 from xpchaos.core.outcome import ActionOutcome
 from xpchaos.core.target import ObjectRef
+from xpchaos.core.undo_log import marks
 
 from ._common import (
     Context,
@@ -355,6 +356,7 @@ def _create(ctx: Context, net: Any, provider: str, policy: dict[str, Any]) -> st
     record_id = ctx.record(FAULT, {"action": "delete-network-policy", "provider": provider, "namespace": namespace,
                                    "name": name})
     policy["metadata"]["annotations"] = {UNDO_ANNOTATION: record_id}
+    policy["metadata"]["labels"].update(marks(record_id))  # restore finds it by label, with or without a record
     logger.info("creating NetworkPolicy %s/%s (undo record %s)", namespace, name, record_id)
     try:  # an answer lost after the create was applied (504): created again, the 409 finds our undo id there
         api_retry.create_or_adopt(

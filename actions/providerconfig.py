@@ -19,6 +19,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from xpchaos.core.outcome import ActionOutcome
+from xpchaos.core.undo_log import marks
 
 from ._common import (
     Context,
@@ -29,12 +30,14 @@ from ._common import (
     get_object,
     list_names,
     logger,
+    marked,
     provider_name,
     provider_of,
     ref_dict,
     ref_from,
     roll_back,
     strip,
+    unmarks,
     wait_object,
 )
 
@@ -74,6 +77,21 @@ def _strip_finalizers(api: client.ApiClient, ref: Any) -> None:
     except ApiException as exc:
         if exc.status != 404:
             raise api_error(exc, f"removing the finalizers of {ref.describe()}") from None
+
+
+def _mark(api: client.ApiClient, ref: Any, annotations: dict[str, str | None] | None) -> None:
+    """Set (or, with ``unmarks``, remove) the fault's marks on the object: a blocked deletion leaves it in place,
+    Terminating, and ``xpchaos restore`` then knows whose it is."""
+    custom = client.CustomObjectsApi(api)
+    body = {"metadata": {"annotations": annotations}}
+    try:
+        if ref.namespace:
+            custom.patch_namespaced_custom_object(ref.group, ref.version, ref.namespace, ref.plural, ref.name, body)
+        else:
+            custom.patch_cluster_custom_object(ref.group, ref.version, ref.plural, ref.name, body)
+    except ApiException as exc:
+        if exc.status != 404:
+            raise api_error(exc, f"marking {ref.describe()}") from None
 
 
 def _create(api: client.ApiClient, ref: Any, body: dict[str, Any]) -> None:
@@ -126,6 +144,7 @@ def delete_provider_config(provider: str, force: bool = False, dry_run: bool = F
                                    "snapshot": snapshot, "used_finalizer": signals["finalizer"]})
     result["undo_id"] = record_id
     logger.info("deleting %s (undo record %s)", ref.describe(), record_id)
+    _mark(ctx.api, ref, dict(marks(record_id)))
     _delete(ctx.api, ref)
 
     def settled(obj: dict[str, Any] | None) -> bool:
@@ -174,6 +193,8 @@ def undo(api: client.ApiClient, undo_doc: dict[str, Any], timeout: float = 10.0,
             raise FaultError(f"{ref.describe()} is still Terminating after removing its finalizers")
         current = None
     recreated = current is None
+    if current is not None and marked(current):  # marked, then the run stopped before deleting it
+        _mark(api, ref, unmarks(undo_doc["snapshot"], current))
     if recreated:
         _create(api, ref, strip(copy.deepcopy(undo_doc["snapshot"])))
     exists, _ = wait_object(api, ref, lambda o: o is not None, timeout)

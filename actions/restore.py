@@ -2,26 +2,41 @@
 
 Each record names its fault and the target it was made against; the cluster is reached with that target's
 kubeconfig and context (or the one given). Replaying is idempotent: a record already undone in the cluster is
-simply marked done.
+simply marked done. With a target, the records kept in its cluster are replayed too (those of a run on another
+machine, or under another HOME), and the objects still marked by a fault that no record names are listed
+(``unrecorded``): restore does not guess how to undo them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from chaoslib.types import Configuration, Secrets
 from kubernetes import client
+from kubernetes.client.rest import ApiException
 
 from xpchaos.core import target as target_mod
 from xpchaos.core.outcome import ActionOutcome
 from xpchaos.core.target import Target, TargetError
-from xpchaos.core.undo_log import UndoLog
+from xpchaos.core.undo_log import UNDO_ID, UndoLog
 
 from . import credentials, network, providerconfig
-from ._common import FaultError, api_for, load_target, same_target, undo_log
+from ._common import (
+    FaultError,
+    api_for,
+    cluster_records,
+    core,
+    get_object,
+    load_target,
+    networking,
+    plain,
+    same_target,
+    undo_log,
+)
 
 __all__ = ["restore_outstanding"]
 
@@ -53,29 +68,33 @@ def replay_one(api: client.ApiClient, record: dict[str, Any]) -> dict[str, Any]:
     raise FaultError(f"unknown fault {record['fault']!r} in the undo log")
 
 
-def replay(log: UndoLog, target: Target | None = None, only: set[str] | None = None) -> Iterator[Replayed]:
+def replay(log: UndoLog, target: Target | None = None, only: set[str] | None = None,
+           everywhere: bool = False) -> Iterator[Replayed]:
     """Replay every outstanding record (or those whose id is in ``only``), newest first; a record that fails
-    stays outstanding."""
+    stays outstanding. ``everywhere``: the records kept in the cluster too (``UndoLog.everywhere``)."""
     clients: dict[str, client.ApiClient] = {}
     targets: dict[str, Target] = {}
 
-    def api_of(record: dict[str, Any]) -> client.ApiClient:
-        chosen = target
-        if chosen is None:
-            path = str(record.get("target", {}).get("path") or target_mod.default_path())
-            if path not in targets:
-                targets[path] = target_mod.load(Path(path))
-            chosen = targets[path]
+    def target_of(record: dict[str, Any]) -> Target:
+        if target is not None:
+            return target
+        path = str(record.get("target", {}).get("path") or target_mod.default_path())
+        if path not in targets:
+            targets[path] = target_mod.load(Path(path))
+        return targets[path]
+
+    def api_of(chosen: Target) -> client.ApiClient:
         key = str(chosen.path)
         if key not in clients:
             clients[key] = api_for(chosen)
         return clients[key]
 
-    for record in log.outstanding():
+    for record in log.everywhere() if everywhere else log.outstanding():
         if only is not None and record["id"] not in only:
             continue
-        try:
-            result = replay_one(api_of(record), record)
+        try:  # a record only the cluster holds is the given target's (its Secret is labelled with it)
+            chosen = target_of(record)
+            result = replay_one(api_of(chosen), record)
         except (FaultError, TargetError) as exc:
             yield Replayed(record, None, str(exc))
             continue
@@ -83,13 +102,15 @@ def replay(log: UndoLog, target: Target | None = None, only: set[str] | None = N
             yield Replayed(record, None, f"{type(exc).__name__}")
             continue
         log.mark_done(record["id"])
+        if log.mirror is None:  # a local log alone: the record's copy in its cluster goes too
+            cluster_records(chosen, api_of(chosen)).remove(record["id"])
         yield Replayed(record, result)
 
 
 def restore_all(log: UndoLog, target: Target | None = None,
                 on_record: Callable[[Replayed], None] | None = None) -> list[Replayed]:
     done = []
-    for item in replay(log, target):
+    for item in replay(log, target, everywhere=log.mirror is not None):
         if on_record:
             on_record(item)
         done.append(item)
@@ -101,11 +122,47 @@ def restore_outstanding(configuration: Configuration = None, secrets: Secrets = 
     experiment's first rollback, clearing whatever an earlier run that was killed left behind. Fails, naming the
     records, when one cannot be undone (it stays outstanding)."""
     target = load_target(configuration)
-    log = undo_log(configuration)
-    mine = {record["id"] for record in log.outstanding() if same_target(record, target)}
-    done = list(replay(log, target, only=mine)) if mine else []
+    log = undo_log(configuration, target)
+    mine = {r["id"] for r in log.everywhere() if r.get("in_cluster") or same_target(r, target)}
+    done = list(replay(log, target, only=mine, everywhere=True)) if mine else []
     failed = [item.line() for item in done if item.error]
     if failed:
         raise FaultError("; ".join(failed))
     return {"restored": [item.line() for item in done],
             "outcome": ActionOutcome.RESTORED if done else ActionOutcome.NOTHING_TO_DO}
+
+
+def unrecorded(api: client.ApiClient, target: Target, known: set[str]) -> list[str]:
+    """The objects a fault marked (label or annotation ``xpchaos.io/undo-id``) whose id no outstanding record names:
+    one line each, for the user to look at. What the harness may not list is left out."""
+    found: list[str] = []
+    namespaces = sorted({p.pods_namespace for p in target.providers.values()}
+                        | {p.credentials.namespace for p in target.providers.values() if p.credentials is not None})
+    for ns in namespaces:
+        found += _marked(partial(networking(api).list_namespaced_network_policy, ns, label_selector=UNDO_ID),
+                         api, "NetworkPolicy", known)
+        found += _marked(partial(core(api).list_namespaced_secret, ns), api, "Secret", known)
+        found += _marked(partial(core(api).list_namespaced_service_account, ns), api, "ServiceAccount", known)
+    for provider in target.providers.values():
+        try:
+            pc = get_object(api, provider.provider_config)
+        except FaultError:
+            continue
+        mark = ((pc or {}).get("metadata", {}).get("annotations") or {}).get(UNDO_ID)
+        if mark and mark not in known:
+            found.append(f"{provider.provider_config.describe()} (undo id {mark[:12]})")
+    return found
+
+
+def _marked(call: Callable[[], Any], api: client.ApiClient, kind: str, known: set[str]) -> list[str]:
+    try:
+        items = call().items
+    except ApiException:
+        return []
+    out = []
+    for item in items:
+        meta = plain(api, item).get("metadata") or {}
+        mark = (meta.get("labels") or {}).get(UNDO_ID) or (meta.get("annotations") or {}).get(UNDO_ID)
+        if mark and mark not in known:
+            out.append(f"{kind} {meta.get('namespace')}/{meta.get('name')} (undo id {str(mark)[:12]})")
+    return out

@@ -101,6 +101,8 @@ BUILTINS: tuple[ResourceType, ...] = (
     ResourceType("", "v1", "pods", "Pod", True, "pod", ("po",), ("all",), has_status=True,
                  selectable_fields=("status.phase", "spec.nodeName", "spec.restartPolicy")),
     ResourceType("", "v1", "serviceaccounts", "ServiceAccount", True, "serviceaccount", ("sa",)),
+    ResourceType("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", True, "persistentvolumeclaim", ("pvc",),
+                 has_status=True),
     ResourceType("", "v1", "services", "Service", True, "service", ("svc",), ("all",), has_status=True),
     ResourceType("", "v1", "nodes", "Node", False, "node", ("no",), has_status=True,
                  selectable_fields=("spec.unschedulable",)),

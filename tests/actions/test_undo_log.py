@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from xpchaos.core.undo_log import ENV_VAR, UndoLog, default_path
+from xpchaos.core.undo_log import ENV_VAR, RUN_ID, UndoLog, cluster_key, default_path, label_value
 
 
 def test_records_are_appended_and_marked_done_without_rewriting(tmp_path: Path) -> None:
@@ -27,7 +27,8 @@ def test_records_are_appended_and_marked_done_without_rewriting(tmp_path: Path) 
     assert done_line["id"] == second and done_line["done"] is True and set(done_line) == {"id", "done", "at"}
     (outstanding,) = log.outstanding()
     assert outstanding["id"] == first and outstanding["fault"] == "f1" and outstanding["done"] is False
-    assert set(outstanding) == {"id", "fault", "created", "target", "undo", "done"}
+    assert set(outstanding) == {"id", "fault", "created", "run", "target", "undo", "done"}
+    assert outstanding["run"] == RUN_ID
     assert outstanding["undo"] == {"action": "a", "n": 1}
     assert stat.S_IMODE(log.path.stat().st_mode) == 0o600
 
@@ -45,9 +46,19 @@ def test_an_existing_loose_file_is_tightened_and_a_torn_line_is_skipped(tmp_path
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
-def test_default_path_and_env_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_path_is_per_user_and_per_cluster_and_env_overrides(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(ENV_VAR, raising=False)
-    assert default_path() == Path(".xpchaos/undo.jsonl")
+    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    key = cluster_key("https://127.0.0.1:6443", "prod-eu")
+    assert default_path(key) == tmp_path / "home/.local/state/xpchaos" / f"undo-{key}.jsonl"
+    assert key.startswith("127.0.0.1-6443-prod-eu-") and "/" not in key
+    assert cluster_key("https://127.0.0.1:6443", "prod-us") != key  # another context, another log
+    assert cluster_key("https://10.0.0.1:6443", "prod-eu") != key  # another API server, another log
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    assert default_path(key) == tmp_path / "state/xpchaos" / f"undo-{key}.jsonl"
+    assert default_path() == tmp_path / "state/xpchaos/undo.jsonl"
     monkeypatch.setenv(ENV_VAR, str(tmp_path / "env.jsonl"))
     assert UndoLog().path == tmp_path / "env.jsonl"
     assert UndoLog(tmp_path / "arg.jsonl").path == tmp_path / "arg.jsonl"
@@ -81,3 +92,9 @@ def test_concurrent_writers_never_interleave_lines(tmp_path: Path) -> None:
     lines = path.read_bytes().splitlines()
     assert len(lines) == 160 and all(json.loads(line)["undo"]["blob"] == "y" * 5000 for line in lines)
     assert len(UndoLog(path).outstanding()) == 160
+
+
+def test_label_values_are_valid() -> None:
+    assert label_value("production") == "production"
+    assert label_value("My Target/2") == "My-Target-2"
+    assert label_value("-" * 80) == "unnamed" and len(label_value("a" * 80)) == 63

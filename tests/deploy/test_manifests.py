@@ -51,7 +51,7 @@ def test_kubectl_apply_creates_everything(sandbox: Sandbox, kubectl_bin: str, ku
     again = _kubectl(kubectl_bin, kube_env, "apply", "-f", "deploy/kubernetes/")  # idempotent
     assert again.returncode == 0, again.stderr
     listed = _kubectl(kubectl_bin, kube_env, "get",
-                      "cronjob,serviceaccount,role,rolebinding,clusterrole,clusterrolebinding,configmap",
+                      "cronjob,serviceaccount,role,rolebinding,clusterrole,clusterrolebinding,configmap,pvc",
                       "-n", "xpchaos", "-o", "name")
     assert listed.returncode == 0, listed.stderr
     names = set(listed.stdout.split())
@@ -59,7 +59,8 @@ def test_kubectl_apply_creates_everything(sandbox: Sandbox, kubectl_bin: str, ku
                      "role.rbac.authorization.k8s.io/xpchaos-gameday",
                      "rolebinding.rbac.authorization.k8s.io/xpchaos-gameday",
                      "clusterrole.rbac.authorization.k8s.io/xpchaos",
-                     "clusterrolebinding.rbac.authorization.k8s.io/xpchaos", "configmap/xpchaos-target"):
+                     "clusterrolebinding.rbac.authorization.k8s.io/xpchaos", "configmap/xpchaos-target",
+                     "persistentvolumeclaim/xpchaos-work"):
         assert expected in names, (expected, listed.stdout)
     faults = _kubectl(kubectl_bin, kube_env, "get", "role,rolebinding", "-n", "crossplane-system", "-o", "name")
     assert "role.rbac.authorization.k8s.io/xpchaos-faults" in faults.stdout.split(), faults.stdout
@@ -184,10 +185,14 @@ def test_rbac_is_least_privilege() -> None:
         assert "*" not in rule["resources"] or (set(rule["apiGroups"]) <= composite_groups
                                                 and set(rule["verbs"]) <= {"get", "list", "watch"}), rule
         assert not ({"escalate", "bind", "impersonate"} & set(rule["verbs"])), rule
-    secrets = [r for _k, ns, r in rules if "secrets" in r["resources"]]
+    secrets = [r for _k, ns, r in rules if "secrets" in r["resources"] and ns == "crossplane-system"]
     assert sorted(sorted(r["verbs"]) for r in secrets) == [["create", "delete", "get", "patch"], ["get"], ["list"]]
     assert [r["resourceNames"] for r in secrets if r["verbs"] == ["get"]] == [["aws-creds", "azure-creds"]]
-    assert all(ns == "crossplane-system" for _k, ns, r in rules if "secrets" in r["resources"])
+    # elsewhere only the undo records' Secrets, in the harness's own namespace: written, listed, deleted, never read
+    # one by one or patched
+    records = [(kind, ns, sorted(r["verbs"])) for kind, ns, r in rules
+               if "secrets" in r["resources"] and ns != "crossplane-system"]
+    assert records == [("Role", "xpchaos", ["create", "delete", "list"])], records
     cluster_kinds = {res for kind, _ns, r in rules if kind == "ClusterRole" for res in r["resources"]}
     assert cluster_kinds == {"providerconfigs", "clusterproviderconfigs", "*", "clusters", "records", "healthchecks",
                              "mssqlservers", "events", "customresourcedefinitions",
@@ -226,11 +231,15 @@ def test_cronjob_runs_weekly_as_non_root_with_a_read_only_root() -> None:
     mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert mounts["config"] == "/etc/xpchaos" and volumes["config"]["configMap"]["name"] == "xpchaos-target"
-    assert "emptyDir" in volumes["work"]
+    # reports, history and the local undo log outlive the pod: the work volume is the PersistentVolumeClaim
+    claim = _one("PersistentVolumeClaim", volumes["work"]["persistentVolumeClaim"]["claimName"])
+    assert claim["metadata"]["namespace"] == cron["metadata"]["namespace"]
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"] and claim["spec"]["resources"]["requests"]["storage"]
     report_dir = container["args"][container["args"].index("--report-dir") + 1]
-    assert report_dir.startswith(mounts["work"])  # reports go to the writable emptyDir
+    assert report_dir.startswith(mounts["work"])
     env = {e["name"]: e.get("value") for e in container["env"]}
-    assert env["XPCHAOS_UNDO_LOG"].startswith(mounts["work"])
+    for kept in ("XPCHAOS_UNDO_LOG", "XPCHAOS_HISTORY", "HOME"):
+        assert env[kept].startswith(mounts["work"]), kept
 
 
 def test_dockerfile_runs_xpchaos_as_non_root() -> None:

@@ -14,6 +14,7 @@ import click
 import yaml
 
 from xpchaos import __version__
+from xpchaos.actions import _common as actions_common
 from xpchaos.actions import restore as restore_module
 from xpchaos.cli import demo as demo_module
 from xpchaos.cli.discover import register as register_discover
@@ -361,11 +362,14 @@ def _write_kubeconfig(path: Path, admin_kubeconfig: str, user: str, namespace: s
 
 @main.command()
 @click.option("--target", "target_path", type=click.Path(path_type=Path), default=None,
-              help="Target file whose cluster to restore (default: the target each undo record names).")
+              help="Target file whose cluster to restore: its undo records kept in the cluster are replayed too, "
+                   "from any directory or machine (default: the target each local undo record names).")
 @click.option("--undo-log", "undo_log_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The undo log to replay (default: $XPCHAOS_UNDO_LOG or .xpchaos/undo.jsonl).")
+              help="The local undo log to replay (default: $XPCHAOS_UNDO_LOG, else the per-user state directory's "
+                   "log for the cluster: $XDG_STATE_HOME/xpchaos or ~/.local/state/xpchaos).")
 def restore(target_path: Path | None, undo_log_path: Path | None) -> None:
-    """Undo every fault still outstanding in the undo log (newest first), e.g. after a crashed run.
+    """Undo every fault still outstanding (newest first), e.g. after a crashed run: the local undo log's records
+    and, with --target, those kept in the target's cluster; then list what a fault marked that no record names.
 
     Prints one line per record. Running it again is harmless: nothing outstanding, nothing done.
     """
@@ -373,20 +377,41 @@ def restore(target_path: Path | None, undo_log_path: Path | None) -> None:
     if target_path is not None:  # a bad target is bad input: one line and exit code 2, from the command group
         target = target_module.load(target_path)
         kube.check_context(target)  # the guard every change passes: a target that allows this context
-    log = UndoLog(undo_log_path)
     try:
-        if not log.outstanding():
-            console.print(f"Nothing to restore ({log.path} has no outstanding undo records).", highlight=False)
-            return
+        log = _restore_log(target, undo_log_path)
+        where = f"{log.path}" + (f" and namespace {log.mirror.namespace}" if log.mirror is not None else "")
         results = restore_module.restore_all(
             log, target, on_record=lambda item: console.print(item.line(), markup=False, highlight=False))
-    except UndoLogError as exc:
+        left = [] if target is None or log.mirror is None else restore_module.unrecorded(
+            log.mirror.api, target, {r["id"] for r in log.everywhere()})
+    except (UndoLogError, restore_module.FaultError) as exc:
         fail(str(exc))
     failed = [r for r in results if r.error]
-    console.print(f"Restored {len(results) - len(failed)} of {len(results)} undo records from {log.path}.",
-                  highlight=False)
-    if failed:
+    if results:
+        console.print(f"Restored {len(results) - len(failed)} of {len(results)} undo records from {where}.",
+                      highlight=False)
+    else:
+        console.print(f"Nothing to restore ({where}: no outstanding undo records).", highlight=False)
+    for line in left:
+        console.print(f"Marked by a fault, with no undo record (not changed; look at it): {line}", markup=False,
+                      highlight=False)
+    if failed or left:
         sys.exit(1)
+
+
+def _restore_log(target: target_module.Target | None, path: Path | None) -> UndoLog:
+    """With a target: its cluster's log (mirrored in the cluster). Without: the given log, else the default
+    target's cluster's log when there is one (no call to the cluster: the kubeconfig names the server)."""
+    if target is not None:
+        api = actions_common.api_for(target)
+        return UndoLog(path or actions_common.local_log_path(target, api), actions_common.cluster_records(target, api))
+    if path is not None:
+        return UndoLog(path)
+    try:
+        found = target_module.load(target_module.default_path())
+        return UndoLog(actions_common.local_log_path(found, kube.api_client(found.kubeconfig, found.context)))
+    except Exception:  # no default target (or it names no readable cluster): the unkeyed default
+        return UndoLog()
 
 
 @main.command()

@@ -404,7 +404,8 @@ def sigterm_interrupts() -> Iterator[None]:
               help="Where to write the journal (default reports/runs/<UTC time>-<experiment>/journal.json); "
                    "report.txt goes beside it.")
 @click.option("--undo-log", "undo_log", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The undo log (default: $XPCHAOS_UNDO_LOG or .xpchaos/undo.jsonl).")
+              help="The local undo log (default: $XPCHAOS_UNDO_LOG, else the per-user state directory's log "
+                   "for the cluster).")
 def run(experiment: Path, target_path: Path | None, provider: str | None, slo: str | None,
         journal_path: Path | None, undo_log: Path | None) -> None:
     """Run one Chaos Toolkit experiment against the target and report whether the failover met the SLO.

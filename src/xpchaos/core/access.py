@@ -153,6 +153,10 @@ GRANTS: tuple[Grant, ...] = (
            ["observe", "gameday"],
            "src/xpchaos/core/lease.py: one fault at a time per target (every run, gate and game day); create takes "
            "the Lease, get reads its holder, update takes over an abandoned one, patch renews it, delete releases it"),
+    _grant([""], ["secrets"], ["create", "list", "delete"], "harness",
+           ["delete-providerconfig", "revoke-credentials", "revoke-identity", "block-provider-api"],
+           "src/xpchaos/core/undo_log.py keeps each undo record in a Secret of this namespace, created before the "
+           "change and deleted once undone; `xpchaos restore --target` lists them, from any machine"),
     _grant([""], ["configmaps"], ["get"], "harness", ["gameday"],
            "src/xpchaos/run/stops.py: the emergency-stop ConfigMap, read by name; its existence stops the game day",
            names=[EMERGENCY_STOP]),
