@@ -25,7 +25,7 @@ from chaoslib.types import Configuration, Secrets
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from xpchaos.core import api_retry
+from xpchaos.core import api_retry, provider_poll
 from xpchaos.core import platform_graph as graph
 from xpchaos.core.outcome import ActionOutcome
 from xpchaos.core.target import ObjectRef
@@ -288,11 +288,9 @@ def first_effect(pods: list[Any], provider: str, written_keep: bool = False) -> 
     the error signal (``detect``) at its next poll, read from the blocked pods' ``--poll`` as preflight reads it
     (upjet's default 10m when none says), plus one backoff of the reconciler (up to 30 s). Not seen by then, the
     fault did not take hold (``xpchaos.verdict``)."""
-    from xpchaos.run import preflight  # late: preflight imports this module
-
-    polls = [preflight.parse_go_duration(value) for pod in pods for c in pod.spec.containers or []
-             if (value := preflight.poll_arg(c.args or ())) is not None]
-    poll = max(polls) if polls else preflight.parse_go_duration(preflight.DEFAULT_POLL)
+    polls = [provider_poll.parse_go_duration(value) for pod in pods for c in pod.spec.containers or []
+             if (value := provider_poll.poll_arg(c.args or ())) is not None]
+    poll = max(polls) if polls else provider_poll.parse_go_duration(provider_poll.DEFAULT_POLL)
     due = poll + min(BACKOFF_CAP, poll)
     unseen = f"no provider error within {go_duration(due)}: is NetworkPolicy enforced on this cluster?"
     if written_keep:  # the other way a provider stays silent: cut off the API server by a keep the CNI ignores

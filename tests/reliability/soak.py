@@ -154,8 +154,8 @@ class Soak:
         if restore:
             outcome.left_behind = [line for line in cluster.differences(before, self.everything())
                                    if line[2:].startswith(FAULTED_KINDS)]
-            done = xpchaos("restore", "--undo-log", str(run.undo_log), cwd=run.directory, env=run.env(
-                self.box.target_path))
+            done = xpchaos("restore", "--target", str(self.box.target_path), "--undo-log", str(run.undo_log),
+                           cwd=run.directory, env=run.env(self.box.target_path))
             assert done.returncode == 0, f"{plan.describe()}: xpchaos restore: {done.stderr or done.stdout}"
             outcome.restore_output = done.stdout
         outcome.outstanding = len(run.outstanding())

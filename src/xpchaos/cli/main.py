@@ -27,7 +27,7 @@ from xpchaos.cli.preflight import register as register_preflight
 from xpchaos.cli.rbac import register as register_rbac
 from xpchaos.cli.report import register as register_report
 from xpchaos.cli.run import register as register_run
-from xpchaos.core import kube
+from xpchaos.core import kube, lease
 from xpchaos.core import target as target_module
 from xpchaos.core.undo_log import UndoLog, UndoLogError
 from xpchaos.run import runner
@@ -384,6 +384,7 @@ def restore(target_path: Path | None, undo_log_path: Path | None) -> None:
             log, target, on_record=lambda item: console.print(item.line(), markup=False, highlight=False))
         left = [] if target is None or log.mirror is None else restore_module.unrecorded(
             log.mirror.api, target, {r["id"] for r in log.everywhere()})
+        held = None if target is None or log.mirror is None else lease.release_abandoned(log.mirror.api, target)
     except (UndoLogError, restore_module.FaultError) as exc:
         fail(str(exc))
     failed = [r for r in results if r.error]
@@ -392,6 +393,8 @@ def restore(target_path: Path | None, undo_log_path: Path | None) -> None:
                       highlight=False)
     else:
         console.print(f"Nothing to restore ({where}: no outstanding undo records).", highlight=False)
+    if held:
+        console.print(held[0].upper() + held[1:] + ".", markup=False, highlight=False)
     for line in left:
         console.print(f"Marked by a fault, with no undo record (not changed; look at it): {line}", markup=False,
                       highlight=False)

@@ -196,6 +196,40 @@ class Lease:
             self.api.close()
 
 
+def _gone(identity: str) -> bool:
+    """Whether ``user@host:pid`` names a process of this machine that no longer runs (a killed run's)."""
+    host, _, pid = identity.rpartition("@")[2].rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's run: only its expiry tells
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # it runs, as another user
+    return False
+
+
+def release_abandoned(api: client.ApiClient, target: Target) -> str | None:
+    """Delete the target's Lease when its holder is a process of this machine that is gone (``xpchaos restore``
+    after a killed run), and say so; a live or another machine's holder is only named (it expires by itself)."""
+    name, namespace = lease_name(target), target.safety.lease_namespace
+    coord: Any = client.CoordinationV1Api(api)
+    try:
+        current = coord.read_namespaced_lease(name, namespace)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+    holder = str(current.spec.holder_identity or "")
+    if _gone(holder):
+        api_retry.delete_or_gone(lambda: coord.delete_namespaced_lease(name, namespace),
+                                 f"releasing the Lease {namespace}/{name}")
+        return f"released the Lease {namespace}/{name} of {holder} (that process is gone)"
+    return (f"the Lease {namespace}/{name} is held by {holder}, renewed {_when(current.spec.renew_time)}; "
+            f"it expires {DURATION} s after its last renewal")
+
+
 def for_target(api: client.ApiClient, target: Target) -> Lease:
     """The target's lease, as this run would hold it: under the identity inherited from a holder this run is nested
     in, else its own."""

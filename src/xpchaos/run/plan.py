@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xpchaos.actions import _common as actions_common
 from xpchaos.actions.network import family_policy_name, policy_name
 from xpchaos.core import kube
 from xpchaos.core import target as targets
@@ -258,7 +259,15 @@ def make(path: str | Path, target_path: str | Path | None = None, overrides: dic
     except Exception:  # prepare read the kubeconfig already; this is only for display
         context = target.context
     kubeconfig = target.kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
-    undo = UndoLog(configuration.get(runner.UNDO_LOG_KEY) or undo_log).path
+    configured = configuration.get(runner.UNDO_LOG_KEY) or undo_log
+    if configured:
+        undo = UndoLog(configured).path
+    else:  # the state directory's log for this cluster, as the run keys it (the kubeconfig names the server)
+        api = kube.api_client(target.kubeconfig, target.context)
+        try:
+            undo = actions_common.local_log_path(target, api)
+        finally:
+            api.close()
     _family_rollbacks(steps)
     return Plan(str(path), str(experiment.get("title", "")), str(target.path), target.name, context, kubeconfig,
                 str(undo), steps, controls, _radii(steps, target))
