@@ -36,7 +36,7 @@ from xpchaos.core.outcome import ActionOutcome
 from xpchaos.core.target import SecretRef
 from xpchaos.core.undo_log import marks
 
-from . import identity
+from . import effects, identity
 from ._common import (
     Context,
     FaultError,
@@ -195,8 +195,20 @@ def revoke_credentials(provider: str, mode: str = AUTO, dry_run: bool = False,
     chosen, reason = _choose_mode(prov, source, mode)
     logger.info("revoke-credentials on %s: %s", provider, reason)
     if chosen == "identity":
-        return _revoke_identity(ctx, prov, source, pc or {}, reason, dry_run)
-    return _revoke_secret(ctx, provider, _secret_ref(prov, pc), chosen, reason, dry_run)
+        result = _revoke_identity(ctx, prov, source, pc or {}, reason, dry_run)
+    else:
+        result = _revoke_secret(ctx, provider, _secret_ref(prov, pc), chosen, reason, dry_run)
+    if result.get("outcome") == ActionOutcome.APPLIED:
+        result["effect"] = effects.first_effect(effects.provider_pods(ctx.api, prov), prov.name, UNSEEN[chosen])
+    return result
+
+
+# what to check when a revoked credential brings no provider error in time
+UNSEEN = {"secret": "does the provider still use a credential it read before (a cached session), or another "
+                    "Secret than this one?",
+          "delete-secret": "does the provider still use a credential it read before (a cached session), or another "
+                           "Secret than this one?",
+          "identity": "do the provider's pods still hold a token of the old identity (were they replaced)?"}
 
 
 def _revoke_identity(ctx: Context, prov: Any, source: str, pc: dict[str, Any], reason: str,

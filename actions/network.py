@@ -25,7 +25,8 @@ from chaoslib.types import Configuration, Secrets
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from xpchaos.core import api_retry, provider_poll
+from xpchaos.actions import effects
+from xpchaos.core import api_retry
 from xpchaos.core import platform_graph as graph
 from xpchaos.core.outcome import ActionOutcome
 from xpchaos.core.target import ObjectRef
@@ -273,31 +274,13 @@ def keep_egress(api: client.ApiClient, target: Any) -> tuple[list[dict[str, Any]
     return rules, shown
 
 
-BACKOFF_CAP = 30.0  # seconds allowed for the managed reconciler's backoff on top of the poll (never over one poll)
-
-
-def go_duration(seconds: float) -> str:
-    """``630`` → ``10m30s``, ``2`` → ``2s``, ``1.5`` → ``1.5s``."""
-    minutes, rest = divmod(round(seconds, 3), 60)
-    text = f"{int(minutes)}m" if minutes else ""
-    return text + (f"{rest:g}s" if rest or not text else "")
-
-
 def first_effect(pods: list[Any], provider: str, written_keep: bool = False) -> dict[str, Any]:
-    """The first effect the fault must cause, and the latest time it can appear: every MR of ``provider`` shows
-    the error signal (``detect``) at its next poll, read from the blocked pods' ``--poll`` as preflight reads it
-    (upjet's default 10m when none says), plus one backoff of the reconciler (up to 30 s). Not seen by then, the
-    fault did not take hold (``xpchaos.verdict``)."""
-    polls = [provider_poll.parse_go_duration(value) for pod in pods for c in pod.spec.containers or []
-             if (value := provider_poll.poll_arg(c.args or ())) is not None]
-    poll = max(polls) if polls else provider_poll.parse_go_duration(provider_poll.DEFAULT_POLL)
-    due = poll + min(BACKOFF_CAP, poll)
-    unseen = f"no provider error within {go_duration(due)}: is NetworkPolicy enforced on this cluster?"
+    """The network fault's first effect (``xpchaos.actions.effects``): not seen, is NetworkPolicy enforced?"""
+    why = "is NetworkPolicy enforced on this cluster?"
     if written_keep:  # the other way a provider stays silent: cut off the API server by a keep the CNI ignores
-        unseen += (" Or the target's egressKeep cut the provider off the API server too (a CNI matching after "
-                   "Service translation ignores ClusterIPs: remove egressKeep to keep what the cluster publishes)")
-    return {"step": "detect", "signal": "mr_error", "side": provider, "due_s": round(due, 3),
-            "poll": go_duration(poll) + ("" if polls else " (assumed: upjet's default)"), "unseen": unseen}
+        why += (" Or the target's egressKeep cut the provider off the API server too (a CNI matching after "
+                "Service translation ignores ClusterIPs: remove egressKeep to keep what the cluster publishes)")
+    return effects.first_effect(pods, provider, why)
 
 
 def _egress(ctx: Context, provider: Any, mode: str) -> tuple[list[dict[str, Any]], list[str]]:

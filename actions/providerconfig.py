@@ -18,6 +18,7 @@ from chaoslib.types import Configuration, Secrets
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from xpchaos.actions import effects
 from xpchaos.core.outcome import ActionOutcome
 from xpchaos.core.undo_log import marks
 
@@ -139,6 +140,10 @@ def delete_provider_config(provider: str, force: bool = False, dry_run: bool = F
     if snapshot["metadata"].get("deletionTimestamp"):
         raise FaultError(f"{ref.describe()} is already Terminating (an earlier fault not rolled back? run "
                          "`xpchaos restore`); nothing was changed")
+    result["effect"] = effects.first_effect(
+        effects.provider_pods(ctx.api, provider_of(ctx.target, provider)), provider,
+        "was the ProviderConfig re-created at once (a GitOps controller re-applying it), or do its managed "
+        "resources use another?")
     signals = _blocked_signals(ctx)
     record_id = ctx.record(FAULT, {"action": "recreate-provider-config", "provider": provider, "ref": ref_dict(ref),
                                    "snapshot": snapshot, "used_finalizer": signals["finalizer"]})

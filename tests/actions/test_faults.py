@@ -68,6 +68,7 @@ def test_forced_delete_is_applied_mrs_fail_and_undo_restores_it(cluster: Cluster
     before = c.state()
     result = providerconfig.delete_provider_config("aws", force=True, configuration=c.configuration)
     assert result["outcome"] == "applied" and result["forced"] is True and c.provider_config("aws") is None
+    assert result["effect"]["step"] == "detect" and "GitOps" in result["effect"]["unseen"], result["effect"]
     assert [r["undo"]["action"] for r in outstanding(c)] == ["finalizers-removed", "recreate-provider-config"]
     c.wait(lambda: all(s == "False" for s in c.synced("aws")), "every AWS MR Synced=False")
     assert all(s == "True" for s in c.synced("azure"))
@@ -116,6 +117,7 @@ def test_revoked_credentials_fail_the_mrs_and_undo_restores_the_exact_bytes(
     assert result["outcome"] == "applied"
     assert (result["mode"], result["mode_reason"]) == ("secret", "mode auto: source Secret → secret")  # the default
     assert result["format"] == ("aws-ini" if provider == "aws" else "azure-json")
+    assert result["effect"]["side"] == provider and "cached session" in result["effect"]["unseen"], result["effect"]
     revoked = secret_bytes(c, provider)
     assert revoked != original
     assert credentials.invalid_credential(revoked)[0] == result["format"]  # well-formed, same format
