@@ -57,12 +57,16 @@ test: $(INSTALLED) $(COMPAT)/.installed lint system-packages
 	XPCHAOS_COMPAT_K8S=$(abspath $(COMPAT)) $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=20 $(PYTEST_ARGS)
 
 # The reliability figures (README, "Reliability"): the long soak variants (-m soak: 30 interrupted runs, 30 killed
-# runs then restored, 24 runs under API faults) and the suites whose every case must pass (bad input, RBAC, secrets),
-# then the README table regenerated from what they measured. Exits non-zero when a figure does not hold. CI runs it
+# runs then restored, 24 runs under API faults) and the suites whose every case must pass (bad input, RBAC, secrets,
+# restore from anywhere, stalled watches, bounded events, honest retries, the network fault's keep and its
+# unenforced case, one fault at a time), then the README table regenerated from what they measured. Exits non-zero when a figure does not hold. CI runs it
 # after `make test`.
 RELIABILITY_DIR := reports/reliability
 RELIABILITY_SUITES := tests/corpus tests/deploy/rbac tests/test_house_rules.py tests/actions/test_undo_log.py \
-	tests/run/gate/test_gate.py::test_blueprint_passes_and_no_credential_reaches_any_output
+	tests/run/gate/test_gate.py::test_blueprint_passes_and_no_credential_reaches_any_output \
+	tests/reliability/test_restore_anywhere.py tests/probes/test_recorder_stalls.py \
+	tests/probes/test_recorder_scope.py tests/reliability/test_api_retry.py tests/actions/test_network.py \
+	tests/run/gameday/test_gameday.py::test_while_a_run_holds_the_target_every_other_run_is_refused
 reliability: $(INSTALLED) $(COMPAT)/.installed system-packages
 	rm -rf $(RELIABILITY_DIR) && mkdir -p $(RELIABILITY_DIR)
 	XPCHAOS_RELIABILITY_DIR=$(abspath $(RELIABILITY_DIR)) $(VENV)/bin/pytest -n $(SOAK_WORKERS) --dist loadfile \

@@ -23,6 +23,19 @@ SUITES = {  # junit "classname prefix[::test name prefix]" -> what the row says 
     "tests.deploy.rbac": "RBAC (tests/deploy/rbac), enforced: 3 experiments, a game day, discover and preflight "
                          "as the ServiceAccounts with zero denials, every rule used; any one rule removed: one "
                          "line, exit 2, nothing changed",
+    "tests.reliability.test_restore_anywhere": "Restore from anywhere: SIGKILL during each fault, then `xpchaos "
+                                               "restore --target` from another directory and HOME: the cluster as "
+                                               "before",
+    "tests.probes.test_recorder_stalls": "Stalled watches: a run through silent streams reads right or error, never a "
+                                         "false not resilient; each stall counted",
+    "tests.probes.test_recorder_scope": "Bounded observation: at 200 Events/s of noise no unrelated Event reaches the "
+                                        "journal; a warm standby's promotion is the serving side switching",
+    "tests.reliability.test_api_retry": "Honest retries: a create answered 504 after it was applied is ours, a 409 "
+                                        "not ours stays a conflict, a write answered 500 is asked once",
+    "tests.actions.test_network": "Network fault: on a post-DNAT CNI the keep read from the cluster keeps the "
+                                  "provider reporting (the ClusterIP keep hides it); no enforcement: fault-not-applied",
+    "tests.run.gameday.test_gameday::test_while_a_run_holds": "One fault at a time: while a run holds the target, "
+                                                             "every other run exits 2 and changes nothing",
     "tests.test_house_rules": "No `shell=True`, TLS verification never off, no `sandbox` import in harness code",
     "tests.actions.test_undo_log": "Undo log: owner-only (0600), durable, never echoes a record's content",
     "tests.run.gate.test_gate::test_blueprint_passes_and_no_credential":
