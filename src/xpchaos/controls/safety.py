@@ -20,6 +20,7 @@ and since when. Under ``xpchaos run``, a game day or a gate, which hold the Leas
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import signal
@@ -57,6 +58,9 @@ def configure_control(configuration: dict[str, Any] | None = None, secrets: dict
             permissions.require_for(experiment, target, configuration, secrets, "chaos run")
         _release_lease()  # a control configured twice in one process holds one lease
         _lease["held"] = lease.take(target, "chaos run")
+        # chaoslib may skip the after-experiment and cleanup controls when an interrupt escapes a rollback; the
+        # interpreter's exit still runs this (a SIGKILL leaves it to `xpchaos restore --target` or its expiry)
+        atexit.register(_release_lease)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(InputError.EXIT_CODE) from None
@@ -149,12 +153,12 @@ def after_experiment_control(context: dict[str, Any], state: Any = None,
             for item in restore.replay(log, target, only=ids):
                 (report["outstanding"] if item.error else report["replayed"]).append(item.line())
                 (logger.error if item.error else logger.info)("xpchaos safety: %s", item.line())
+        _release_lease()  # the rollbacks and the replay are over: no fault of this run can be put in place any more
     if report["outstanding"]:
         logger.error("xpchaos safety: some faults are still in place; run `xpchaos restore` (undo log %s)",
                      undo_log(configuration).path)
     if isinstance(state, dict) and (report["replayed"] or report["outstanding"]):
         state.setdefault("extensions", []).append(report)
-    _release_lease()  # the rollbacks and the replay are over: no fault of this run can be put in place any more
     if held and isinstance(state, dict):  # the run ends as interrupted, with its journal, rather than mid-teardown
         logger.warning("xpchaos safety: %s arrived while undoing; the run ends as interrupted",
                        signal.Signals(held[0]).name)
