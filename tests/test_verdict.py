@@ -53,3 +53,15 @@ def test_a_detect_seen_late_or_seen_on_some_composite_is_still_not_resilient() -
 
 def test_a_fault_stating_no_effect_keeps_the_probes_verdict() -> None:
     assert verdict.of_journal(_journal(None, deadline=900)).outcome == Outcome.FAILED
+
+
+def test_an_effect_unseen_while_the_watches_were_interrupted_is_error_not_fault_not_applied() -> None:
+    """A harness that could not see reads error: the first effect may have come while a watch was cut."""
+    journal = _journal(EFFECT, deadline=900)
+    journal["extensions"] = [{"name": "xpchaos-api", "retries": {"total": 9, "503": 6, "watch reconnect": 2,
+                                                                  "watch stall": 1}}]
+    v = verdict.of_journal(journal)
+    assert v.outcome == Outcome.ERROR and v.exit_code == 2
+    assert v.reason.startswith("the fault's first effect was not seen, but the watches were interrupted 3 time(s)")
+    journal["extensions"] = [{"name": "xpchaos-api", "retries": {"total": 6, "503": 6}}]  # requests retried only
+    assert verdict.of_journal(journal).outcome == Outcome.NOT_APPLIED

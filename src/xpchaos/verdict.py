@@ -108,13 +108,19 @@ def _never_detected(out: dict[str, Any]) -> bool:
     return all(c.get("failed_step") == "detect" and c.get("late_by_s") is None for c in composites)
 
 
-def _effect_unseen(out: dict[str, Any], fault: dict[str, Any]) -> dict[str, Any] | None:
+def _effect_unseen(out: dict[str, Any], fault: dict[str, Any], interrupted_watches: int = 0) -> dict[str, Any] | None:
     """A fault counts only once its first effect is seen. The fault states it (``effect``: the step, the latest
     time it can appear, what its absence means); never seen, the verdict is ``fault-not-applied`` with that
-    reason, or ``error`` when the SLO ended before the effect could be due. None: the probe's verdict stands."""
+    reason, or ``error`` when the SLO ended before the effect could be due or the watches were interrupted during
+    the run (``interrupted_watches``: the harness could not see). None: the probe's verdict stands."""
     effect = fault.get("effect")
     if not isinstance(effect, dict) or effect.get("step") != "detect" or not _never_detected(out):
         return None
+    if interrupted_watches:  # it may have come while the harness could not see: nothing is proven either way
+        return {"outcome": Outcome.ERROR, "unconfirmed": out.get("reason"),
+                "reason": f"the fault's first effect was not seen, but the watches were interrupted "
+                          f"{interrupted_watches} time(s) during the run: the harness could not see "
+                          f"(the probe read: {out.get('reason')})"}
     due = float(effect.get("due_s") or 0)
     deadline = next((s.get("deadline_s") for s in out.get("steps") or [] if s.get("name") == "detect"), None)
     if isinstance(deadline, (int, float)) and deadline < due:
@@ -124,6 +130,14 @@ def _effect_unseen(out: dict[str, Any], fault: dict[str, Any]) -> dict[str, Any]
                           "the fault; no error within the SLO proves nothing (shorten --poll, or raise the SLO)"}
     return {"outcome": Outcome.NOT_APPLIED, "unconfirmed": out.get("reason"),
             "reason": f"{effect.get('unseen') or 'the fault had no effect'} (the probe read: {out.get('reason')})"}
+
+
+def _interrupted_watches(journal: dict[str, Any]) -> int:
+    """How often the recorder's watches were cut, stalled or expired during the run (the timeline control's
+    ``xpchaos-api`` extension counts them beside the retried requests)."""
+    found = next((e for e in journal.get("extensions") or [] if e.get("name") == "xpchaos-api"), None)
+    retries = (found or {}).get("retries") or {}
+    return sum(int(n) for reason, n in retries.items() if str(reason).startswith("watch") and isinstance(n, int))
 
 
 def of_journal(journal: dict[str, Any]) -> Verdict:
@@ -160,7 +174,7 @@ def of_journal(journal: dict[str, Any]) -> Verdict:
             return Verdict(Outcome.ERROR, f"probe {run['activity'].get('name')!r} could not observe: "
                                           f"{_exception_line(run)}", **base)
         out = run["output"]
-        unseen = _effect_unseen(out, _output(fault) if fault is not None else {})
+        unseen = _effect_unseen(out, _output(fault) if fault is not None else {}, _interrupted_watches(journal))
         if unseen is not None:
             out = {**out, **unseen}
         return Verdict(Outcome.parse(out.get("outcome")), str(out.get("reason", "")),

@@ -160,9 +160,11 @@ class UndoLog:
         return record_id
 
     def mark_done(self, record_id: str) -> None:
-        self._append({"id": record_id, "done": True, "at": time.time()})
+        # the cluster's copy goes first: interrupted in between, the local record stays outstanding and is
+        # replayed (harmless: the change is undone already), never a done record with its Secret left behind
         if self.mirror is not None:
             self.mirror.remove(record_id)
+        self._append({"id": record_id, "done": True, "at": time.time()})
 
     def _append(self, entry: dict[str, Any]) -> None:
         try:
