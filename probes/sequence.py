@@ -85,7 +85,19 @@ def _xr_check(target: Target, kind: str, ctype: str, status: str) -> Callable[[e
         raise UnknownSignal(f"the target has no composite of kind {kind!r} (it has: "
                             f"{', '.join(sorted(c.kind for c in target.composites)) or 'none'})")
     keys = [(c.plural, c.namespace, c.name) for c in target.composites if kind in (c.kind, "XR", "composite")]
-    return lambda s: all(ex.matches(s, k, {"type": ctype, "status": status}) for k in keys)
+    now = {"type": ctype, "status": status}
+
+    def check(s: ex.State) -> bool:
+        # The ready condition is judged per composite: each XR left Ready since the fault (Ready=False), and each
+        # that left came back (Ready=True); several XRs need not be down at the same instant, which their own
+        # failovers, seconds apart, rarely are.
+        if ctype != s.ready_type:
+            return all(ex.matches(s, k, now) for k in keys)
+        if status == "False":
+            return all(k in s.went_down for k in keys)
+        return all(k in s.came_back if k in s.went_down else ex.matches(s, k, now) for k in keys)
+
+    return check
 
 
 def step(target: Target, phrase: str, within: float, resolution: composed.Resolution | None = None) -> ex.Step:

@@ -122,3 +122,27 @@ def test_a_managed_resource_signal_over_none_is_refused(tmp_path: Path) -> None:
                 if not (e["what"] == tl.RESOLVED and e["name"] == "db-01-azure")]
     with pytest.raises(AssertionError, match="no managed resource of azure within the fault's blast radius"):
         then.judge(target, timeline, SIGNALS[1:2])
+
+
+FLIP = [("the XGlobalDatabase is Ready=False", 10.0), ("the XGlobalDatabase is Ready=True", 10.0)]
+
+
+def _one_after_the_other(target: targets.Target, down: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Both XRs Ready, the fault, then each XR of ``down`` leaves Ready and comes back before the next one leaves."""
+    timeline = tl.Timeline()
+    for name in NAMES:
+        _condition(timeline, (PLURAL, name), "Ready", "True", "Available")
+    timeline.mark_fault("delete-providerconfig")
+    for name in down:
+        _condition(timeline, (PLURAL, name), "Ready", "False", "Creating")
+        _condition(timeline, (PLURAL, name), "Ready", "True", "Available")
+    return timeline.to_json()
+
+
+def test_each_xr_flips_on_its_own_clock(tmp_path: Path) -> None:
+    """Failovers seconds apart are never down at one instant: each XR must leave Ready and come back, not all at
+    once (on the realistic platform 20 XRs fail over within about 2 s of each other)."""
+    target = _target(tmp_path)
+    assert sequence.check(target, _one_after_the_other(target, NAMES), FLIP)["outcome"] == Outcome.PASSED
+    verdict = sequence.check(target, _one_after_the_other(target, NAMES[:1]), FLIP)  # db-02 never left Ready
+    assert verdict["outcome"] == Outcome.FAILED and verdict["failed_step"] == FLIP[0][0], verdict
