@@ -28,6 +28,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from xpchaos.core import platform_graph as graph
 from xpchaos.core.undo_log import marks
 
 from ._common import Context, FaultError, api_error, core, logger, marked, plain, unmarks
@@ -60,12 +61,8 @@ def _spec_patch(path: tuple[str, ...], value: Any) -> dict[str, Any]:
 
 
 def _patch_pc(api: client.ApiClient, ref: Any, body: dict[str, Any], doing: str) -> None:
-    custom: Any = client.CustomObjectsApi(api)
     try:
-        if ref.namespace:
-            custom.patch_namespaced_custom_object(ref.group, ref.version, ref.namespace, ref.plural, ref.name, body)
-        else:
-            custom.patch_cluster_custom_object(ref.group, ref.version, ref.plural, ref.name, body)
+        graph.patch(api, ref, body)
     except ApiException as exc:
         raise api_error(exc, doing) from None
 

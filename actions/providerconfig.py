@@ -19,6 +19,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from xpchaos.actions import effects
+from xpchaos.core import platform_graph as graph
 from xpchaos.core.outcome import ActionOutcome
 from xpchaos.core.undo_log import marks
 
@@ -67,32 +68,23 @@ def _delete(api: client.ApiClient, ref: Any) -> None:
             raise api_error(exc, f"deleting {ref.describe()}") from None
 
 
-def _strip_finalizers(api: client.ApiClient, ref: Any) -> None:
-    custom = client.CustomObjectsApi(api)
-    body = {"metadata": {"finalizers": None}}
+def _patch_if_there(api: client.ApiClient, ref: Any, body: dict[str, Any], doing: str) -> None:
+    """Patch the object; gone already is fine (a deletion that completed)."""
     try:
-        if ref.namespace:
-            custom.patch_namespaced_custom_object(ref.group, ref.version, ref.namespace, ref.plural, ref.name, body)
-        else:
-            custom.patch_cluster_custom_object(ref.group, ref.version, ref.plural, ref.name, body)
+        graph.patch(api, ref, body)
     except ApiException as exc:
         if exc.status != 404:
-            raise api_error(exc, f"removing the finalizers of {ref.describe()}") from None
+            raise api_error(exc, f"{doing} {ref.describe()}") from None
+
+
+def _strip_finalizers(api: client.ApiClient, ref: Any) -> None:
+    _patch_if_there(api, ref, {"metadata": {"finalizers": None}}, "removing the finalizers of")
 
 
 def _mark(api: client.ApiClient, ref: Any, annotations: dict[str, str | None] | None) -> None:
     """Set (or, with ``unmarks``, remove) the fault's marks on the object: a blocked deletion leaves it in place,
     Terminating, and ``xpchaos restore`` then knows whose it is."""
-    custom = client.CustomObjectsApi(api)
-    body = {"metadata": {"annotations": annotations}}
-    try:
-        if ref.namespace:
-            custom.patch_namespaced_custom_object(ref.group, ref.version, ref.namespace, ref.plural, ref.name, body)
-        else:
-            custom.patch_cluster_custom_object(ref.group, ref.version, ref.plural, ref.name, body)
-    except ApiException as exc:
-        if exc.status != 404:
-            raise api_error(exc, f"marking {ref.describe()}") from None
+    _patch_if_there(api, ref, {"metadata": {"annotations": annotations}}, "marking")
 
 
 def _create(api: client.ApiClient, ref: Any, body: dict[str, Any]) -> None:

@@ -22,20 +22,7 @@ WINDOW = 30.0
 
 
 def _target(tmp_path: Path, names: list[str]) -> targets.Target:
-    doc = target_files.minimal()
-    doc["providers"]["aws"]["managedResources"] = []
-    doc["providers"]["azure"] = {
-        "role": "secondary",
-        "providerConfig": {"apiVersion": "azure.upbound.io/v1beta1", "kind": "ProviderConfig",
-                           "plural": "providerconfigs", "name": "azure-production"},
-        "credentials": {"secret": {"namespace": "crossplane-system", "name": "azure-creds", "key": "credentials"}},
-        "pods": {"namespace": "crossplane-system", "selector": "pkg.crossplane.io/provider=provider-azure"},
-        "managedResources": []}
-    doc["composites"] = [{"apiVersion": "database.example.org/v1alpha1", "kind": "XGlobalDatabase",
-                          "plural": PLURAL, "name": name} for name in names]
-    record = doc["dns"][0]
-    doc["dns"] = [{**record, "name": f"{name}.example.org"} for name in names]
-    return targets.load(target_files.write(tmp_path / "target.yaml", doc))
+    return target_files.several_composites(tmp_path / "target.yaml", names)
 
 
 def _ready(timeline: tl.Timeline, name: str, status: str) -> tl.Entry:

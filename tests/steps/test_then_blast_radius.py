@@ -27,20 +27,7 @@ MR = {"aws": ("rds.aws.upbound.io/v1beta1", "Cluster", "clusters"),  # apiVersio
 
 
 def _target(tmp_path: Path) -> targets.Target:
-    doc = target_files.minimal()
-    doc["providers"]["aws"]["managedResources"] = []
-    doc["providers"]["azure"] = {
-        "role": "secondary",
-        "providerConfig": {"apiVersion": "azure.upbound.io/v1beta1", "kind": "ProviderConfig",
-                           "plural": "providerconfigs", "name": "azure-production"},
-        "credentials": {"secret": {"namespace": "crossplane-system", "name": "azure-creds", "key": "credentials"}},
-        "pods": {"namespace": "crossplane-system", "selector": "pkg.crossplane.io/provider=provider-azure"},
-        "managedResources": []}
-    doc["composites"] = [{"apiVersion": "database.example.org/v1alpha1", "kind": "XGlobalDatabase",
-                          "plural": PLURAL, "name": name} for name in NAMES]
-    record = doc["dns"][0]
-    doc["dns"] = [{**record, "name": f"{name}.example.org"} for name in NAMES]
-    return targets.load(target_files.write(tmp_path / "target.yaml", doc))
+    return target_files.several_composites(tmp_path / "target.yaml", NAMES)
 
 
 def _mr(provider: str, composite: str) -> ObjectRef:

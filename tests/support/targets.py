@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from xpchaos.core import target as targets_module
 
 # the smallest target the loader accepts: one provider, one managed resource, one DNS record with two nameservers
 MINIMAL: dict[str, Any] = {
@@ -66,3 +68,24 @@ def retarget(source: Path, out: Path, server: str) -> Path:
 def wrong_primary(source: Path, out: Path) -> Path:
     """A copy of ``source`` whose DNS primary is an address nobody answers: the baseline cannot hold."""
     return edited(source, out, lambda doc: doc["dns"][0].update(primary=[UNANSWERED_ADDRESS]))
+
+
+def several_composites(path: Path, names: Iterable[str]) -> targets_module.Target:
+    """A two-cloud target (aws primary, azure secondary, no managed resources listed) over the XGlobalDatabases
+    ``names``, each with its DNS record ``NAME.example.org``; written to ``path`` and loaded."""
+    names = list(names)
+    doc = minimal()
+    doc["providers"]["aws"]["managedResources"] = []
+    doc["providers"]["azure"] = {
+        "role": "secondary",
+        "providerConfig": {"apiVersion": "azure.upbound.io/v1beta1", "kind": "ProviderConfig",
+                           "plural": "providerconfigs", "name": "azure-production"},
+        "credentials": {"secret": {"namespace": "crossplane-system", "name": "azure-creds", "key": "credentials"}},
+        "pods": {"namespace": "crossplane-system", "selector": "pkg.crossplane.io/provider=provider-azure"},
+        "managedResources": []}
+    doc["composites"] = [{"apiVersion": "database.example.org/v1alpha1", "kind": "XGlobalDatabase",
+                          "plural": "xglobaldatabases", "name": name} for name in names]
+    record = doc["dns"][0]
+    doc["dns"] = [{**record, "name": f"{name}.example.org"} for name in names]
+    return targets_module.load(write(path, doc))
+

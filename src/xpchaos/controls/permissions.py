@@ -8,7 +8,7 @@ missing stops the run with one line naming it, exit code 2, before the first cha
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from kubernetes import client
@@ -77,40 +77,45 @@ def run_uses(api: client.ApiClient, target: Target) -> list[Use]:
     for name in target.providers:
         try:
             found: list[Use] = [revoke_use(api, target, name, None)]
-        except ApiException as exc:
-            if exc.status == 403:
+        except (ApiException, graph.WalkError) as exc:
+            if isinstance(exc, ApiException) and exc.status == 403:
                 raise
             found = ["revoke-credentials", "revoke-identity"]  # unreadable here: ask for both
-        except graph.WalkError:
-            found = ["revoke-credentials", "revoke-identity"]
         uses += [u for u in found if u not in uses]
     return uses
+
+
+def experiment_calls(experiment: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """``method_calls`` of an experiment as chaoslib will run it: its configuration and secrets loaded first."""
+    from chaoslib.configuration import load_configuration
+    from chaoslib.secret import load_secrets
+
+    configuration = dict(load_configuration(experiment.get("configuration") or {}))
+    secrets = dict(load_secrets(experiment.get("secrets") or {}, configuration))
+    return method_calls(experiment, configuration, secrets)
+
+
+def require(target: Target, command: str, uses: Callable[[client.ApiClient], Iterable[Use]]) -> None:
+    """Raise ``access.Denied`` unless this identity may do what ``uses`` (asked with the target's client) says; a
+    403 met while finding out is the same one line."""
+    api = kube.client_for(target)
+    try:
+        access.require(api, target, list(dict.fromkeys(uses(api))), command)
+    except ApiException as exc:
+        if exc.status != 403:
+            raise
+        raise access.refused_call(exc, command) from None
+    finally:
+        api.close()
 
 
 def require_all(target: Target, command: str) -> None:
     """Raise ``access.Denied`` unless this identity may do everything ``run_uses`` says (a gate's scenarios may
     run any of the three experiments)."""
-    api = kube.client_for(target)
-    try:
-        access.require(api, target, run_uses(api, target), command)
-    except ApiException as exc:
-        if exc.status != 403:
-            raise
-        raise access.refused_call(exc, command) from None
-    finally:
-        api.close()
+    require(target, command, lambda api: run_uses(api, target))
 
 
 def require_for(experiment: dict[str, Any], target: Target, configuration: dict[str, Any] | None,
-                secrets: dict[str, Any] | None, command: str, extra: Iterable[Use] = ()) -> None:
-    """Raise ``access.Denied`` unless this identity may do what ``experiment`` (and ``extra``) needs."""
-    api = kube.client_for(target)
-    try:
-        uses = uses_of(api, target, method_calls(experiment, configuration, secrets))
-        access.require(api, target, [*uses, *extra], command)
-    except ApiException as exc:
-        if exc.status != 403:
-            raise
-        raise access.refused_call(exc, command) from None
-    finally:
-        api.close()
+                secrets: dict[str, Any] | None, command: str) -> None:
+    """Raise ``access.Denied`` unless this identity may do what ``experiment`` needs."""
+    require(target, command, lambda api: uses_of(api, target, method_calls(experiment, configuration, secrets)))

@@ -103,6 +103,15 @@ def read(api: client.ApiClient, ref: ObjectRef) -> dict[str, Any] | None:
     return dict(obj)
 
 
+def patch(api: client.ApiClient, ref: ObjectRef, body: dict[str, Any]) -> None:
+    """Merge-patch the custom object ``ref`` names, namespaced or cluster-scoped (API errors raise)."""
+    custom: Any = client.CustomObjectsApi(api)
+    if ref.namespace:
+        custom.patch_namespaced_custom_object(ref.group, ref.version, ref.namespace, ref.plural, ref.name, body)
+    else:
+        custom.patch_cluster_custom_object(ref.group, ref.version, ref.plural, ref.name, body)
+
+
 def get(api: client.ApiClient, ref: ObjectRef) -> dict[str, Any]:
     """The object ``ref`` names, as a dict; a ``WalkError`` when it does not exist."""
     obj = read(api, ref)

@@ -27,8 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kubernetes.client.rest import ApiException
-
 from xpchaos.controls import permissions
 from xpchaos.core import access, kube, lease
 from xpchaos.core import outcome as outcomes
@@ -68,29 +66,18 @@ def _overrides(step: Step, experiment: dict[str, Any]) -> dict[str, Any]:
 def require_permissions(suite: Suite, target: targets.Target) -> None:
     """Raise ``access.Denied`` (one line, exit 2) unless this identity may run every step: its Lease and emergency
     stop, each experiment's faults and probes, and for scenario steps whatever a gate may run."""
-    from chaoslib.configuration import load_configuration
-    from chaoslib.secret import load_secrets
+    experiments = [runner.prepare(step.experiment, target.path,
+                                  _overrides(step, runner.load_experiment(step.experiment)))[0]
+                   for step in suite.steps if step.experiment is not None]
+    scenarios = any(step.scenarios is not None for step in suite.steps)
 
-    api = kube.client_for(target)
-    try:
-        uses: list[access.Use] = ["observe", "gameday"]
-        for step in suite.steps:
-            if step.scenarios is not None:
-                uses += permissions.run_uses(api, target)
-            if step.experiment is not None:
-                experiment, _ = runner.prepare(step.experiment, target.path,
-                                               _overrides(step, runner.load_experiment(step.experiment)))
-                configuration = dict(load_configuration(experiment.get("configuration") or {}))
-                secrets = dict(load_secrets(experiment.get("secrets") or {}, configuration))
-                calls = permissions.method_calls(experiment, configuration, secrets)
-                uses += permissions.uses_of(api, target, calls)
-        access.require(api, target, list(dict.fromkeys(uses)), "xpchaos gameday")
-    except ApiException as exc:
-        if exc.status != 403:
-            raise
-        raise access.refused_call(exc, "xpchaos gameday") from None
-    finally:
-        api.close()
+    def uses(api: Any) -> list[access.Use]:
+        found: list[access.Use] = ["observe", "gameday", *(permissions.run_uses(api, target) if scenarios else [])]
+        for experiment in experiments:
+            found += permissions.uses_of(api, target, permissions.experiment_calls(experiment))
+        return found
+
+    permissions.require(target, "xpchaos gameday", uses)
 
 
 def _wait_steady(target: targets.Target, timeout: float, when: str) -> None:

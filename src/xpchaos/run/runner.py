@@ -170,13 +170,9 @@ def refuse_unfit_faults(experiment: dict[str, Any]) -> None:
 
 def refuse_missing_permissions(experiment: dict[str, Any], target: targets.Target) -> None:
     """Stop, as one line and nothing changed, when the identity lacks a permission the experiment needs."""
-    from chaoslib.configuration import load_configuration
-    from chaoslib.secret import load_secrets
-
-    configuration = dict(load_configuration(experiment.get("configuration") or {}))
-    secrets = dict(load_secrets(experiment.get("secrets") or {}, configuration))
     try:
-        permissions.require_for(experiment, target, configuration, secrets, "xpchaos run")
+        permissions.require(target, "xpchaos run",
+                            lambda api: permissions.uses_of(api, target, permissions.experiment_calls(experiment)))
     except access.Denied as exc:
         raise ExperimentError(str(exc)) from None
 
