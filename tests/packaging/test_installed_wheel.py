@@ -218,6 +218,20 @@ def test_pip_show_lists_only_the_xpchaos_package(installed: Installed, tmp_path:
     assert version.stdout.split()[-1] == __version__ and f"Version: {__version__}" in shown.stdout, version.stdout
 
 
+def test_the_installed_tool_renders_least_privilege_for_a_scaffolded_target(installed: Installed,
+                                                                           tmp_path: Path) -> None:
+    """``xpchaos rbac`` from the wheel, for the target ``xpchaos init`` writes: read-only roles apart from the run
+    roles, each upbound group with its Crossplane v2 twin (the table ships in the package)."""
+    assert installed.run("xpchaos init", tmp_path).returncode == 0
+    rendered = installed.run("xpchaos rbac --offline --target xpchaos.example.yaml", tmp_path)
+    assert rendered.returncode == 0, rendered.stderr
+    docs = [d for d in yaml.safe_load_all(rendered.stdout) if d]
+    roles = {(d["kind"], d["metadata"]["name"]) for d in docs if d["kind"] in ("Role", "ClusterRole")}
+    assert {("ClusterRole", "xpchaos"), ("ClusterRole", "xpchaos-read")} <= roles, roles
+    groups = {g for d in docs for r in d.get("rules") or [] for g in r["apiGroups"]}
+    assert {"aws.upbound.io", "aws.m.upbound.io"} <= groups, groups
+
+
 @pytest.fixture(scope="module")
 def stock(installed: Installed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """An empty directory (no features/, no experiments/) with a stock-Crossplane sandbox running: no failover."""
