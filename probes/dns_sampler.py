@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 
 import dns.exception
 import dns.message
@@ -23,14 +24,30 @@ from . import timeline as tl
 QUERY_TIMEOUT = 1.0
 
 
-def ask(record: DnsRecord, nameserver: Nameserver, timeout: float = QUERY_TIMEOUT) -> tuple[str, ...]:
-    """The sorted answers of ``nameserver`` for ``record`` (UDP, TCP on truncation); raises on any failure."""
+@dataclass(frozen=True)
+class Served:
+    """What one nameserver answered for a record: the sorted answers, and the smallest TTL among the answer's
+    records (how long a resolver may go on serving it; None when there was no answer)."""
+
+    answers: tuple[str, ...]
+    ttl: int | None
+
+
+def served(record: DnsRecord, nameserver: Nameserver, timeout: float = QUERY_TIMEOUT) -> Served:
+    """What ``nameserver`` answers for ``record`` (UDP, TCP on truncation); raises on any failure."""
     query = dns.message.make_query(record.name, record.type)
     response, _tcp = dns.query.udp_with_fallback(query, nameserver.host, timeout=timeout, port=nameserver.port)
     if response.rcode() not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
         raise dns.exception.DNSException(f"rcode {dns.rcode.to_text(response.rcode())}")
     wanted = dns.rdatatype.from_text(record.type)
-    return tuple(sorted(rr.to_text() for rrset in response.answer if rrset.rdtype == wanted for rr in rrset))
+    answers = tuple(sorted(rr.to_text() for rrset in response.answer if rrset.rdtype == wanted for rr in rrset))
+    ttls = [rrset.ttl for rrset in response.answer]
+    return Served(answers, min(ttls) if ttls else None)
+
+
+def ask(record: DnsRecord, nameserver: Nameserver, timeout: float = QUERY_TIMEOUT) -> tuple[str, ...]:
+    """The sorted answers of ``nameserver`` for ``record``; raises on any failure."""
+    return served(record, nameserver, timeout).answers
 
 
 def label(nameserver: Nameserver) -> str:
@@ -79,22 +96,20 @@ class DnsSampler:
             thread.join(max(0.0, deadline - time.monotonic()))
 
     def _run(self, record: DnsRecord, nameserver: Nameserver) -> None:
-        last: tuple[str, tuple[str, ...] | str] | None = None
+        last: tuple[str, Served | str] | None = None
         where = label(nameserver)
         while not self._stopping.is_set():
             started = time.monotonic()
             try:
-                seen: tuple[str, tuple[str, ...] | str] = (tl.ANSWER, ask(record, nameserver))
+                seen: tuple[str, Served | str] = (tl.ANSWER, served(record, nameserver))
             except (dns.exception.DNSException, OSError) as exc:
                 seen = (tl.DNS_ERROR, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
             if self._stopping.is_set():
                 return
             if seen != last:
-                if seen[0] == tl.ANSWER:
-                    answers = seen[1]
-                    assert isinstance(answers, tuple)
+                if isinstance(seen[1], Served):
                     self.timeline.add(tl.DNS, tl.ANSWER, kind=record.type, name=record.name, nameserver=where,
-                                      answers=answers, initial=last is None)
+                                      answers=seen[1].answers, ttl=seen[1].ttl, initial=last is None)
                 else:
                     self.timeline.add(tl.DNS, tl.DNS_ERROR, kind=record.type, name=record.name, nameserver=where,
                                       message=str(seen[1]), initial=last is None)

@@ -51,6 +51,7 @@ class Entry:
     involved: dict[str, str] = field(default_factory=dict)
     nameserver: str = ""  # dns: "host:port"
     answers: tuple[str, ...] = ()  # dns: sorted answers
+    ttl: int | None = None  # dns: the smallest TTL of the answer's records (how long a resolver may keep it)
 
     def as_dict(self) -> dict[str, Any]:
         doc = asdict(self)
