@@ -260,8 +260,17 @@ class EgressKeepFrom(StrictModel):
     node_local_dns: NodeLocalDnsKeep = Field(default=NodeLocalDnsKeep(), alias="nodeLocalDNS")
 
 
+DnsClock = Literal["client-visible", "authoritative"]
+CLIENT_VISIBLE: DnsClock = "client-visible"
+AUTHORITATIVE: DnsClock = "authoritative"
+
+
 class Slos(StrictModel):
     dns_convergence: Duration | None = None
+    # which DNS convergence the SLO judges: when a resolver may no longer serve the old answer (the switch plus
+    # the old answer's TTL, what `dig` through a resolver sees), or when every authoritative nameserver answers
+    # anew; kept out of ``Target.slos`` (the SLOs in seconds)
+    dns_clock: DnsClock = Field(default=CLIENT_VISIBLE, alias="dnsClock", exclude=True)
 
 
 class Condition(StrictModel):
