@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pytest_bdd import given, parsers
 
+from xpchaos.core import dns_wiring
 from xpchaos.run import steady
 
 from .world import NAME, WAIT_STEADY, World
@@ -44,6 +45,23 @@ def platform_at_speed(world: World, profile: str, provider: str, speed: str) -> 
     """
     _check(profile, speed)
     world.use(profile, provider, speed)
+
+
+@given(parsers.parse("the {profile:Name} platform serving from {provider:Name} with DNS wired by {mode:Name}",
+                     extra_types=NAME))
+def platform_with_dns(world: World, profile: str, provider: str, mode: str) -> None:
+    """As above, with DNS moved by ``mode``: ``function`` (the failover function writes the zone), ``provider`` (a
+    Route53 Record reconciled through AWS's ProviderConfig), ``route53-failover`` (Route53 health-check failover),
+    ``external-dns`` (ExternalDNS, with its own credentials) or ``traffic-manager`` (Azure Traffic Manager). The
+    sandbox is started with ``--dns MODE``; with ``--target`` the scenario is skipped unless the target's DNS is
+    wired that way (each DNS record's ``wiring``, else what each composite composes, read through the API).
+
+    Example: Given the blueprint platform serving from aws with DNS wired by route53-failover
+    """
+    _check(profile, "fast")
+    if mode not in dns_wiring.WIRINGS:
+        raise ValueError(f"unknown DNS wiring {mode!r}; say one of: {', '.join(dns_wiring.WIRINGS)}")
+    world.use(profile, provider, dns=mode)
 
 
 @given("the target is healthy")

@@ -101,20 +101,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 class SandboxPlatforms:
-    """Sandboxes for the session, one per (profile, primary, speed), started on first use."""
+    """Sandboxes for the session, one per (profile, primary, speed, DNS mode), started on first use."""
 
     def __init__(self, root: Path, user_target: Path | None) -> None:
         self.root = root
         self.user_target = user_target
-        self.started: dict[tuple[str, str, str], Path] = {}
+        self.started: dict[tuple[str, ...], Path] = {}
 
-    def target_for(self, profile: str, primary: str, speed: str = "fast") -> Path:
-        key = (profile, primary, speed)
+    def target_for(self, profile: str, primary: str, speed: str = "fast", dns: str = "function") -> Path:
+        key = (profile, primary, speed) if dns == "function" else (profile, primary, speed, dns)
         if key not in self.started:
             state_dir = self.root / "-".join(key)
+            wiring = [] if dns == "function" else ["--dns", dns]
             try:
                 info, _child = sandbox_process.start(
-                    state_dir, extra_args=["--profile", profile, "--primary", primary, "--speed", speed])
+                    state_dir, extra_args=["--profile", profile, "--primary", primary, "--speed", speed, *wiring])
             except sandbox_process.SandboxError as exc:
                 pytest.fail(f"cannot start the {profile} sandbox serving from {primary}: {exc}", pytrace=False)
             self.started[key] = Path(info.target or state_dir / "target.yaml")
