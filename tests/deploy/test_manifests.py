@@ -197,7 +197,8 @@ def test_rbac_is_least_privilege() -> None:
     assert cluster_kinds == {"providerconfigs", "clusterproviderconfigs", "*", "clusters", "records", "healthchecks",
                              "mssqlservers", "events", "customresourcedefinitions",
                              "providerrevisions", "providerconfigusages", "clusterproviderconfigusages", "providers",
-                             "deploymentruntimeconfigs", "pods"}
+                             "deploymentruntimeconfigs", "pods", "nodes", "externalsecrets", "secretstores",
+                             "clustersecretstores", "compositions", "deployments", "dnsendpoints"}
 
 
 def test_every_rbac_rule_has_a_comment_naming_who_needs_it() -> None:

@@ -118,6 +118,20 @@ GRANTS: tuple[Grant, ...] = (
     _grant(["discovery.k8s.io"], ["endpointslices"], ["list"], "cluster", ["block-provider-api", "preflight"],
            "actions/network.py keeps egress to the API server's endpoints (the default/kubernetes EndpointSlice), "
            "which a CNI matching after Service translation sees; preflight shows them"),
+    _grant([""], ["nodes"], ["list"], "cluster", ["preflight"],
+           "src/xpchaos/run/preflight_loops.py: do the management cluster's own nodes run on a cloud under test "
+           "(spec.providerID)?"),
+    _grant(["external-secrets.io"], ["externalsecrets", "secretstores", "clustersecretstores"], ["list"],
+           "cluster", ["preflight"],
+           "src/xpchaos/run/preflight_loops.py: is a connection secret synced from a cloud under test (an "
+           "ExternalSecret whose store's spec.provider is that cloud)?"),
+    _grant(["apiextensions.crossplane.io"], ["compositions"], ["get"], "cluster", ["preflight"],
+           "src/xpchaos/run/preflight_budget.py reads the failover function's detection threshold from the "
+           "Composition's pipeline input"),
+    _grant(["apps"], ["deployments"], ["list"], "cluster", ["preflight"],
+           "src/xpchaos/run/preflight_budget.py reads ExternalDNS's --interval from its Deployment, wherever it runs"),
+    _grant(["externaldns.k8s.io"], ["dnsendpoints"], ["get"], "cluster", ["preflight"],
+           "src/xpchaos/run/preflight_budget.py reads the TTL of the DNSEndpoints the composites compose"),
     # No grant for SelfSubjectAccessReviews (``require`` asks them before every command): Kubernetes' bootstrap
     # ClusterRole system:basic-user lets every authenticated identity create them, as discovery (system:discovery).
     # -- each provider's namespace (its pods; the credential Secrets) -----------------------------------------------
