@@ -15,6 +15,12 @@ which may precede the XR's return to Ready). Evaluation returns as soon as the a
   ``unobservable``, which asks ``behind``).
   Late observations only ever make a step look later, so a pass stays a pass.
 
+DNS converges on two clocks (``xpchaos.core.measures``): authoritatively, when every nameserver answers anew, and
+for clients, when the old answers' TTLs have run out (each old answer's last instant plus the TTL it was served
+with). ``dns_secondary`` is met at the clock the target's ``slos.dnsClock`` names (client-visible by default): at
+the switch plus the old TTL, not before. That instant is known the moment every nameserver answers anew, so the
+verdict never waits for it to pass.
+
 Signal names come from ``target.signals``; the defaults are in docs/crossplane.md, 'The failover sequence in signals'.
 """
 
@@ -72,6 +78,9 @@ class State:
     dns: dict[tuple[str, str], tuple[str, ...] | None] = field(default_factory=dict)  # None: last query failed
     dns_failing_since: dict[tuple[str, str], float] = field(default_factory=dict)  # nameservers failing now
     dns_changed: set[tuple[str, str]] = field(default_factory=set)  # (record, nameserver) answering anew since t0
+    dns_ttl: dict[tuple[str, str], int | None] = field(default_factory=dict)  # the TTL of each current answer
+    # (record, nameserver, answers) -> the last instant a resolver may serve that answer, once it was replaced
+    dns_expires: dict[tuple[str, str, tuple[str, ...]], float] = field(default_factory=dict)
     errored: set[ObjKey] = field(default_factory=set)  # objects that showed the error signal since t0
     went_down: set[ObjKey] = field(default_factory=set)  # XRs that left Ready since t0
     came_back: set[ObjKey] = field(default_factory=set)  # ... and then returned to Ready
@@ -107,7 +116,9 @@ class State:
                 self.serving_changed.add(key)
         elif entry.what in (tl.ANSWER, tl.DNS_ERROR):
             where = (entry.name, entry.nameserver)
+            self._replaced(where, entry.mono)
             self.dns[where] = entry.answers if entry.what == tl.ANSWER else None
+            self.dns_ttl[where] = entry.ttl if entry.what == tl.ANSWER else None
             if entry.what == tl.ANSWER:
                 self.dns_failing_since.pop(where, None)
                 if after:
@@ -116,6 +127,23 @@ class State:
                 self.dns_failing_since.setdefault(where, entry.mono)
         elif entry.what == tl.GONE:
             self.conditions.pop((entry.kind, entry.namespace, entry.name), None)
+
+    def _replaced(self, where: tuple[str, str], at: float) -> None:
+        """The answer ``where`` served until now was last served at ``at`` (the sampler sees a change only at its
+        next question, so this is the latest it can have been served): a resolver may keep it its TTL longer. An
+        answer without a TTL (a journal written before TTLs were kept) is kept no longer."""
+        before = self.dns.get(where)
+        if before is None:
+            return
+        key = (*where, before)
+        self.dns_expires[key] = max(self.dns_expires.get(key, at), at + (self.dns_ttl.get(where) or 0))
+
+    def old_answer_expires(self, where: tuple[str, str], want: tuple[str, ...]) -> float | None:
+        """The last instant a resolver may serve an answer of ``where`` other than ``want``; None when none was
+        replaced."""
+        found = [until for (name, ns, answers), until in self.dns_expires.items()
+                 if (name, ns) == where and answers != want]
+        return max(found) if found else None
 
 
 @dataclass(frozen=True)
@@ -128,6 +156,17 @@ class Step:
     explain: Callable[[State], str] | None = None  # what was seen instead, when the step is missed
     # what the step's being met rests on, read when it is met (whether it already held before the fault)
     basis: Callable[[State, bool], str | None] | None = None
+    # the instant clients see what the check holds (the DNS step: the old answers' TTLs run out), and whether the
+    # step is met then (the client-visible clock) rather than when the check holds (the authoritative one)
+    visible: Callable[[State], float | None] | None = None
+    met_when_visible: bool = False
+
+    @property
+    def clock(self) -> str | None:
+        """The clock the step is judged on, when it has two."""
+        if self.visible is None:
+            return None
+        return "client-visible" if self.met_when_visible else "authoritative"
 
 
 @dataclass
@@ -136,10 +175,13 @@ class StepResult:
     at: float | None = None
     since: float | None = None
     basis: str | None = None
+    visible: float | None = None  # when clients see it (the step's ``visible``)
 
     def as_dict(self, t0: float, now: float) -> dict[str, Any]:
         doc: dict[str, Any] = {"name": self.step.name, "description": self.step.description,
                                "deadline_s": self.step.deadline}
+        if self.step.clock is not None:
+            doc["clock"] = self.step.clock
         if self.at is not None:
             doc["at_s"] = round(self.at - t0, 3)
             doc["since_s"] = round(max(self.since if self.since is not None else self.at, t0) - t0, 3)
@@ -206,22 +248,28 @@ class Expectation:
             failed = next(r for r in results if r.step.name == verdict["failed_step"])
             verdict = {**verdict, **_unless_blind(verdict, entries, t0, now, failed.at)}
         verdict["times"] = self.times(results, t0)
+        clock = next((r.step.clock for r in results if r.step.clock is not None), None)
+        if clock is not None:
+            verdict["dns_clock"] = clock
         return verdict
 
     def times(self, results: list[StepResult], t0: float) -> dict[str, float | None]:
         by_name = {r.step.name: r for r in results}
 
-        def at(name: str, since: bool = False) -> float | None:
+        def at(name: str, since: bool = False, visible: bool = False) -> float | None:
             r = by_name.get(name)
             if r is None or r.at is None:
                 return None
             value = r.since if since and r.since is not None else r.at
+            if visible:
+                value = r.visible if r.visible is not None else value
             return round(max(value, t0) - t0, 3)
 
         failed_over = [v for v in (at("promote"), at("xr_recovers")) if v is not None]
         return {measures.DETECT.key: at("detect"),
                 measures.FAILOVER.key: max(failed_over) if len(failed_over) == 2 else None,
-                measures.DNS.key: at("dns_secondary", since=True)}
+                measures.DNS.key: at("dns_secondary", since=True),
+                measures.DNS_CLIENT.key: at("dns_secondary", since=True, visible=True)}
 
     def wait(self, timeline: tl.Timeline, t0: float, unobservable: Unobservable,
              poll_limit: float = 1.0) -> dict[str, Any]:
@@ -285,6 +333,11 @@ class Scanner:
         while self.current < len(self.steps) and self.holding[self.current] is not None:
             result, since = self.results[self.current], self.holding[self.current]
             result.at, result.since = instant, since
+            if result.step.visible is not None:
+                seen = result.step.visible(self.state)  # not before the check held (since)
+                result.visible = max(since if since is not None else instant, seen if seen is not None else instant)
+                if result.step.met_when_visible:
+                    result.at = max(instant, result.visible)
             if result.step.basis is not None:
                 result.basis = result.step.basis(self.state, since is not None and since < self.t0)
             self.current += 1
@@ -347,6 +400,7 @@ def sequence(target: Target, deadlines: Mapping[str, float] | None, to: str | No
     secondary = target.provider(to).name if to else target.other(primary).name
     dns_side = "secondary" if primary == target.primary.name else "primary"
     slo = float(target.slos.get("dns_convergence", 90.0))
+    client_clock = target.slo_settings.dns_clock == "client-visible"
     limit = {"detect": slo, "promote": slo, "xr_recovers": slo, "dns_secondary": slo, **(deadlines or {})}
     error_cond = dict(sig["mr_error"].get("condition") or {})
     healthy = [dict(c) for c in sig["mr_healthy"].get("conditions") or []]
@@ -357,6 +411,10 @@ def sequence(target: Target, deadlines: Mapping[str, float] | None, to: str | No
     def dns_secondary(state: State) -> bool:  # a switch after the fault: an answer that was already there is none
         return bool(records) and all(state.dns.get((name, label(ns))) == want and (name, label(ns)) in
                                      state.dns_changed for name, ns, want in records)
+
+    def dns_visible(state: State) -> float | None:  # the last instant a resolver may serve an old answer
+        found = [state.old_answer_expires((name, label(ns)), want) for name, ns, want in records]
+        return max((f for f in found if f is not None), default=None)
 
     def xr_seen(state: State) -> str:
         if not any(k in state.went_down for k in xrs):
@@ -378,8 +436,10 @@ def sequence(target: Target, deadlines: Mapping[str, float] | None, to: str | No
         Step("xr_recovers", f"every XR {ready} True→False→True", limit["xr_recovers"],
              lambda s: all(k in s.came_back and matches(s, k, {"type": ready, "status": "True"}) for k in xrs),
              explain=xr_seen),
-        Step("dns_secondary", f"every nameserver answers {secondary} ({', '.join(r[2][0] for r in records[:1])})",
-             limit["dns_secondary"], dns_secondary, needs="dns", explain=dns_seen),
+        Step("dns_secondary", f"every nameserver answers {secondary} ({', '.join(r[2][0] for r in records[:1])})"
+             + (", and the old answer's TTL has run out" if client_clock else ""),
+             limit["dns_secondary"], dns_secondary, needs="dns", explain=dns_seen, visible=dns_visible,
+             met_when_visible=client_clock),
     )
     if only:
         steps = tuple(s for s in steps if s.name in only)

@@ -6,7 +6,8 @@
   (``xpchaos.probes.per_composite``): the XRs in the fault's blast radius (as the ``xpchaos-timeline`` control
   recorded it) must fail over, the other listed XRs stay Ready; returns the verdict dict (``outcome`` passed /
   failed / error, the step that failed and how late, the measured times, ``composites``: each XR's own). Use a
-  tolerance on ``outcome``.
+  tolerance on ``outcome``. DNS convergence is measured on both clocks (``times``); ``dns_clock`` names the one
+  the target's ``slos.dnsClock`` judges by.
 - Steady-state probes ``xr_is_ready`` and ``dns_answers_primary`` ask the cluster / nameservers directly;
   they return a bool, and raise when they cannot observe (Chaos Toolkit reports that as an errored probe,
   distinct from a false hypothesis).
@@ -60,10 +61,18 @@ def failover_completes(target: str | None = None, deadlines: dict[str, float] | 
         limit = targets.parse_duration(slo, "failover_completes: slo")
         deadlines = {**{step: limit for step in expectations.STEPS}, **(deadlines or {})}
     if not tgt.composites:  # nothing to judge per composite: the managed resources the target lists
-        return evaluate(rec, expectations.failover(tgt, deadlines, to, only, lost=provider), since)
+        return _clocked(evaluate(rec, expectations.failover(tgt, deadlines, to, only, lost=provider), since), tgt)
     reached, records = _reach(rec, since)
-    return evaluate(rec, per_composite.failover(tgt, rec.resolution, deadlines, to, only, lost=provider,
-                                                reached=reached, records=records), since)
+    return _clocked(evaluate(rec, per_composite.failover(tgt, rec.resolution, deadlines, to, only, lost=provider,
+                                                         reached=reached, records=records), since), tgt)
+
+
+def _clocked(verdict: dict[str, Any], tgt: targets.Target) -> dict[str, Any]:
+    """The verdict names the DNS clock that judged it (``slos.dnsClock``) wherever DNS was judged (a verdict
+    combined over several composites and records does not carry its parts' word)."""
+    if any(step.get("name") == "dns_secondary" for step in verdict.get("steps") or []):
+        verdict.setdefault("dns_clock", tgt.slo_settings.dns_clock)
+    return verdict
 
 
 def _reach(rec: recorder.TimelineRecorder, since: float | None) -> tuple[list[str] | None, list[str] | None]:

@@ -39,6 +39,7 @@ class Verdict:
     times: dict[str, float | None] = field(default_factory=dict)
     steps: list[dict[str, Any]] = field(default_factory=list)
     slo_s: float | None = None
+    dns_clock: str | None = None  # the DNS measure the SLO judged: client-visible or authoritative (measures.CLOCKS)
     # every composite judged on its own, slowest first: name, outcome, times, failed_step, late_by_s
     composites: list[dict[str, Any]] = field(default_factory=list)
 
@@ -180,7 +181,7 @@ def of_journal(journal: dict[str, Any]) -> Verdict:
         return Verdict(Outcome.parse(out.get("outcome")), str(out.get("reason", "")),
                        failed_step=out.get("failed_step"), late_by_s=out.get("late_by_s"), observed=out.get("observed"),
                        times=dict(out.get("times") or {}), steps=list(out.get("steps") or []), slo_s=_slo(run),
-                       composites=list(out.get("composites") or []), **base)
+                       composites=list(out.get("composites") or []), dns_clock=out.get("dns_clock"), **base)
     if journal.get("deviated"):
         return Verdict(Outcome.FAILED, "the steady state deviated after the method", **base)
     return Verdict(Outcome.PASSED, "the run completed and the steady state held", **base)

@@ -10,10 +10,12 @@ from xpchaos.report.axis import Scale, round_up, seconds
 
 def test_the_measures_are_the_probes_keys() -> None:
     assert [m.key for m in measures.MEASURES] == ["time_to_detect_s", "time_to_failover_s",
-                                                  "time_to_dns_convergence_s"]
-    assert [m.column for m in measures.MEASURES] == ["detect_s", "failover_s", "dns_s"]  # the history's columns
+                                                  "time_to_dns_convergence_s", "time_to_client_visible_s"]
+    assert [m.column for m in measures.MEASURES] == ["detect_s", "failover_s", "dns_s", "dns_client_s"]  # history
+    assert measures.judged_by("client-visible") is measures.DNS_CLIENT
+    assert measures.judged_by(None) is measures.DNS  # a journal from before there were two clocks
     times = {"time_to_detect_s": 4, "time_to_failover_s": None, "time_to_dns_convergence_s": True}
-    assert [m.of(times) for m in measures.MEASURES] == [4.0, None, None]  # JSON may hold anything
+    assert [m.of(times) for m in measures.MEASURES] == [4.0, None, None, None]  # JSON may hold anything
     assert measures.DETECT.of(None) is None
 
 

@@ -35,7 +35,8 @@ def _record(name: str, dns_s: float) -> tuple[Part, Any]:
               "since_s": dns_s}]
     return _part("record", name, ("dns_secondary",)), {
         "outcome": Outcome.PASSED, "reason": "ok", "steps": steps,
-        "times": {"time_to_detect_s": None, "time_to_failover_s": None, "time_to_dns_convergence_s": dns_s}}
+        "times": {"time_to_detect_s": None, "time_to_failover_s": None, "time_to_dns_convergence_s": dns_s,
+                  "time_to_client_visible_s": dns_s + 2}}  # the old answer's TTL: 2 s
 
 
 def test_all_passed_lists_the_slowest_first_and_takes_its_times() -> None:
@@ -44,7 +45,8 @@ def test_all_passed_lists_the_slowest_first_and_takes_its_times() -> None:
     assert verdict["outcome"] == Outcome.PASSED
     assert [c["name"] for c in verdict["composites"]] == ["b", "a"]
     assert verdict["composites"][0]["times"] == {"time_to_detect_s": 0.5, "time_to_failover_s": 3.5}
-    assert verdict["times"] == {"time_to_detect_s": 0.5, "time_to_failover_s": 3.5, "time_to_dns_convergence_s": 4.0}
+    assert verdict["times"] == {"time_to_detect_s": 0.5, "time_to_failover_s": 3.5, "time_to_dns_convergence_s": 4.0,
+                                "time_to_client_visible_s": 6.0}
     assert [s["name"] for s in verdict["steps"]] == ["detect", "promote", "xr_recovers", "dns_secondary"]
     assert verdict["steps"][-1]["at_s"] == 4.0
 

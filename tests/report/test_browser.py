@@ -1,5 +1,6 @@
 """The report in a real browser: headless Chromium opens the page from disk (file://, no server, no network) and
-the summary table and the timeline chart are really on screen; a screenshot is kept.
+the summary table (with DNS convergence on both clocks) and the timeline chart (with both DNS instants marked) are
+really on screen; a screenshot is kept.
 
 Chromium is the Debian package ``chromium`` (/usr/bin/chromium), which ``make test`` installs.
 """
@@ -45,7 +46,10 @@ MEASURE = """
   const out = {viewport: {width: innerWidth, height: innerHeight}, table: seen(table), svg: seen(svg),
                rows: table ? table.tBodies[0].rows.length : 0,
                lanes: svg ? svg.querySelectorAll("g.lane").length : 0,
-               charts: document.querySelectorAll("svg.timeline").length, title: document.title};
+               charts: document.querySelectorAll("svg.timeline").length, title: document.title,
+               heads: table ? [...table.tHead.rows[0].cells].map(c => c.textContent) : [],
+               clocks: [...document.querySelectorAll("svg.timeline g.dns-clock")].map(g => g.dataset.clock),
+               clock: seen(document.querySelector("svg.timeline g.dns-clock text"))};
   window.scrollTo(0, 0);
   return out;
 })()
@@ -93,3 +97,8 @@ def test_summary_and_chart_are_on_screen(journals: Journals, tmp_path: Path) -> 
     assert seen["rows"] == 2, f"summary rows: {seen} {where}"
     assert on_screen(seen["svg"], seen["viewport"]), f"timeline chart not on screen: {seen} {where}"
     assert seen["charts"] == 2 and seen["lanes"] >= 8, f"charts and lanes: {seen} {where}"
+    # DNS on both clocks: a column each, and the passed run's chart marks both instants (stock never switched)
+    assert {"time to DNS convergence (authoritative)", "time to DNS convergence (client-visible)"} <= \
+        set(seen["heads"]), f"summary columns: {seen} {where}"
+    assert sorted(seen["clocks"]) == ["authoritative", "client-visible"], f"DNS clocks: {seen} {where}"
+    assert on_screen(seen["clock"], seen["viewport"]), f"DNS clock label not on screen: {seen} {where}"

@@ -34,7 +34,7 @@ def table(trends: list[history.Trend]) -> Table:
     out = Table(title="Recovery times per scenario: latest run vs the median of the previous runs",
                 title_justify="left", header_style="bold")
     for column in ("scenario", "runs", "last verdict", *(m.short for m in measures.MEASURES), "regression"):
-        out.add_column(column, overflow="fold")
+        out.add_column(column, overflow="fold", min_width=44 if column == "scenario" else None)  # the name whole
     for t in trends:
         flag = "[bold red]REGRESSION[/]: " + escape("; ".join(r.reason for r in t.regressions)) \
             if t.regressions else "[green]no[/]"

@@ -38,7 +38,7 @@ from xpchaos.core import measures
 from xpchaos.core import target as targets
 from xpchaos.core.outcome import Outcome
 from xpchaos.probes import recorder
-from xpchaos.report.timeline_text import describe, visible
+from xpchaos.report.timeline_text import describe, dns_clocks, visible
 from xpchaos.run import plan as plans
 from xpchaos.run import runner, sources
 
@@ -162,7 +162,7 @@ class Progress:
         entries = visible(self._entries())
         header = Text.assemble((f"{self.title}", "bold"), "\n", ("phase ", "dim"), (self.phase, "cyan"),
                                (f" ({self.activity})" if self.activity else "", "cyan"),
-                               ("  fault ", "dim"), self._fault(),
+                               ("  fault ", "dim"), self._fault(), *self._dns_clocks(entries),
                                ("  elapsed ", "dim"), f"{time.monotonic() - self.started:.1f} s")
         table = Table(box=None, header_style="bold", pad_edge=False, expand=False)
         for column in ("t", "source", "object", "what changed"):  # the object keeps its name; the change is cut
@@ -173,6 +173,14 @@ class Progress:
         if not entries:
             table.add_row("", "", Text("(nothing observed yet)", style="dim"), "")
         return Group(header, table)
+
+    @staticmethod
+    def _dns_clocks(entries: list[Any]) -> tuple[str | tuple[str, str], ...]:
+        """Both DNS clocks once the nameservers switched: authoritatively, and as a resolver may serve it."""
+        clocks = dns_clocks(entries)
+        if clocks is None:
+            return ()
+        return (("  DNS switched ", "dim"), f"+{clocks[0]:.1f} s", (" clients ", "dim"), f"+{clocks[1]:.1f} s")
 
     # plain lines
     def _print_new(self) -> None:
@@ -308,6 +316,7 @@ def render_report(result: runner.RunResult) -> RenderableType:
         times = Table(title="Recovery times", title_justify="left", box=None, header_style="bold")
         for column in ("measure", "time", "SLO", ""):
             times.add_column(column)
+        clock = measures.judged_by(found.dns_clock)
         for what in measures.MEASURES:
             value = what.of(found.times)
             if value is None:
@@ -317,6 +326,8 @@ def render_report(result: runner.RunResult) -> RenderableType:
             else:
                 judged = Text("within SLO", style="green") if value <= found.slo_s else \
                     Text("over SLO", style="red")
+            if value is not None and what in (measures.DNS, measures.DNS_CLIENT) and found.dns_clock:
+                judged.append(" (the SLO's clock)" if what is clock else " (not the SLO's clock)", style="dim")
             times.add_row(what.label, _seconds(value), _seconds(found.slo_s), judged)
         parts.append(times)
     rollbacks = [(str((r.get("activity") or {}).get("name", "?")), str(r.get("status", "?")))

@@ -1,5 +1,10 @@
-"""The recovery-time measures of a failover: the time to detect the loss, to fail over and to DNS convergence,
-each in seconds after the fault.
+"""The recovery-time measures of a failover: the time to detect the loss, to fail over and to DNS convergence on
+two clocks, each in seconds after the fault.
+
+DNS converges twice. Authoritatively, when every authoritative nameserver answers the new target; for clients,
+when no resolver may still serve the old answer: for each (record, nameserver), the last instant the old answer was
+served plus the TTL it was served with, the latest of these. The target's ``slos.dnsClock`` says which of the two
+its SLO judges (``CLOCKS``); both are always measured.
 
 The failover probe writes them into its verdict under ``Measure.key`` (and so into every journal); the run report,
 the HTML report, the gate's summary, the history (a column each) and the chat messages read them from there. What
@@ -27,8 +32,19 @@ class Measure:
 
 DETECT = Measure("time_to_detect_s", "time to detect", "detect", "detect_s", ("detect",))
 FAILOVER = Measure("time_to_failover_s", "time to fail over", "fail over", "failover_s", ("promote", "xr_recovers"))
-DNS = Measure("time_to_dns_convergence_s", "time to DNS convergence", "DNS", "dns_s", ("dns_secondary",))
-MEASURES = (DETECT, FAILOVER, DNS)
+DNS = Measure("time_to_dns_convergence_s", "time to DNS convergence (authoritative)", "DNS auth", "dns_s",
+              ("dns_secondary",))
+DNS_CLIENT = Measure("time_to_client_visible_s", "time to DNS convergence (client-visible)", "DNS client",
+                     "dns_client_s", ("dns_secondary",))
+MEASURES = (DETECT, FAILOVER, DNS, DNS_CLIENT)
+# the target's slos.dnsClock -> the DNS measure its SLO judges
+CLOCKS = {"authoritative": DNS, "client-visible": DNS_CLIENT}
+DEFAULT_CLOCK = "client-visible"
+
+
+def judged_by(clock: str | None) -> Measure:
+    """The DNS measure a verdict's ``dns_clock`` names (journals written before there were two: authoritative)."""
+    return CLOCKS.get(clock or "authoritative", DNS)
 
 
 def number(value: Any) -> float | None:

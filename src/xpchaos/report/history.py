@@ -13,7 +13,7 @@ from xpchaos.report.page import document, esc
 from xpchaos.run import history
 
 SERIES_COLORS = {measures.DETECT.column: "#ef6c00", measures.FAILOVER.column: "#1565c0",
-                 measures.DNS.column: "#6a1b9a"}
+                 measures.DNS.column: "#6a1b9a", measures.DNS_CLIENT.column: "#00838f"}
 VERDICT_COLORS = {Outcome.PASSED: "#2e7d32", Outcome.FAILED: "#c62828", Outcome.NOT_APPLIED: "#ef6c00",
                   Outcome.ERROR: "#6a1b9a"}
 CHART_W, CHART_H, PAD_L, PAD_R, PAD_T, PAD_B = 760, 240, 56, 110, 16, 40

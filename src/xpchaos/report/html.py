@@ -5,9 +5,9 @@ from the ``GateReport`` (``xpchaos.run.report_model``) and the journals it holds
 journals carry no secret, and the page adds none).
 
 - ``render_gate(report)``: header (title, when, target, selection, exit code, files), a summary table worst first
-  (fault, outcome, the three recovery times against their deadlines, why), then one section per scenario (steps
-  with their exact failure messages, the verdict with every composite's own times, the timeline chart and the
-  timeline as a table).
+  (fault, outcome, the recovery times against their deadlines, DNS on both clocks, why), then one section per
+  scenario (steps with their exact failure messages, the verdict with every composite's own times and the DNS
+  clock that judged it, the timeline chart and the timeline as a table).
 - ``render_journal(journal, path)``: the same page for one plain ``chaos run``.
 
 ``xpchaos.report.page.write`` writes either atomically.
@@ -150,7 +150,20 @@ def measure(found: verdicts.Verdict | None, what: Measure) -> tuple[str, str]:
     shown = _secs(value) if value is not None else "not measured"
     text = f"{shown} / {_secs(deadline)}" if deadline is not None else f"{shown} (no deadline)"
     late = value is None or (deadline is not None and value > deadline)
+    if found is not None and found.dns_clock and what in (measures.DNS, measures.DNS_CLIENT) and \
+            what is not measures.judged_by(found.dns_clock) and value is not None:
+        return f"{text} (not the SLO's clock)", "dim"  # measured, not judged: never the reason for a verdict
     return text, "late" if late else ""
+
+
+def clock_of(found: verdicts.Verdict) -> str:
+    """Which DNS convergence the SLO judged, in words ("" for a journal from before there were two)."""
+    if found.dns_clock == "client-visible":
+        return "client-visible: the SLO judges when no resolver may still serve the old answer (the switch plus " \
+               "the TTL it was served with)"
+    if found.dns_clock == "authoritative":
+        return "authoritative: the SLO judges when every authoritative nameserver answers the new target"
+    return ""
 
 
 def fault_of(found: verdicts.Verdict | None) -> str:
@@ -231,7 +244,7 @@ def _verdict(scenario: model.ScenarioReport) -> str:
     rows = [("outcome", _badge(scenario.outcome)), ("reason", esc(found.reason)),
             ("fault", esc(fault_of(found)) if found.fault else ""), ("observed", esc(found.observed or "")),
             ("failed step", esc(found.failed_step or "")), ("late by", esc(_secs(late)) if late is not None else ""),
-            ("SLO", esc(_secs(slo)) if slo is not None else "")]
+            ("SLO", esc(_secs(slo)) if slo is not None else ""), ("DNS clock", esc(clock_of(found)))]
     rows += [(what.label, f'<span class="{css}">{esc(text)}</span>') for what in measures.MEASURES
              for text, css in [measure(found, what)] if css != "na"]
     return f"<h3>Verdict</h3>{_facts(rows)}{_failover_steps(found.steps)}{_composites(found)}"
@@ -314,15 +327,26 @@ def _timeline(scenario: model.ScenarioReport) -> str:
     if not entries:
         return ("<h3>Timeline</h3><p class=\"empty\">No timeline: the journal holds no observations "
                 "(no xpchaos-timeline entries were recorded for this run).</p>")
-    svg = report_svg.chart(entries, scenario.target, chart_deadline(scenario), f"Timeline of {scenario.name}")
+    svg = report_svg.chart(entries, scenario.target, chart_deadline(scenario), f"Timeline of {scenario.name}",
+                           _clocks(scenario.verdict))
     return f"<h3>Timeline</h3><figure class=\"chart\">{svg}</figure>{_legend()}{_timeline_table(entries)}"
+
+
+def _clocks(found: verdicts.Verdict | None) -> dict[str, float]:
+    """The DNS convergence instants the chart marks, by clock."""
+    if found is None:
+        return {}
+    pairs = (("authoritative", measures.DNS.of(found.times)), ("client-visible", measures.DNS_CLIENT.of(found.times)))
+    return {clock: at for clock, at in pairs if at is not None}
 
 
 def _legend() -> str:
     items = [("#2e7d32", "condition True / all MRs True"), ("#c62828", "False / any MR False"),
              ("#f9a825", "unknown / not all seen"), ("#1565c0", "DNS answers the primary"),
              ("#6a1b9a", "DNS answers the secondary"), ("#ef6c00", "other answer"), ("#9e9e9e", "DNS error"),
-             ("#e65100", "Warning event"), ("#1565c0", "Normal event")]
+             ("#e65100", "Warning event"), ("#1565c0", "Normal event"),
+             (report_svg.CLOCK_COLORS["authoritative"], "DNS converged: authoritative (dotted)"),
+             (report_svg.CLOCK_COLORS["client-visible"], "DNS converged: client-visible, + the old TTL (dotted)")]
     return '<p class="legend">' + "".join(f'<span><i style="background:{c}"></i>{esc(t)}</span>'
                                           for c, t in items) + "</p>"
 

@@ -5,8 +5,9 @@ condition of each XR (Ready, Synced), one per condition type per provider aggreg
 (those the run resolved from the composites, else those the target lists; green while every MR is True, red
 while any is False), one per event reason, one per nameserver (coloured by the
 side it answers), one for the recorder's own errors when there were any. Vertical lines mark the fault markers,
-a dashed line the deadline. Every band and marker has an SVG ``<title>``: the exact timestamp (the entry's ``at``)
-and what the entry said. Only what the journal holds is drawn.
+a dashed line the deadline, dotted lines over the DNS lanes the two DNS convergence instants (authoritative, and
+client-visible: the old answer's TTL later). Every band and marker has an SVG ``<title>``: the exact timestamp
+(the entry's ``at``) and what the entry said. Only what the journal holds is drawn.
 """
 
 from __future__ import annotations
@@ -348,6 +349,30 @@ def draw_markers(entries: list[dict[str, Any]], axis: Axis, bottom: float) -> st
     return "\n".join(parts)
 
 
+CLOCK_COLORS = {"authoritative": "#6a1b9a", "client-visible": "#00838f"}
+
+
+def draw_clocks(clocks: dict[str, float], axis: Axis, top: float, bottom: float) -> str:
+    """A dotted line over the DNS lanes at each DNS convergence instant (seconds from the fault), named below the
+    axis' ticks; one past the axis' end is named at the right edge."""
+    parts = []
+    for i, (clock, at) in enumerate(sorted(clocks.items(), key=lambda kv: kv[1])):
+        color = CLOCK_COLORS.get(clock, "#424242")
+        title = _title(f"DNS converged ({clock}): {seconds(at)} s after the fault")
+        label = f"DNS {clock} {seconds(at)} s"
+        if at > axis.end:
+            parts.append(f'<g class="dns-clock" data-clock="{esc(clock)}">{title}<text x="{WIDTH - RIGHT_PAD}" '
+                         f'y="{bottom - 4 - i * 12:.1f}" text-anchor="end" fill="{color}">{esc(label)} →</text></g>')
+            continue
+        x = axis.x(at)
+        anchor, dx = ("end", -3) if x > WIDTH - 200 else ("start", 3)
+        parts.append(f'<g class="dns-clock" data-clock="{esc(clock)}">{title}<line x1="{x:.1f}" y1="{top:.1f}" '
+                     f'x2="{x:.1f}" y2="{bottom:.1f}" stroke="{color}" stroke-width="2" stroke-dasharray="2 3"/>'
+                     f'<text x="{x + dx:.1f}" y="{bottom - 4 - i * 12:.1f}" text-anchor="{anchor}" fill="{color}">'
+                     f"{esc(label)}</text></g>")
+    return "\n".join(parts)
+
+
 def draw_deadline(axis: Axis, bottom: float) -> str:
     if axis.deadline is None:
         return ""
@@ -378,8 +403,10 @@ def draw_axis(axis: Axis, y: float) -> str:
     return "\n".join(parts)
 
 
-def chart(timeline: list[Any], target: dict[str, Any], deadline: float | None, caption: str = "") -> str:
-    """The SVG chart of a timeline ("" when it has no entry that can be placed on an axis)."""
+def chart(timeline: list[Any], target: dict[str, Any], deadline: float | None, caption: str = "",
+          clocks: dict[str, float] | None = None) -> str:
+    """The SVG chart of a timeline ("" when it has no entry that can be placed on an axis); ``clocks``: the DNS
+    convergence instants by clock, seconds from the fault."""
     entries = timed(timeline)
     if not entries:
         return ""
@@ -397,6 +424,9 @@ def chart(timeline: list[Any], target: dict[str, Any], deadline: float | None, c
         group = lane.group
         body.append(draw_lane(lane, y, axis))
     body += [draw_markers(entries, axis, bottom), draw_deadline(axis, bottom)]
+    dns = [TOP + i * (LANE_H + LANE_GAP) for i, lane in enumerate(rows) if lane.group == "DNS"]
+    if clocks and dns:
+        body.append(draw_clocks(clocks, axis, dns[0] - 2, dns[-1] + LANE_H + 2))
     return (f'<svg class="timeline" viewBox="0 0 {WIDTH} {height}" '
             f'width="100%" role="img" aria-label="{esc(caption or "timeline")}">'
             f"{_title(caption or 'timeline')}\n" + "\n".join(body) + "\n</svg>")

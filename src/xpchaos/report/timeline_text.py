@@ -29,7 +29,9 @@ def describe(entry: Any) -> tuple[str, str, str]:
     elif what in ("answer", "dns-error"):
         obj = f"{name} @{_field(entry, 'nameserver')}"
         answers = list(_field(entry, "answers", ()) or ())
-        change = ("answers " + (", ".join(answers) or "nothing")) if what == "answer" else f"no answer: {message}"
+        ttl = _field(entry, "ttl", None)
+        change = ("answers " + (", ".join(answers) or "nothing") + (f" (TTL {ttl} s)" if ttl is not None else "")) \
+            if what == "answer" else f"no answer: {message}"
     elif what == "mark":
         obj = f"fault {kind}"
         change = status + (f": {message}" if message else "")
@@ -54,3 +56,28 @@ def visible(entries: list[Any]) -> list[Any]:
             said[key] = text
         out.append(entry)
     return out
+
+
+def dns_clocks(entries: list[Any]) -> tuple[float, float] | None:
+    """While a run goes on: (authoritative, client-visible) seconds after the last fault at which the nameservers
+    that changed their answer since switched, and when a resolver may stop serving the answer each replaced (its
+    switch plus the old answer's TTL); None before any switched. The verdict's times are the judged ones: this
+    does not know which answer is the wanted one."""
+    marks = [e for e in entries if _field(e, "what") == "mark" and _field(e, "status") == "injected"]
+    if not marks:
+        return None
+    t0 = float(_field(marks[-1], "mono", 0.0))
+    last: dict[tuple[str, str], tuple[Any, Any]] = {}  # (record, nameserver) -> (answers, ttl)
+    switched: dict[tuple[str, str], tuple[float, float]] = {}
+    for entry in entries:
+        if _field(entry, "what") != "answer":
+            continue
+        key = (str(_field(entry, "name")), str(_field(entry, "nameserver")))
+        answers, at = tuple(_field(entry, "answers", ()) or ()), float(_field(entry, "mono", 0.0))
+        before = last.get(key)
+        if before is not None and at >= t0 and answers != before[0]:
+            switched[key] = (at - t0, at - t0 + float(before[1] or 0))
+        last[key] = (answers, _field(entry, "ttl", None))
+    if not switched:
+        return None
+    return max(a for a, _c in switched.values()), max(c for _a, c in switched.values())

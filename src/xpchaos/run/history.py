@@ -5,10 +5,12 @@ One file (``--history PATH``, else ``$XPCHAOS_HISTORY``, else ``reports/history.
 - ``runs``: one row per gate or game-day run (``kind`` 'gate' | 'gameday', name, started/finished, target, exit
   code, where its report is);
 - ``results``: one row per scenario of a run (scenario, fault, provider, verdict, the times to detect, to fail over
-  and to DNS convergence, the SLO), taken from the scenario's ``xpchaos-verdict``.
+  and to DNS convergence on both clocks, the SLO), taken from the scenario's ``xpchaos-verdict``.
 
-plus ``schema_version``. The database is in WAL mode and each run is written in one ``BEGIN IMMEDIATE``
-transaction, so two processes (a gate and a game day) can append at the same time: one waits for the other.
+plus ``schema_version``. A history written by an older xpchaos gains the columns added since when it is next
+written (``MIGRATIONS``); read before that, the missing columns read as not measured. The database is in WAL mode
+and each run is written in one ``BEGIN IMMEDIATE`` transaction, so two processes (a gate and a game day) can append
+at the same time: one waits for the other.
 
 ``trend()`` reads the last runs of each scenario back and flags regressions (``regression_reasons``).
 """
@@ -32,7 +34,7 @@ from xpchaos.run import report_model as rm
 
 ENV = "XPCHAOS_HISTORY"
 DEFAULT_PATH = Path("reports/history.sqlite")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 KINDS = ("gate", "gameday")
 # the regression rule (see regression_reasons)
 REGRESSION_RATIO = 0.25  # worse than the median of the previous runs by more than 25 % ...
@@ -61,10 +63,14 @@ CREATE TABLE IF NOT EXISTS results (
   detect_s REAL,
   failover_s REAL,
   dns_s REAL,
-  slo_s REAL
+  slo_s REAL,
+  dns_client_s REAL
 );
 CREATE INDEX IF NOT EXISTS results_by_scenario ON results (scenario, run_id);
 """
+# the columns each schema version added to results: (version, column, SQL type)
+MIGRATIONS = ((2, "dns_client_s", "REAL"),)  # time to DNS convergence, client-visible
+RESULT_COLUMNS = ("detect_s", "failover_s", "dns_s", "dns_client_s")  # the measures' columns, in measures.MEASURES
 
 
 class HistoryError(InputError):
@@ -144,7 +150,23 @@ def open_for_writing(path: str | Path | None = None) -> sqlite3.Connection:
 
         _retry_locked(create)
         _check_version(conn, where)
+        _retry_locked(lambda: _migrate(conn))
     return conn
+
+
+def _columns(conn: sqlite3.Connection) -> set[str]:
+    return {str(row[1]) for row in conn.execute("PRAGMA table_info(results)")}
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Add the columns a history written by an older xpchaos lacks, and record the version it now has."""
+    with _transaction(conn):
+        have = _columns(conn)
+        for _version, column, kind in MIGRATIONS:
+            if column not in have:
+                conn.execute(f"ALTER TABLE results ADD COLUMN {column} {kind}")
+        if conn.execute("SELECT max(version) FROM schema_version").fetchone()[0] < SCHEMA_VERSION:
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
 
 
 def open_for_reading(path: str | Path | None = None) -> sqlite3.Connection:
@@ -201,8 +223,8 @@ def record(path: str | Path | None, kind: str, name: str, started_at: Any, finis
                 run_id = int(cursor.lastrowid or 0)
                 conn.executemany(
                     "INSERT INTO results (run_id, scenario, fault, provider, verdict, detect_s, failover_s, dns_s, "
-                    "slo_s) VALUES (:run_id, :scenario, :fault, :provider, :verdict, :detect_s, :failover_s, :dns_s, "
-                    ":slo_s)", [{**row, "run_id": run_id} for row in rows])
+                    "dns_client_s, slo_s) VALUES (:run_id, :scenario, :fault, :provider, :verdict, :detect_s, "
+                    ":failover_s, :dns_s, :dns_client_s, :slo_s)", [{**row, "run_id": run_id} for row in rows])
             return run_id
 
         return int(_retry_locked(write))
@@ -217,7 +239,7 @@ class Point:
     run_name: str
     started_at: str
     verdict: Outcome
-    values: dict[str, float | None]  # a measure's column (detect_s, failover_s, dns_s) -> seconds
+    values: dict[str, float | None]  # a measure's column (detect_s, failover_s, dns_s, dns_client_s) -> seconds
     slo_s: float | None = None
     fault: str | None = None
     provider: str | None = None
@@ -278,19 +300,19 @@ def trend(path: str | Path | None = None, limit_runs: int = 20) -> list[Trend]:
     if limit_runs < 1:
         raise ValueError("limit_runs must be at least 1")
     with closing(open_for_reading(path)) as conn:
+        have = _columns(conn)  # a history not yet migrated lacks the newer columns: not measured then
+        figures = ", ".join(c if c in have else f"NULL AS {c}" for c in RESULT_COLUMNS)
         rows = conn.execute(
-            "SELECT scenario, run_id, kind, name, started_at, verdict, detect_s, failover_s, dns_s, slo_s, fault, "
+            f"SELECT scenario, run_id, kind, name, started_at, verdict, {figures}, slo_s, fault, "
             "provider, report_path FROM ("
             "  SELECT r.*, runs.kind, runs.name, runs.started_at, runs.report_path, row_number() OVER ("
             "    PARTITION BY r.scenario ORDER BY r.run_id DESC, r.rowid DESC) AS age"
             "  FROM results AS r JOIN runs ON runs.id = r.run_id"
             ") WHERE age <= ? ORDER BY scenario, run_id, age DESC", (limit_runs,)).fetchall()
     by_scenario: dict[str, list[Point]] = {}
-    for (scenario, run_id, kind, name, started_at, verdict, detect_s, failover_s, dns_s, slo_s, fault, provider,
-         report_path) in rows:
+    for (scenario, run_id, kind, name, started_at, verdict, *values, slo_s, fault, provider, report_path) in rows:
         by_scenario.setdefault(scenario, []).append(Point(
-            run_id, kind, name, started_at, Outcome.parse(verdict),
-            {measures.DETECT.column: detect_s, measures.FAILOVER.column: failover_s, measures.DNS.column: dns_s},
+            run_id, kind, name, started_at, Outcome.parse(verdict), dict(zip(RESULT_COLUMNS, values, strict=True)),
             slo_s, fault, provider, report_path))
     return [Trend(scenario, points, regression_reasons(points[-1], points[:-1]))
             for scenario, points in by_scenario.items()]

@@ -12,12 +12,14 @@ OTHER = "Blocking the AWS API fails over to Azure"
 
 
 def journal(outcome: str = "passed", detect: float | None = 4.0, failover: float | None = 20.0,
-            dns: float | None = 30.0, slo: float = 90.0, title: str = SCENARIO) -> dict[str, Any]:
+            dns: float | None = 30.0, slo: float = 90.0, title: str = SCENARIO,
+            dns_client: float | None = None) -> dict[str, Any]:
     verdict: dict[str, Any] = {
         "name": "xpchaos-verdict", "outcome": outcome,
         "reason": "every step met its deadline" if outcome == "passed" else "step dns_secondary was 12.0 s late",
         "experiment": title, "fault": "revoke_credentials", "provider": "aws", "slo_s": slo,
-        "times": {"time_to_detect_s": detect, "time_to_failover_s": failover, "time_to_dns_convergence_s": dns}}
+        "times": {"time_to_detect_s": detect, "time_to_failover_s": failover, "time_to_dns_convergence_s": dns,
+                  "time_to_client_visible_s": dns_client}, "dns_clock": "client-visible"}
     if outcome == "failed":
         verdict.update(failed_step="dns_secondary", late_by_s=12.0)
     return {"chaoslib-version": "1.44.0", "experiment": {"title": title}, "status": "completed",

@@ -157,3 +157,34 @@ def test_the_path_comes_from_the_environment_by_default(tmp_path: Path, monkeypa
     assert history.trend()[0].series("failover_s") == [20.0]
     monkeypatch.delenv(history.ENV)
     assert history.resolve() == history.DEFAULT_PATH
+
+
+V1_SCHEMA = """
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+INSERT INTO schema_version VALUES (1);
+CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, name TEXT NOT NULL,
+  started_at TEXT NOT NULL, finished_at TEXT NOT NULL, target TEXT, exit_code INTEGER, report_path TEXT);
+CREATE TABLE results (run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, scenario TEXT NOT NULL,
+  fault TEXT, provider TEXT, verdict TEXT NOT NULL, detect_s REAL, failover_s REAL, dns_s REAL, slo_s REAL);
+INSERT INTO runs VALUES (1, 'gate', 'run 1', '2025-01-01T10:00:00Z', '2025-01-01T10:05:00Z', NULL, 0, NULL);
+INSERT INTO results VALUES (1, 'Revoking AWS credentials fails over to Azure', 'revoke_credentials', 'aws',
+  'passed', 4.0, 20.0, 30.0, 90.0);
+"""
+
+
+def test_both_dns_clocks_are_recorded_and_a_version_1_history_gains_the_client_visible_column(tmp_path: Path) -> None:
+    db = tmp_path / "history.sqlite"
+    with sqlite3.connect(db) as conn:  # as xpchaos wrote it before there were two DNS clocks
+        conn.executescript(V1_SCHEMA)
+    [old] = history.trend(db)  # read before any write: the missing column is not measured
+    assert old.series("dns_s") == [30.0] and old.series("dns_client_s") == [None]
+    record_run(db, scenario(dns=30.5, dns_client=32.5), n=2)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT max(version) FROM schema_version").fetchone() == (history.SCHEMA_VERSION,)
+        assert conn.execute("SELECT dns_s, dns_client_s FROM results ORDER BY run_id").fetchall() == [
+            (30.0, None), (30.5, 32.5)]
+    [found] = history.trend(db)
+    assert found.series("dns_s") == [30.0, 30.5] and found.series("dns_client_s") == [None, 32.5]
+    record_run(db, scenario(dns=31.0, dns_client=33.0), n=3)  # migrated once: the next write changes nothing more
+    with sqlite3.connect(db) as conn:
+        assert [r[0] for r in conn.execute("SELECT version FROM schema_version ORDER BY version")] == [1, 2]

@@ -80,7 +80,7 @@ def _secret_free(caplog: pytest.LogCaptureFixture) -> None:
 
 
 def test_a_journal_summary_is_posted_as_slack_json(webhook: Webhook) -> None:
-    doc = journal("failed", detect=4.0, failover=20.0, dns=102.0)
+    doc = journal("failed", detect=4.0, failover=20.0, dns=100.0, dns_client=102.0)
     notify.notify(webhook.url, notify.summary_of_journal(doc, "reports/runs/x/journal.json"))
     [got] = webhook.received
     assert got["path"] == TOKEN_PATH
@@ -90,7 +90,7 @@ def test_a_journal_summary_is_posted_as_slack_json(webhook: Webhook) -> None:
     assert "NOT RESILIENT" in body["text"] and "reports/runs/x/journal.json" in body["text"]
     assert body["blocks"][0]["type"] == "header" and "NOT RESILIENT" in body["blocks"][0]["text"]["text"]
     texts = "\n".join(str(b) for b in body["blocks"])
-    assert "detect 4.0 s, fail over 20.0 s, DNS 102.0 s (SLO 90.0 s)" in texts
+    assert "detect 4.0 s, fail over 20.0 s, DNS auth 100.0 s, DNS client 102.0 s (SLO 90.0 s)" in texts
     assert "step dns_secondary was 12.0 s late" in texts
     assert "reports/runs/x/journal.json" in texts
 
