@@ -3,6 +3,8 @@
 - ``delete-providerconfig``: the MRs using the provider's ProviderConfig;
 - ``revoke-credentials``: the MRs using a ProviderConfig whose credentials the fault breaks (the provider's, and any
   other ProviderConfig of its kind reading the same Secret);
+- ``fail-health-check``: as ``delete-providerconfig`` (the composites with MRs on the provider are those whose DNS
+  the fault may move; which object it changes is read from what each composes, ``xpchaos.actions.healthcheck``);
 - ``block-provider-api``: the MRs of every kind the blocked pods serve, whatever ProviderConfig they use (the pods
   are cut off from the cloud, not from one account): the target's selector's pods and the family's pods the fault
   adds (``xpchaos.actions.network``).
@@ -37,7 +39,8 @@ DNS_KINDS = {("Record", "route53.aws.upbound.io"), ("Record", "route53.aws.m.upb
 # fault modules -> the fault's name
 FAULTS = {"xpchaos.actions.providerconfig": "delete-providerconfig",
           "xpchaos.actions.network": "block-provider-api",
-          "xpchaos.actions.credentials": "revoke-credentials"}
+          "xpchaos.actions.credentials": "revoke-credentials",
+          "xpchaos.actions.healthcheck": "fail-health-check"}
 
 
 @dataclass(frozen=True, order=True)

@@ -24,7 +24,7 @@ from xpchaos.core.outcome import ActionOutcome
 from xpchaos.core.target import Target, TargetError
 from xpchaos.core.undo_log import UNDO_ID, UndoLog
 
-from . import credentials, network, providerconfig
+from . import credentials, healthcheck, network, providerconfig
 from ._common import (
     FaultError,
     api_for,
@@ -65,6 +65,8 @@ def replay_one(api: client.ApiClient, record: dict[str, Any]) -> dict[str, Any]:
         return network.undo(api, undo, record["id"])
     if record["fault"] == credentials.FAULT:
         return credentials.undo(api, undo)
+    if record["fault"] == healthcheck.FAULT:
+        return healthcheck.undo(api, undo)
     raise FaultError(f"unknown fault {record['fault']!r} in the undo log")
 
 

@@ -10,6 +10,7 @@ conditions, no Events, no usages.
 from __future__ import annotations
 
 import base64
+import copy
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from ..cluster import Cluster
 from ..patching import MERGE_PATCH
 from ..registry import ResourceType
-from . import conditions
+from . import conditions, dnsmodes
 from .clouds import CloudError, Presented
 from .kinds import rtype
 from .network import Network
@@ -30,6 +31,8 @@ from .timings import Timings
 log = logging.getLogger("xpchaos.sandbox.crossplane.managed")
 UPJET_PREFIX = "cannot initialize the Terraform plugin SDK async external client: cannot get terraform setup: "
 USAGE_LABEL = "crossplane.io/provider-config"
+# the DNS kinds whose ``status.atProvider`` the provider reports after each successful reconcile (a refresh)
+OBSERVED_KINDS = frozenset({"Record", "HealthCheck", dnsmodes.TM_PROFILE, dnsmodes.TM_ENDPOINT})
 
 
 class ConnectError(Exception):
@@ -100,6 +103,8 @@ class ManagedReconciler:
             self.side.cloud.resources.add(ref.name)
         if self.applier is not None:
             self.applier(mr)
+        if mr["kind"] in OBSERVED_KINDS:
+            self._set_at_provider(mr)
         ready = (conditions.condition("Ready", "True", "Available") if exists
                  else conditions.condition("Ready", "False", "Creating"))
         self._set_conditions(mr, conditions.condition("Synced", "True", "ReconcileSuccess"), ready)
@@ -129,6 +134,21 @@ class ManagedReconciler:
             ref = self.refs[(mr["metadata"].get("namespace") or "", mr["metadata"]["name"])]
             self.cluster.patch(self._type(ref), ref.namespace, ref.name, MERGE_PATCH,
                                {"status": {"conditions": new}}, subresource="status")
+
+    def _set_at_provider(self, mr: dict[str, Any]) -> None:
+        """upjet's refresh: ``status.atProvider`` is what the cloud holds, the MR's forProvider as applied, plus
+        its ``id`` (the external name). Written only after a successful reconcile, so a provider that cannot reach
+        its cloud leaves the last observation in place."""
+        meta = mr["metadata"]
+        observed = {**copy.deepcopy((mr.get("spec") or {}).get("forProvider") or {}),
+                    "id": (meta.get("annotations") or {}).get("crossplane.io/external-name") or meta["name"]}
+        current = (mr.get("status") or {}).get("atProvider") or {}
+        if observed == current:
+            return
+        gone = {key: None for key in current if key not in observed}  # a merge patch removes them
+        ref = self.refs[(meta.get("namespace") or "", meta["name"])]
+        self.cluster.patch(self._type(ref), ref.namespace, ref.name, MERGE_PATCH,
+                           {"status": {"atProvider": {**gone, **observed}}}, subresource="status")
 
     # connect and observe ----------------------------------------------------------------------------------
     def _pod(self) -> dict[str, Any] | None:

@@ -25,7 +25,7 @@ def activity(module: str, func: str, **arguments: Any) -> dict[str, Any]:
 def test_discovery_lists_each_fault_and_its_rollback() -> None:
     names = {a["name"]: a for a in discover()["activities"] if a["type"] == "action"}
     assert set(names) == {name for _, action, rollback, _ in PAIRS for name in (action, rollback)} | \
-        {"restore_outstanding"}
+        {"fail_health_check", "restore_health_check", "restore_outstanding"}
     args = [a["name"] for a in names["block_provider_api"]["arguments"]]
     assert args[0] == "provider" and args[-2:] == ["configuration", "secrets"]
 

@@ -198,7 +198,9 @@ def test_rbac_is_least_privilege() -> None:
                              "mssqlservers", "events", "customresourcedefinitions",
                              "providerrevisions", "providerconfigusages", "clusterproviderconfigusages", "providers",
                              "deploymentruntimeconfigs", "pods", "nodes", "externalsecrets", "secretstores",
-                             "clustersecretstores", "compositions", "deployments", "dnsendpoints"}
+                             "clustersecretstores", "compositions", "deployments", "dnsendpoints",
+                             "trafficmanagerexternalendpoints", "trafficmanagerazureendpoints",
+                             "trafficmanagernestedendpoints", "trafficmanagerprofiles"}
 
 
 def test_every_rbac_rule_has_a_comment_naming_who_needs_it() -> None:

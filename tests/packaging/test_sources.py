@@ -14,7 +14,7 @@ from tests.packaging.user_path import ROOT
 from xpchaos.run import gameday_suite, sources
 from xpchaos.run import sandbox_process as sp
 
-BUILTIN = ("block-provider-api.json", "delete-providerconfig.json", "revoke-credentials.json")
+BUILTIN = ("block-provider-api.json", "delete-providerconfig.json", "fail-health-check.json", "revoke-credentials.json")
 
 
 @pytest.fixture

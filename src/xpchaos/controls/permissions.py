@@ -24,6 +24,7 @@ FAULTS: dict[tuple[str, str], Use] = {
     ("xpchaos.actions.providerconfig", "delete_provider_config"): "delete-providerconfig",
     ("xpchaos.actions.network", "block_provider_api"): "block-provider-api",
     ("xpchaos.actions.credentials", "revoke_credentials"): "revoke-credentials",
+    ("xpchaos.actions.healthcheck", "fail_health_check"): "health-check",
 }
 SECRET_MODES = ("secret", "delete-secret")
 

@@ -32,7 +32,7 @@ from xpchaos.core.errors import InputError
 from xpchaos.core.target import Target
 
 Use = Literal["observe", "delete-providerconfig", "revoke-credentials", "revoke-identity", "block-provider-api",
-              "gameday", "scenarios", "discover", "preflight"]
+              "health-check", "gameday", "scenarios", "discover", "preflight"]
 READ_USES: frozenset[Use] = frozenset({"discover", "preflight"})
 Where = Literal["cluster", "providers", "harness"]  # cluster-wide; each provider's namespace; the harness's own
 
@@ -70,6 +70,10 @@ def _grant(groups: Iterable[str], resources: Iterable[str], verbs: Iterable[str]
 
 _CONFIGS = ("providerconfigs", "clusterproviderconfigs")  # v1: ProviderConfig; v2 adds ClusterProviderConfig
 _USAGES = ("providerconfigusages", "clusterproviderconfigusages")
+# the health objects the health check fault changes, and where it reads which one serves (v1 group and v2 twin)
+_ROUTE53 = ("route53.aws.upbound.io", "route53.aws.m.upbound.io")
+_NETWORK = ("network.azure.upbound.io", "network.azure.m.upbound.io")
+_TM_ENDPOINTS = ("trafficmanagerexternalendpoints", "trafficmanagerazureendpoints", "trafficmanagernestedendpoints")
 
 GRANTS: tuple[Grant, ...] = (
     # -- cluster-wide ---------------------------------------------------------------------------------------------
@@ -92,6 +96,15 @@ GRANTS: tuple[Grant, ...] = (
     _grant([PROVIDER_CONFIG], _CONFIGS, ["patch"], "cluster", ["revoke-identity"],
            "actions/identity.py points the ProviderConfig's role ARN or client ID at one that does not exist, and "
            "back"),
+    _grant(_ROUTE53, ["healthchecks"], ["get", "list", "watch", "patch"], "cluster", ["health-check"],
+           "actions/healthcheck.py reads the health check a PRIMARY failover Record routes by, sets its "
+           "invertHealthcheck (and back on rollback), and waits for the provider to report it in status.atProvider"),
+    _grant(_NETWORK, _TM_ENDPOINTS, ["get", "list", "watch", "patch"], "cluster", ["health-check"],
+           "actions/healthcheck.py reads a Traffic Manager profile's endpoints, disables the one serving (and "
+           "back on rollback), and waits for the provider to report it in status.atProvider"),
+    _grant(_NETWORK, ["trafficmanagerprofiles"], ["get"], "cluster", ["health-check"],
+           "actions/healthcheck.py reads what each composite composes: a Traffic Manager profile means its "
+           "endpoints route DNS by health"),
     _grant([""], ["events"], ["list", "watch"], "cluster", ["observe"],
            "probes/recorder.py watches core/v1 Events (those of cluster-scoped managed resources live in "
            "`default`); actions/providerconfig.py lists the events of a blocked deletion"),
@@ -168,7 +181,7 @@ GRANTS: tuple[Grant, ...] = (
            "src/xpchaos/core/lease.py: one fault at a time per target (every run, gate and game day); create takes "
            "the Lease, get reads its holder, update takes over an abandoned one, patch renews it, delete releases it"),
     _grant([""], ["secrets"], ["create", "list", "delete"], "harness",
-           ["delete-providerconfig", "revoke-credentials", "revoke-identity", "block-provider-api"],
+           ["delete-providerconfig", "revoke-credentials", "revoke-identity", "block-provider-api", "health-check"],
            "src/xpchaos/core/undo_log.py keeps each undo record in a Secret of this namespace, created before the "
            "change and deleted once undone; `xpchaos restore --target` lists them, from any machine"),
     _grant([""], ["configmaps"], ["get"], "harness", ["gameday"],
