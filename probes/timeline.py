@@ -23,6 +23,7 @@ K8S, DNS, FAULT, RECORDER = "k8s", "dns", "fault", "recorder"
 CONDITION, GONE, EVENT, ANSWER, DNS_ERROR, MARK, ERROR, SYNCED, RELIST, RESOLVED, REACH, SERVING = (
     "condition", "gone", "event", "answer", "dns-error", "mark", "error", "synced", "relist", "composed", "reach",
     "serving")
+ADDRESSES = "addresses"  # dns: what a nameserver written as a hostname resolves to (involved "addresses")
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,8 @@ class Entry:
     wall: float  # time.time() at the same instant
     source: str  # k8s / dns / fault / recorder
     what: str  # condition / gone / event / answer / dns-error / mark / error / synced / relist / composed / reach /
-    #            serving (a composite's serving side: status the side, previous the one before, message the field)
+    #            serving (a composite's serving side: status the side, previous the one before, message the field) /
+    #            addresses (a nameserver's hostname resolved anew)
     kind: str = ""  # plural of the object (conditions), "events", the DNS record type, the fault name
     name: str = ""
     namespace: str | None = None
@@ -51,11 +53,12 @@ class Entry:
     involved: dict[str, str] = field(default_factory=dict)
     nameserver: str = ""  # dns: "host:port"
     answers: tuple[str, ...] = ()  # dns: sorted answers
-    ttl: int | None = None  # dns: the smallest TTL of the answer's records (how long a resolver may keep it)
+    ttl: int | None = None  # dns: the smallest TTL along the answer's chain (how long a resolver may keep it)
+    chain: tuple[str, ...] = ()  # dns: the names followed through CNAMEs, the record's own first (none: no CNAME)
 
     def as_dict(self) -> dict[str, Any]:
         doc = asdict(self)
-        doc["answers"] = list(self.answers)
+        doc["answers"], doc["chain"] = list(self.answers), list(self.chain)
         return {k: v for k, v in doc.items() if v not in ("", None, {}, []) or k in ("seq", "mono", "wall")}
 
 
@@ -69,8 +72,9 @@ class Timeline:
         with self._changed:
             mono = time.monotonic()
             wall = self._origin[1] + (mono - self._origin[0])  # one clock: wall derived from monotonic
-            if "answers" in fields:
-                fields["answers"] = tuple(fields["answers"])
+            for name in ("answers", "chain"):
+                if name in fields:
+                    fields[name] = tuple(fields[name])
             entry = Entry(len(self._entries), mono, wall, source, what, **fields)
             self._entries.append(entry)
             self._changed.notify_all()
@@ -162,5 +166,6 @@ def entries_from_json(docs: list[dict[str, Any]]) -> list[Entry]:
     for doc in docs:
         fields = {k: v for k, v in doc.items() if k in names}
         fields["answers"] = tuple(fields.get("answers") or ())
+        fields["chain"] = tuple(fields.get("chain") or ())
         out.append(Entry(**fields))
     return out

@@ -95,9 +95,10 @@ def document(kubeconfig: Path, profile: str, speed: str, timings: Timings, layou
         "providers": {name: _provider(side, "primary" if name == primary else "secondary", complete=seed)
                       for name, side in sides.items()},
         "egressKeep": EGRESS_KEEP,
+        # traffic-manager: the name answers a CNAME to the side's endpoint name, and A through it
         "dns": [{"name": c.dns_name.rstrip("."), "type": "A", "nameservers": [nameserver],
                  "primary": [c.addresses[c.primary]], "secondary": [c.addresses[c.secondary]],
-                 "ttl": timings.dns_ttl} for c in layout.composites],
+                 "ttl": timings.dns_ttl, "wiring": layout.dns_mode} for c in layout.composites],
         "slos": {"dns_convergence": "90s"},
         "signals": SIGNALS,
         "sandbox": sandbox,

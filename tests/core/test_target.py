@@ -4,6 +4,7 @@ the field and the fix; the allowed-contexts guard refuses a target that does not
 from __future__ import annotations
 
 import copy
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from xpchaos.core import durations, kube, target
+from xpchaos.core import dns_wiring, durations, kube, target, target_model
 
 ROOT = Path(__file__).resolve().parents[2]
 MINIMAL: dict[str, Any] = {
@@ -50,11 +51,23 @@ def refusal(tmp_path: Path, edit: Edit) -> str:
     return message.removeprefix(f"{path}: ")
 
 
+def test_nameservers_by_hostname_and_the_wiring(tmp_path: Path) -> None:
+    doc = copy.deepcopy(MINIMAL)
+    doc["dns"][0].update(nameservers=["ns1.example.org", "ns2.example.org.:5353", "localhost"],
+                         wiring="traffic-manager")
+    loaded = target.load(write(tmp_path, doc))
+    assert loaded.dns[0].nameservers == (target.Nameserver("ns1.example.org", 53),
+                                         target.Nameserver("ns2.example.org", 5353), target.Nameserver("localhost"))
+    assert loaded.dns[0].wiring == "traffic-manager"
+    assert typing.get_args(target_model.Wiring) == dns_wiring.WIRINGS  # the target says what dns_wiring tells
+
+
 def test_a_minimal_target(tmp_path: Path) -> None:
     loaded = target.load(write(tmp_path, MINIMAL))
     assert loaded.primary.name == "aws" and loaded.slos == {"dns_convergence": 90.0}
     assert loaded.dns[0].nameservers == (target.Nameserver("192.0.2.53", 53), target.Nameserver("::1", 5353),
                                          target.Nameserver("2001:db8::53", 53))
+    assert loaded.dns[0].wiring is None  # not known unless written
     assert loaded.providers["aws"].managed[0].group == "rds.aws.upbound.io"
     assert loaded.providers["aws"].credentials == target.SecretRef("crossplane-system", "aws-creds", "credentials")
     assert (loaded.name, loaded.path, loaded.allowed_contexts, loaded.allow_any_context) == \
@@ -129,8 +142,9 @@ def test_the_deployed_target_loads_to_what_it_says() -> None:
      "providers.aws.managedResources[0].plural: is required"),
     (lambda d: d["providers"].update({"AWS": d["providers"].pop("aws")}),
      "providers.AWS: 'AWS' is not a valid provider name (lower-case letters, digits and '-', as in aws or azure)"),
-    (lambda d: d["dns"][0].update(nameservers=["ns.example.org"]),
-     "dns[0].nameservers[0]: 'ns.example.org' is not IP[:PORT]"),
+    (lambda d: d["dns"][0].update(nameservers=["ns_1.example.org"]),
+     "dns[0].nameservers[0]: 'ns_1.example.org' is not IP[:PORT] or HOSTNAME[:PORT]"),
+    (lambda d: d["dns"][0].update(wiring="route53"), "dns[0].wiring: 'route53' is not one of function, provider"),
     (lambda d: d["dns"][0].update(type="MX"), "dns[0].type: 'MX' is not one of A, AAAA, CNAME"),
     (lambda d: d["dns"][0].update(ttl=True), "dns[0].ttl: expected a whole number, got True"),
     (lambda d: d["slos"].update(dns_convergence="soon"), "slos.dns_convergence: 'soon' is not a duration "

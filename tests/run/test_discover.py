@@ -164,7 +164,8 @@ def test_claims_are_followed_and_the_tree_shows_the_walk(realistic: Box) -> None
     (("--xr", "db-01"), "--xr 'db-01': expected PLURAL.GROUP/NAME"),
     (("--kind", XR_KIND), "-l/--kind: give both"),
     (("--kind", XR_KIND, "-l", "team=none"), "selects no"),
-    (("--xr", f"{XR_KIND}/db-01", "--nameserver", "ns1"), "--nameserver: 'ns1' is not IP[:PORT]"),
+    (("--xr", f"{XR_KIND}/db-01", "--nameserver", "ns_1"),
+     "--nameserver: 'ns_1' is not IP[:PORT] or HOSTNAME[:PORT]"),
     (("--xr", "globaldatabases.database.example.org/orders-01"), "GlobalDatabase is namespaced; give its namespace"),
     (("--xr", f"{XR_KIND}/db-01", "--context", "elsewhere"), "--context elsewhere"),
 ])

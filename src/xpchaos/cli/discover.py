@@ -65,8 +65,9 @@ def _message(exc: ApiException) -> str:
 @click.option("--kind", default=None, metavar="PLURAL.GROUP", help="The XR or claim kind -l selects from.")
 @click.option("-n", "--namespace", default=None, help="The namespace of namespaced XRs or claims.")
 @click.option("--context", default=None, help="The kube context (default: the kubeconfig's current one).")
-@click.option("--nameserver", "nameservers", multiple=True, metavar="IP[:PORT]",
-              help="An authoritative nameserver of the records (several allowed); asked which side answers now.")
+@click.option("--nameserver", "nameservers", multiple=True, metavar="HOST[:PORT]",
+              help="An authoritative nameserver of the records, an address or a hostname (several allowed); asked "
+                   "which side answers now.")
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the target here (default: stdout).")
 @click.option("--tree", is_flag=True, help="Print the walk as a tree with SYNCED and READY instead of a target.")

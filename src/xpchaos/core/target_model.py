@@ -121,10 +121,15 @@ class SecretRef:
 
 @dataclass(frozen=True)
 class Nameserver:
-    """An authoritative nameserver of a DNS record, written ``IP[:PORT]``."""
+    """An authoritative nameserver of a DNS record, written ``IP[:PORT]`` or ``HOSTNAME[:PORT]`` (a hostname is
+    resolved to its addresses when asked, and again while a run samples it)."""
 
     host: str
     port: int = 53
+
+
+_HOST_LABEL = r"[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?"
+_HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_HOST_LABEL}(\.{_HOST_LABEL})*\.?$")
 
 
 def _nameserver(value: Any) -> Nameserver:
@@ -134,16 +139,19 @@ def _nameserver(value: Any) -> Nameserver:
     if host.startswith("["):  # [IPv6] or [IPv6]:PORT
         host, _, rest = host[1:].partition("]")
         port = rest.removeprefix(":") if rest else "53"
-    elif host.count(":") == 1:  # IPv4:PORT (a bare IPv6 address has several colons and no port)
+    elif host.count(":") == 1:  # IPv4:PORT or HOSTNAME:PORT (a bare IPv6 address has several colons and no port)
         host, _, port = host.partition(":")
+    named = bool(_HOSTNAME.match(host)) and not host.replace(".", "").isdigit()  # 1.2.3 is no hostname
     try:
-        ipaddress.ip_address(host)
+        if not named:
+            ipaddress.ip_address(host)
         number = int(port)
     except ValueError:
-        raise ValueError(f"{shown(value)} is not IP[:PORT] (e.g. 192.0.2.53 or [2001:db8::53]:5353)") from None
+        raise ValueError(f"{shown(value)} is not IP[:PORT] or HOSTNAME[:PORT] (e.g. 192.0.2.53, "
+                         "[2001:db8::53]:5353 or ns1.example.com)") from None
     if not 0 < number < 65536:
         raise ValueError(f"{shown(value)}: the port must be 1 to 65535")
-    return Nameserver(host, number)
+    return Nameserver(host.rstrip(".") if named else host, number)
 
 
 # -- sections of the file -----------------------------------------------------------------------------------------
@@ -198,8 +206,13 @@ class Provider(StrictModel):
         return self.pods.selector
 
 
+Wiring = Literal["function", "provider", "route53-failover", "external-dns", "traffic-manager"]  # dns_wiring.WIRINGS
+
+
 class DnsRecord(StrictModel):
-    """A DNS record that fails over: which nameservers to ask, and the addresses of each side."""
+    """A DNS record that fails over: which nameservers to ask, and the addresses of each side (for A and AAAA, what
+    the name reaches through its CNAMEs; for CNAME, the target). ``wiring`` says what moves it
+    (``xpchaos.core.dns_wiring``), when known."""
 
     name: Text
     type: Literal["A", "AAAA", "CNAME"] = "A"
@@ -207,6 +220,7 @@ class DnsRecord(StrictModel):
     primary: tuple[Text, ...]
     secondary: tuple[Text, ...]
     ttl: Annotated[StrictInt, Field(ge=0)] = 0
+    wiring: Wiring | None = None
 
 
 class EgressRule(StrictModel):

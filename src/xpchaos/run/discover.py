@@ -3,8 +3,9 @@
 From the XRs or claims the user names (or a label selector over a kind) the walk (``xpchaos.core.platform_graph``)
 goes to the managed resources each XR composes, their ProviderConfigs and credential sources, the providers and
 pods that serve each kind, and the DNS objects the XRs compose (Route53 Records, ExternalDNS DNSEndpoints, Azure
-Traffic Manager) to record names and addresses. ``target_text`` writes what it found as a commented target file;
-what it had to guess (which side is primary, the nameservers) is marked ``# REVIEW:``. GET and LIST only.
+Traffic Manager) to record names and addresses, each record with its wiring (``xpchaos.core.dns_wiring``).
+``target_text`` writes what it found as a commented target file; what it had to guess (which side is primary, the
+nameservers) is marked ``# REVIEW:``. GET and LIST only.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from xpchaos.core import dns_wiring
 from xpchaos.core import platform_graph as graph
 from xpchaos.core.errors import InputError
 from xpchaos.core.target_model import DnsRecord, Nameserver, ObjectRef
@@ -49,6 +51,8 @@ class FoundXR:
     claim: ObjectRef | None
     claim_conditions: dict[str, str]
     managed: tuple[FoundMR, ...]
+    dns_objects: tuple[ObjectRef, ...] = ()  # what it composes for DNS that no provider manages (DNSEndpoints)
+    wiring: str = dns_wiring.FUNCTION  # how its DNS moves (dns_wiring.WIRINGS)
 
 
 @dataclass
@@ -62,6 +66,10 @@ class FoundRecord:
     clouds: dict[str, str] = field(default_factory=dict)  # side -> the cloud it names (set identifier), if any
     answer: tuple[str, ...] | None = None  # what the nameservers answer now, when asked
     source: str = ""  # the kind it came from
+    wiring: str = ""  # how the XR composing it moves it (dns_wiring.WIRINGS)
+    targets: dict[str, str] = field(default_factory=dict)  # Traffic Manager: side -> its endpoint's target name
+    candidates: tuple[str, ...] = ()  # Traffic Manager: other names users may resolve, kept when DNS confirms one
+    confirmed: bool = True  # the name is one the nameservers answer through the endpoints (Traffic Manager)
 
     @property
     def primary_side(self) -> str:
@@ -199,10 +207,15 @@ def walk(api: client.ApiClient, roots: list[ObjectRef], context: str, kubeconfig
             continue
         seen.add(xr_ref)
         claim = root if root != xr_ref else _claim_of(api, xr_obj)
-        managed = tuple(mr for ref in _composed(api, xr_ref, xr_obj)
-                        if (mr := _managed(reader, ref, serving, found)))
+        objects = [(ref, reader.get(ref)) for ref in _composed(api, xr_ref, xr_obj)]
+        wiring = dns_wiring.classify(obj for _ref, obj in objects).mode
+        for record in _xr_records([obj for _ref, obj in objects], wiring):
+            _merge(found.records, record)
+        managed = tuple(mr for ref, obj in objects if (mr := _managed(reader, ref, obj, serving, found)))
+        unmanaged = tuple(ref for ref, obj in objects if ref.kind == dns_wiring.DNS_ENDPOINT and not _is_managed(obj))
         claim_conditions = graph.conditions(reader.get(claim)) if claim else {}
-        found.composites.append(FoundXR(xr_ref, graph.conditions(xr_obj), claim, claim_conditions, managed))
+        found.composites.append(FoundXR(xr_ref, graph.conditions(xr_obj), claim, claim_conditions, managed,
+                                        unmanaged, wiring))
         if progress and index % PROGRESS_EVERY == 0:
             progress(f"walked {index} of {len(roots)} composites")
     _pods(api, found)
@@ -223,14 +236,16 @@ def _composed(api: client.ApiClient, xr: ObjectRef, obj: dict[str, Any]) -> list
             for r in graph.resource_refs(obj)]
 
 
-def _managed(reader: _Reader, ref: ObjectRef, serving: dict[str, str], found: Discovery) -> FoundMR | None:
-    """The managed resource ``ref`` with its ProviderConfig and Provider; None for a composed object that is not
-    managed by a provider (an ExternalDNS DNSEndpoint), whose DNS names are still recorded."""
+def _is_managed(obj: dict[str, Any]) -> bool:
+    return bool({"forProvider", "providerConfigRef"} & set(obj.get("spec") or {}))
+
+
+def _managed(reader: _Reader, ref: ObjectRef, obj: dict[str, Any], serving: dict[str, str],
+             found: Discovery) -> FoundMR | None:
+    """The managed resource ``ref`` (read as ``obj``) with its ProviderConfig and Provider; None for a composed
+    object that is not managed by a provider (an ExternalDNS DNSEndpoint)."""
     api = reader.api
-    obj = reader.get(ref)
-    for record in dns_records(obj):
-        _merge(found.records, record)
-    if not {"forProvider", "providerConfigRef"} & set(obj.get("spec") or {}):
+    if not _is_managed(obj):
         return None
     pc = graph.provider_config_of(obj)
     if pc not in found.configs:
@@ -261,33 +276,124 @@ def _pods(api: client.ApiClient, found: Discovery) -> None:
                 found.configs[pc] = graph.with_pod_identity(source, service_accounts)
 
 
+def _query(name: str, kind: str, nameserver: Nameserver) -> dns_sampler.Served | None:
+    """What ``nameserver`` answers for ``name`` (through CNAMEs); None when it cannot be asked."""
+    try:
+        asked = DnsRecord.model_validate({"name": name, "type": kind, "nameservers": [], "primary": [],
+                                          "secondary": []})
+        return dns_sampler.served(asked, nameserver)
+    except (dns.exception.DNSException, OSError):
+        return None
+
+
 def _ask(found: Discovery) -> None:
-    """What the first nameserver answers now for each record: the side it answers is the primary."""
+    """What the first nameserver answers now for each record: the side it answers is the primary. A Traffic
+    Manager record first gets its name (the first candidate answered through an endpoint's target) and its
+    sides' addresses (what each endpoint's target answers)."""
     if not found.nameservers:
         return
-    for record in found.records.values():
-        try:
-            asked = DnsRecord.model_validate({"name": record.name, "type": record.type, "nameservers": [],
-                                              "primary": [], "secondary": []})
-            record.answer = dns_sampler.ask(asked, found.nameservers[0])
-        except (dns.exception.DNSException, OSError):
-            record.answer = None
+    nameserver = found.nameservers[0]
+    for record in list(found.records.values()):
+        if record.targets:
+            _traffic_manager_names(found.records, record, nameserver)
+        seen = _query(record.name, record.type, nameserver)
+        record.answer = seen.answers if seen else None
+
+
+def _traffic_manager_names(records: dict[str, FoundRecord], record: FoundRecord, nameserver: Nameserver) -> None:
+    for side, target in record.targets.items():
+        if not dns_sampler.is_address(target):
+            seen = _query(target, record.type, nameserver)
+            record.sides[side] = list(seen.answers) if seen else []
+    targets = {dns.name.from_text(t) for t in record.targets.values()}
+    for name in (record.name, *record.candidates):
+        seen = _query(name, record.type, nameserver)
+        if seen and len(seen.chain) > 1 and dns.name.from_text(seen.chain[1]) in targets:
+            records.pop(record.name, None)
+            record.name, record.confirmed = name, True
+            records[name] = record
+            return
+    record.confirmed = False
 
 
 # -- DNS objects ---------------------------------------------------------------------------------------------------
+def _xr_records(objects: list[dict[str, Any]], wiring: str) -> list[FoundRecord]:
+    """The DNS records one XR's composed objects publish, each with the XR's wiring."""
+    if wiring == dns_wiring.TRAFFIC_MANAGER:
+        found = [r for obj in objects if obj.get("kind") == dns_wiring.TM_PROFILE
+                 for r in [traffic_manager(obj, objects)] if r is not None]
+    else:
+        found = [r for obj in objects for r in dns_records(obj)]
+    for record in found:
+        record.wiring = wiring
+    return found
+
+
 def dns_records(obj: dict[str, Any]) -> list[FoundRecord]:
-    """The DNS names a composed object publishes: a Route53 Record, an ExternalDNS DNSEndpoint, an Azure Traffic
-    Manager profile or endpoint; nothing for any other kind."""
+    """The DNS names a composed object publishes: a Route53 Record or an ExternalDNS DNSEndpoint (a Traffic Manager
+    profile: ``traffic_manager``, with its endpoints); nothing for any other kind."""
     group, kind = obj["apiVersion"].rpartition("/")[0], obj["kind"]
     spec = (obj.get("spec") or {}).get("forProvider") or {}
     if group.startswith("route53.aws.") and kind == "Record" and spec.get("name"):
         return [_route53(spec)]
     if group == "externaldns.k8s.io" and kind == "DNSEndpoint":
         return [_endpoint(e) for e in (obj.get("spec") or {}).get("endpoints") or [] if e.get("dnsName")]
-    if group.startswith("network.azure.") and kind == "TrafficManagerProfile":
-        relative = _first(spec.get("dnsConfig")).get("relativeName")
-        return [FoundRecord(f"{relative}.trafficmanager.net", "CNAME", source=kind)] if relative else []
+    if group.startswith("network.azure.") and kind == dns_wiring.TM_PROFILE:
+        return [r for r in [traffic_manager(obj, [])] if r is not None]
     return []
+
+
+def traffic_manager(profile: dict[str, Any], objects: list[dict[str, Any]]) -> FoundRecord | None:
+    """A Traffic Manager profile as the A record users resolve: the profile's FQDN (``status.atProvider.fqdn``,
+    else ``<relativeName>.trafficmanager.net``), answered by a CNAME to the target of the enabled endpoint with
+    the lowest priority, so the sides are its endpoints by priority (their targets' addresses are asked once the
+    walk is done). A name the endpoints' targets share (``api`` for ``api-aws``, ``api-azure``) is a candidate,
+    kept when the nameservers answer it through an endpoint."""
+    spec = dns_wiring.for_provider(profile)
+    relative = _first(spec.get("dnsConfig")).get("relativeName")
+    fqdn = ((profile.get("status") or {}).get("atProvider") or {}).get("fqdn") or (
+        f"{relative}.trafficmanager.net" if relative else "")
+    if not fqdn:
+        return None
+    name = str((profile.get("metadata") or {}).get("name", ""))
+    endpoints = sorted((e for e in objects if e.get("kind") in dns_wiring.TM_ENDPOINTS
+                        and _profile_of(e) == name and dns_wiring.for_provider(e).get("enabled", True)
+                        and dns_wiring.for_provider(e).get("target")),
+                       key=lambda e: float(dns_wiring.for_provider(e).get("priority") or 1000))
+    record = FoundRecord(str(fqdn).rstrip("."), "A", int(_first(spec.get("dnsConfig")).get("ttl") or 0),
+                         source=dns_wiring.TM_PROFILE, confirmed=False)
+    for side, endpoint in zip(("primary", "secondary"), endpoints, strict=False):
+        target = str(dns_wiring.for_provider(endpoint)["target"]).rstrip(".")
+        record.targets[side] = target
+        record.sides[side] = [target] if dns_sampler.is_address(target) else []
+        cloud = _cloud_named(endpoint, target)
+        if cloud:
+            record.clouds[side] = cloud
+    record.candidates = tuple(dict.fromkeys(c for t in record.targets.values() if (c := _shared_name(t))))
+    return record
+
+
+def _profile_of(endpoint: dict[str, Any]) -> str:
+    spec = dns_wiring.for_provider(endpoint)
+    return str((spec.get("profileIdRef") or {}).get("name") or spec.get("profileId") or "").rsplit("/", 1)[-1]
+
+
+def _cloud_named(endpoint: dict[str, Any], target: str) -> str:
+    """The cloud an endpoint's composition resource name, name or target's first label names (``tm-aws``)."""
+    meta = endpoint.get("metadata") or {}
+    for text in ((meta.get("annotations") or {}).get("crossplane.io/composition-resource-name", ""),
+                 meta.get("name", ""), target.partition(".")[0]):
+        cloud = next((c for c in graph.CLOUDS if c in str(text).split("-")), "")
+        if cloud:
+            return cloud
+    return ""
+
+
+def _shared_name(target: str) -> str:
+    """``api-aws.example.org`` -> ``api.example.org``: the name a side's endpoint name is derived from."""
+    first, _, rest = target.partition(".")
+    stem = first.rpartition("-")[0]
+    return f"{stem}.{rest}" if stem and rest and not dns_sampler.is_address(target) else ""
 
 
 def _first(block: Any) -> dict[str, Any]:
@@ -325,6 +431,7 @@ def _merge(records: dict[str, FoundRecord], record: FoundRecord) -> None:
             known.sides.setdefault(side, []).extend(a for a in addresses if a not in known.sides.get(side, []))
         known.clouds.update(record.clouds)
         known.ttl = known.ttl or record.ttl
+        known.wiring = known.wiring or record.wiring
 
 
 def primary_cloud(found: Discovery) -> tuple[str, int, int]:
@@ -392,15 +499,31 @@ def _dns_text(found: Discovery) -> str:
         lines.append("# REVIEW: primary is the side marked PRIMARY where the nameservers did not answer")
     else:
         lines.append("# REVIEW: primary is the side the nameservers answer now")
+    lines += [f"# REVIEW: {r.name}: {note}" for r in sorted(found.records.values(), key=lambda r: r.name)
+              for note in _record_notes(r)]
     docs = []
     for record in sorted(found.records.values(), key=lambda r: r.name):
         primary = record.primary_side
         secondary = next((s for s in record.sides if s != primary), "secondary")
-        docs.append({"name": record.name, "type": record.type,
-                     "nameservers": [dns_sampler.label(ns) for ns in found.nameservers],
-                     "primary": record.sides.get(primary, []), "secondary": record.sides.get(secondary, []),
-                     "ttl": record.ttl})
+        doc = {"name": record.name, "type": record.type,
+               "nameservers": [dns_sampler.label(ns) for ns in found.nameservers],
+               "primary": record.sides.get(primary, []), "secondary": record.sides.get(secondary, []),
+               "ttl": record.ttl}
+        docs.append({**doc, "wiring": record.wiring} if record.wiring else doc)
     return "\n".join(lines) + "\n" + _dump({"dns": docs})
+
+
+def _record_notes(record: FoundRecord) -> list[str]:
+    """What a record's entry could not be sure of."""
+    notes = []
+    if not record.confirmed:
+        notes.append("Traffic Manager profile's name; write the name users resolve (their CNAME to it)")
+    if not record.sides.get("secondary") and record.wiring in (dns_wiring.PROVIDER, dns_wiring.EXTERNAL_DNS):
+        notes.append(f"secondary: its {record.wiring} object names only the side it answers now; write the "
+                     "address the other side serves")
+    if any(not record.sides.get(side) for side in record.targets):
+        notes.append("an endpoint's target did not resolve at the nameserver; write its addresses")
+    return notes
 
 
 def target_text(found: Discovery, name: str = "discovered") -> str:
@@ -416,6 +539,8 @@ def target_text(found: Discovery, name: str = "discovered") -> str:
     for xr in found.composites:
         if xr.claim:
             out.append(f"# claim {xr.claim.namespace}/{xr.claim.name} ({xr.claim.kind})\n")
+        out.append(f"# DNS: {xr.wiring}" + "".join(f", {r.kind} {r.namespace}/{r.name}" for r in xr.dns_objects)
+                   + "\n")
         out.append(_dump([_ref_doc(xr.ref)]))
     out.append(f"# REVIEW: {primary} is primary: the side the DNS answers now for {votes} of {named} records\n")
     out.append("providers:\n")
@@ -436,9 +561,11 @@ def tree_text(found: Discovery) -> str:
             indent = "└─ "
         rows.append((f"{indent}{xr.ref.kind}/{xr.ref.name}", xr.conditions))
         prefix = "   " if xr.claim else ""
-        for i, mr in enumerate(xr.managed):
-            branch = "└─ " if i == len(xr.managed) - 1 else "├─ "
-            rows.append((f"{prefix}{branch}{mr.ref.kind}/{mr.ref.name}", mr.conditions))
+        children = [(f"{mr.ref.kind}/{mr.ref.name}", mr.conditions) for mr in xr.managed]
+        children += [(f"{ref.kind}/{ref.name}", {}) for ref in xr.dns_objects]
+        for i, (name, conditions) in enumerate(children):
+            branch = "└─ " if i == len(children) - 1 else "├─ "
+            rows.append((f"{prefix}{branch}{name}", conditions))
     width = max([len("NAME"), *(len(name) for name, _ in rows)]) + 2
     lines = [f"{'NAME':<{width}}{'SYNCED':<8}READY"]
     lines += [f"{name:<{width}}{c.get('Synced', '-'):<8}{c.get('Ready', '-')}" for name, c in rows]
