@@ -1,5 +1,6 @@
-"""The real BIND9 tools for the DNS tests: ``dig`` to ask, and a ``named`` serving the sandbox's zone that accepts
-updates signed with its TSIG key, as the sandbox's failover sends them with ``--dns-server``."""
+"""The real BIND9 tools for the DNS tests: ``dig`` to ask, a ``named`` serving the sandbox's zone that accepts
+updates signed with its TSIG key, as the sandbox's failover sends them with ``--dns-server``, and a ``named`` as a
+caching resolver forwarding the sandbox's zone to a nameserver (what a client's ``dig`` goes through)."""
 
 from __future__ import annotations
 
@@ -87,6 +88,37 @@ zone "{ZONE}" {{
 """
 
 
+def resolver_conf(directory: Path, port: int, forward_to: tuple[str, int]) -> str:
+    """A caching resolver on 127.0.0.1:``port`` that forwards ``ZONE`` (only) to ``forward_to``: it keeps each answer
+    for its TTL and asks again only then (no prefetch, no stale answers, no DNSSEC: the sandbox signs nothing)."""
+    host, upstream = forward_to
+    return f"""\
+options {{
+    directory "{directory}";
+    pid-file "{directory}/named.pid";
+    session-keyfile "{directory}/session.key";
+    managed-keys-directory "{directory}";
+    listen-on port {port} {{ 127.0.0.1; }};
+    listen-on-v6 {{ none; }};
+    recursion yes;
+    allow-query {{ 127.0.0.1; }};
+    allow-recursion {{ 127.0.0.1; }};
+    dnssec-validation no;
+    qname-minimization off;
+    prefetch 0;
+    stale-answer-enable no;
+    stale-cache-enable no;
+    notify no;
+}};
+controls {{ }};
+zone "{ZONE}" {{
+    type forward;
+    forward only;
+    forwarders {{ {host} port {upstream}; }};
+}};
+"""
+
+
 def _wait_until_answering(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
     def answering() -> bool:
         if process.poll() is not None:
@@ -114,14 +146,46 @@ def named(directory: Path) -> Iterator[Named]:
     for check in ([checkconf, str(conf)], [checkzone, ZONE, str(zone_file)]):
         result = subprocess.run(check, capture_output=True, text=True, timeout=10)
         assert result.returncode == 0, f"{' '.join(check)}: {result.stdout}{result.stderr}"
-    log = directory / "named.log"
+    with _serving(named_bin, conf, port) as log:
+        yield Named(port, key, log, key_file)
+
+
+@dataclass
+class Resolver:
+    port: int
+    log: Path
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return ("127.0.0.1", self.port)
+
+
+@contextmanager
+def caching_resolver(directory: Path, forward_to: tuple[str, int]) -> Iterator[Resolver]:
+    """A real ``named`` as a caching resolver on a free port (``resolver_conf``), its files in ``directory``; yielded
+    once it answers ``ZONE``'s SOA through ``forward_to``."""
+    named_bin, checkconf = tool("named"), tool("named-checkconf")
+    directory.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    conf = directory / "named.conf"
+    conf.write_text(resolver_conf(directory, port, forward_to))
+    result = subprocess.run([checkconf, str(conf)], capture_output=True, text=True, timeout=10)
+    assert result.returncode == 0, f"named-checkconf {conf}: {result.stdout}{result.stderr}"
+    with _serving(named_bin, conf, port) as log:
+        yield Resolver(port, log)
+
+
+@contextmanager
+def _serving(named_bin: str, conf: Path, port: int) -> Iterator[Path]:
+    """``named`` on ``conf`` until the block ends, once it answers on ``port``; yields its log file."""
+    log = conf.parent / "named.log"
     with log.open("wb") as out:
         # -g: foreground, log to stderr; -4: IPv4 only; -u root: the user named runs as (root here, in CI images)
         process = subprocess.Popen([named_bin, "-g", "-4", "-n", "1", "-c", str(conf), "-u", "root"],
                                    stdout=out, stderr=subprocess.STDOUT)
     try:
         _wait_until_answering(process, port, log)
-        yield Named(port, key, log, key_file)
+        yield log
     finally:
         process.terminate()
         try:
