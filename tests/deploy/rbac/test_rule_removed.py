@@ -32,7 +32,7 @@ from xpchaos.run import rbac_manifest
 XR = "xglobaldatabases.database.example.org/production-db"
 # the fault each use of the table belongs to, and its experiment
 EXPERIMENT_OF = {"delete-providerconfig": "delete-providerconfig", "block-provider-api": "block-provider-api",
-                 "revoke-credentials": "revoke-credentials"}
+                 "revoke-credentials": "revoke-credentials", "health-check": "fail-health-check"}
 
 
 @dataclass(frozen=True)
