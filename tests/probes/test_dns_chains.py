@@ -78,18 +78,27 @@ def test_a_hostname_nameserver_is_resolved_and_asked(box: dnsmodes.ModeBox,
     by_address = box.sandbox.target.dns[0]
     assert dns_sampler.served(by_name, by_name.nameservers[0]) == \
         dns_sampler.served(by_address, by_address.nameservers[0])
-    one, timeline = _start(sampler, (by_name,))
-    wait_for(lambda: one.synced, 5, what="the first answer")
+    resolutions: list[tuple[Nameserver, ...]] = []
+
+    def resolve(nameserver: Nameserver) -> tuple[Nameserver, ...]:  # the system resolver, counted
+        resolutions.append(dns_sampler.endpoints(nameserver))
+        return resolutions[-1]
+
+    one, timeline = _start(sampler, (by_name,), resolve_every=0.1, resolve=resolve)
+    wait_for(lambda: one.synced and len(resolutions) >= 3, 5, what="the first answer and two more resolutions")
+    one.stop()
+    assert set(resolutions) == {(Nameserver("127.0.0.1", box.port),)}
     resolved, answer = [e for e in timeline.entries() if e.what in (tl.ADDRESSES, tl.ANSWER)][:2]
     assert resolved.what == tl.ADDRESSES and resolved.involved == {"addresses": "127.0.0.1"}
     assert resolved.nameserver == answer.nameserver == f"localhost:{box.port}"
     assert answer.answers == dns_sampler.served(by_address, by_address.nameservers[0]).answers
+    assert [e.what for e in timeline.entries()].count(tl.ADDRESSES) == 1  # resolved again, to the same address
 
 
 def test_a_target_left_out_of_the_answer_is_asked_for_aaaa_too(sampler: list[dns_sampler.DnsSampler]) -> None:
     records: plain_dns.Records = {("api.example.test.", "CNAME"): ("api-v6.example.test.",),
-               ("api-v6.example.test.", "CNAME"): ("edge.example.test.",),
-               ("edge.example.test.", "AAAA"): ("2001:db8::10", "2001:db8::11")}
+                                  ("api-v6.example.test.", "CNAME"): ("edge.example.test.",),
+                                  ("edge.example.test.", "AAAA"): ("2001:db8::10", "2001:db8::11")}
     with plain_dns.serving(records) as server:
         server.ttl[("api-v6.example.test.", "CNAME")] = 7
         record = _record("api.example.test", [f"127.0.0.1:{server.port}"], "AAAA")
