@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.support import dnsmodes, plain_dns
 from tests.support.waiting import wait_for
+from xpchaos.core import target as targets
 from xpchaos.core.target_model import DnsRecord, Nameserver
-from xpchaos.probes import dns_sampler
+from xpchaos.probes import dns_sampler, failover
 from xpchaos.probes import timeline as tl
+from xpchaos.run import preflight
 
 NAME = "api.xpchaos.test"
 
@@ -93,6 +97,21 @@ def test_a_hostname_nameserver_is_resolved_and_asked(box: dnsmodes.ModeBox,
     assert resolved.nameserver == answer.nameserver == f"localhost:{box.port}"
     assert answer.answers == dns_sampler.served(by_address, by_address.nameservers[0]).answers
     assert [e.what for e in timeline.entries()].count(tl.ADDRESSES) == 1  # resolved again, to the same address
+
+
+def test_the_steady_state_probe_and_preflight_ask_a_hostname_nameserver(box: dnsmodes.ModeBox,
+                                                                         tmp_path: Path) -> None:
+    """They ask through ``dns_sampler.ask``: the target's nameserver written as ``localhost:PORT`` works as its
+    address does, the answer reached through the CNAME chain."""
+    assert box.sandbox.target_path is not None
+    doc = yaml.safe_load(box.sandbox.target_path.read_text())
+    doc["dns"][0]["nameservers"] = [f"localhost:{box.port}"]
+    path = tmp_path / "target.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    assert failover.dns_answers_primary(target=str(path)) is True  # before the failover test, the last one
+    (finding,) = preflight.check_dns(targets.load(path))
+    assert (finding.status, finding.message) == ("ok", f"localhost:{box.port} for {NAME} A: answers the primary "
+                                                       f"({box.composite['dns']['primary']})")
 
 
 def test_a_target_left_out_of_the_answer_is_asked_for_aaaa_too(sampler: list[dns_sampler.DnsSampler]) -> None:
