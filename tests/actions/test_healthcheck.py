@@ -22,11 +22,12 @@ import pytest
 
 from tests.support import dnsmodes
 from tests.support.commands import xpchaos
-from tests.support.paths import ROOT
+from tests.support.paths import EXPERIMENTS, ROOT
 from tests.support.waiting import wait_for
 from xpchaos.actions import healthcheck
 from xpchaos.core.outcome import ActionOutcome
 from xpchaos.core.undo_log import UNDO_ID
+from xpchaos.run import plan
 
 SERVER_SET = ("resourceVersion", "generation", "managedFields")
 
@@ -129,6 +130,11 @@ def _fault_and_restore(box: dnsmodes.ModeBox, tmp_path: Path, caplog: pytest.Log
 def test_route53_inverts_the_primarys_health_check_and_the_rollback_puts_it_back(
         r53: dnsmodes.ModeBox, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     check = r53.managed("aws-health")
+    planned = plan.make(EXPERIMENTS / "fail-health-check.json", r53.sandbox.target_path,
+                        undo_log=tmp_path / "plan.jsonl")  # what a run would change, said before it
+    fault = next(s for s in planned.steps if s.name == "fail-health-check")
+    assert fault.would == [f"set spec.forProvider.invertHealthcheck: true on HealthCheck "
+                           f"healthchecks.route53.aws.upbound.io '{check['name']}'"]
     assert "invertHealthcheck" not in r53.for_provider(check)  # absent before: absent after (not false)
     result = _fault_and_restore(r53, tmp_path, caplog, "invertHealthcheck", True, check["name"])
     assert result["wiring"] == {"production-db": "route53-failover"}

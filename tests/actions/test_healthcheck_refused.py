@@ -1,7 +1,8 @@
 """The health check fault where DNS is not routed by health (``--dns function``: the failover records' health check
 is disabled; ``provider``: a simple Record; ``external-dns``): nothing is changed, not even an undo record written,
 and the answer is fault-not-applied with one line naming the wiring found; a run of fail-health-check.json reads
-"fault not applied", exit code 2. A file of its own, so that it runs beside the health-routed modes."""
+"fault not applied", exit code 2, as ``xpchaos plan`` says before. A file of its own, so that it runs beside the
+health-routed modes."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from tests.support import dnsmodes
 from tests.support.paths import EXPERIMENTS
 from xpchaos.actions import healthcheck
 from xpchaos.core.outcome import ActionOutcome, Outcome
-from xpchaos.run import runner
+from xpchaos.run import plan, runner
 
 TAIL = ": failing a health check cannot move it; choose another fault"
 
@@ -42,6 +43,10 @@ def test_nothing_changes_and_one_line_names_the_wiring(mode: str, tmp_path: Path
         assert not (tmp_path / "undo.jsonl").exists()
         if mode != "function":
             return
+        with pytest.raises(plan.PlanError) as refused:  # xpchaos plan says the same before a run
+            plan.make(EXPERIMENTS / "fail-health-check.json", box.sandbox.target_path, undo_log=tmp_path / "p.jsonl")
+        assert str(refused.value) == f"fail-health-check: a run would change nothing (fault not applied): " \
+                                     f"{result['reason']}"
         run = runner.run(EXPERIMENTS / "fail-health-check.json", box.sandbox.target_path,
                          undo_log=tmp_path / "run-undo.jsonl")
         assert run.verdict.outcome == Outcome.NOT_APPLIED and run.verdict.exit_code == 2, run.verdict

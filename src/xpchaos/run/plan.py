@@ -34,10 +34,12 @@ from xpchaos.run import blast_radius, runner
 # the fault actions that can say what they would do: (module, function)
 FAULTS = {("xpchaos.actions.providerconfig", "delete_provider_config"),
           ("xpchaos.actions.network", "block_provider_api"),
-          ("xpchaos.actions.credentials", "revoke_credentials")}
+          ("xpchaos.actions.credentials", "revoke_credentials"),
+          ("xpchaos.actions.healthcheck", "fail_health_check")}
 ROLLBACKS = {("xpchaos.actions.providerconfig", "restore_provider_config"),
              ("xpchaos.actions.network", "unblock_provider_api"),
-             ("xpchaos.actions.credentials", "restore_credentials")}
+             ("xpchaos.actions.credentials", "restore_credentials"),
+             ("xpchaos.actions.healthcheck", "restore_health_check")}
 CONTROLS = {
     "xpchaos.controls.timeline": "records the timeline (watches and DNS queries, read-only) and writes the verdict "
                                  "into the journal",
@@ -145,7 +147,7 @@ def _objects(module: str, target: targets.Target, provider: targets.Provider,
         return [{"kind": "NetworkPolicy", "apiVersion": "networking.k8s.io/v1", "namespace": provider.pods_namespace,
                  "name": name} for name in names]
     creds = provider.credentials
-    if creds is not None:
+    if creds is not None and module == "xpchaos.actions.credentials":
         return [{"kind": "Secret", "apiVersion": "v1", "namespace": creds.namespace, "name": creds.name,
                  "key": creds.key}]
     return []  # the fault's dry run names them, read from the ProviderConfig's source (_action)
@@ -158,6 +160,9 @@ def _rollback_would(module: str, target: targets.Target, provider: targets.Provi
     if module == "xpchaos.actions.network":
         return [f"delete NetworkPolicy {provider.pods_namespace}/{policy_name(provider.name)} (only the one the fault "
                 "created)"]
+    if module == "xpchaos.actions.healthcheck":
+        return ["put back each health field the fault changed (a health check's invertHealthcheck, a Traffic Manager "
+                "endpoint's enabled) exactly as it was, absent or not, and take the fault's marks off"]
     creds = provider.credentials
     if creds is not None:
         return [f"restore Secret {creds.namespace}/{creds.name} key {creds.key!r} to its exact bytes from before the "
@@ -201,6 +206,8 @@ def _action(phase: str, activity: dict[str, Any], target: targets.Target, config
     except Exception as exc:  # the fault refuses (object missing, already faulted, ...): so would the run
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise PlanError(f"{name}: a run would stop here: {first}") from None
+    if isinstance(result, dict) and result.get("outcome") == ActionOutcome.NOT_APPLIED:  # e.g. no health routing
+        raise PlanError(f"{name}: a run would change nothing (fault not applied): {result.get('reason')}")
     if not isinstance(result, dict) or result.get("outcome") != ActionOutcome.DRY_RUN:
         raise PlanError(f"action {module}.{func} did not answer a dry run: cannot tell what it touches")
     detail = {k: v for k, v in result.items() if k not in ("outcome", "would", "objects")}
