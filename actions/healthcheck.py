@@ -57,6 +57,7 @@ __all__ = ["fail_health_check", "restore_health_check"]
 
 FAULT = "fail-health-check"
 INVERT, ENABLED = "invertHealthcheck", "enabled"
+HEALTH_KINDS = frozenset({dns_wiring.HEALTH_CHECK, *dns_wiring.TM_ENDPOINTS})  # the kinds the fault may change
 UNSEEN = ("was the MR's ProviderConfig working (a provider that cannot reach its cloud applies nothing)? is the "
           "change reverted by GitOps (its forProvider put back)?")
 

@@ -19,6 +19,7 @@ from chaoslib.types import Configuration, Secrets
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from xpchaos.core import platform_graph as graph
 from xpchaos.core import target as target_mod
 from xpchaos.core.outcome import ActionOutcome
 from xpchaos.core.target import Target, TargetError
@@ -153,6 +154,23 @@ def unrecorded(api: client.ApiClient, target: Target, known: set[str]) -> list[s
         mark = ((pc or {}).get("metadata", {}).get("annotations") or {}).get(UNDO_ID)
         if mark and mark not in known:
             found.append(f"{provider.provider_config.describe()} (undo id {mark[:12]})")
+    return found + _marked_health(api, target, known)
+
+
+def _marked_health(api: client.ApiClient, target: Target, known: set[str]) -> list[str]:
+    """The health objects (HealthChecks, Traffic Manager endpoints) the target's composites compose that the health
+    check fault marked, with no record naming the mark."""
+    found = []
+    for composite in target.composites:
+        try:
+            refs = [r for r in graph.composed(api, composite) if r.kind in healthcheck.HEALTH_KINDS]
+            objects = [(ref, get_object(api, ref)) for ref in refs]
+        except (graph.WalkError, ApiException, FaultError):
+            continue  # what the harness cannot read is left out, as above
+        for ref, obj in objects:
+            mark = (((obj or {}).get("metadata") or {}).get("annotations") or {}).get(UNDO_ID)
+            if mark and mark not in known:
+                found.append(f"{ref.describe()} (undo id {mark[:12]})")
     return found
 
 

@@ -24,7 +24,7 @@ from tests.support import dnsmodes
 from tests.support.commands import xpchaos
 from tests.support.paths import EXPERIMENTS, ROOT
 from tests.support.waiting import wait_for
-from xpchaos.actions import healthcheck
+from xpchaos.actions import healthcheck, restore
 from xpchaos.core.outcome import ActionOutcome
 from xpchaos.core.undo_log import UNDO_ID
 from xpchaos.run import plan
@@ -198,3 +198,14 @@ def test_sigkill_after_the_fault_then_restore_from_another_home_puts_it_back(r53
     assert "fail-health-check: restored-field" in restore.stdout
     assert _kept(r53.get(check)) == before
     r53.wait_answer(r53.composite["dns"]["primary"], 10, "DNS answering AWS again once restored")
+
+
+def test_restore_names_a_marked_health_check_no_record_names(r53: dnsmodes.ModeBox) -> None:
+    check = r53.managed("aws-health")
+    had = r53.get(check)["metadata"].get("annotations")
+    r53.patch(check, {"metadata": {"annotations": {UNDO_ID: "f" * 32}}})
+    try:
+        found = restore.unrecorded(r53.api, r53.sandbox.target, set())
+    finally:
+        r53.patch(check, {"metadata": {"annotations": None if had is None else {UNDO_ID: None}}})
+    assert f"HealthCheck healthchecks.route53.aws.upbound.io '{check['name']}' (undo id ffffffffffff)" in found
