@@ -7,7 +7,7 @@
   recorded it) must fail over, the other listed XRs stay Ready; returns the verdict dict (``outcome`` passed /
   failed / error, the step that failed and how late, the measured times, ``composites``: each XR's own). Use a
   tolerance on ``outcome``. DNS convergence is measured on both clocks (``times``); ``dns_clock`` names the one
-  the target's ``slos.dnsClock`` judges by.
+  the target's ``slos.dnsClock`` judges by; ``parts``: where the time went (``xpchaos.probes.breakdown``).
 - Steady-state probes ``xr_is_ready`` and ``dns_answers_primary`` ask the cluster / nameservers directly;
   they return a bool, and raise when they cannot observe (Chaos Toolkit reports that as an errored probe,
   distinct from a false hypothesis).
@@ -28,7 +28,7 @@ from xpchaos.core import kube
 from xpchaos.core import target as targets
 from xpchaos.core.outcome import Outcome
 
-from . import expectations, per_composite, recorder
+from . import breakdown, expectations, per_composite, recorder
 from .dns_sampler import ask
 
 __all__ = ["dns_answers_primary", "failover_completes", "xr_is_ready"]
@@ -61,10 +61,12 @@ def failover_completes(target: str | None = None, deadlines: dict[str, float] | 
         limit = targets.parse_duration(slo, "failover_completes: slo")
         deadlines = {**{step: limit for step in expectations.STEPS}, **(deadlines or {})}
     if not tgt.composites:  # nothing to judge per composite: the managed resources the target lists
-        return _clocked(evaluate(rec, expectations.failover(tgt, deadlines, to, only, lost=provider), since), tgt)
-    reached, records = _reach(rec, since)
-    return _clocked(evaluate(rec, per_composite.failover(tgt, rec.resolution, deadlines, to, only, lost=provider,
-                                                         reached=reached, records=records), since), tgt)
+        verdict = evaluate(rec, expectations.failover(tgt, deadlines, to, only, lost=provider), since)
+    else:
+        reached, records = _reach(rec, since)
+        verdict = evaluate(rec, per_composite.failover(tgt, rec.resolution, deadlines, to, only, lost=provider,
+                                                       reached=reached, records=records), since)
+    return _where_the_time_went(_clocked(verdict, tgt), rec, tgt, since, provider, to)
 
 
 def _clocked(verdict: dict[str, Any], tgt: targets.Target) -> dict[str, Any]:
@@ -72,6 +74,27 @@ def _clocked(verdict: dict[str, Any], tgt: targets.Target) -> dict[str, Any]:
     combined over several composites and records does not carry its parts' word)."""
     if any(step.get("name") == "dns_secondary" for step in verdict.get("steps") or []):
         verdict.setdefault("dns_clock", tgt.slo_settings.dns_clock)
+    return verdict
+
+
+def _where_the_time_went(verdict: dict[str, Any], rec: recorder.TimelineRecorder, tgt: targets.Target,
+                         since: float | None, provider: str | None, to: str | None) -> dict[str, Any]:
+    """A judged failover's recovery times in parts (``xpchaos.probes.breakdown``), as far as the timeline shows."""
+    if verdict.get("outcome") not in (Outcome.PASSED, Outcome.FAILED) or not verdict.get("steps"):
+        return verdict
+    marker = rec.timeline.last_fault() if since is None else None
+    t0 = since if since is not None else marker.mono if marker is not None else None
+    if t0 is None:
+        return verdict
+    lost = tgt.provider(provider).name if provider else tgt.primary.name
+    other = tgt.provider(to).name if to else tgt.other(lost).name
+    faulted = rec.resolution.mr_keys(lost) if tgt.composites else \
+        [(m.plural, m.namespace, m.name) for m in tgt.provider(lost).managed]
+    sig = expectations.signals(tgt)
+    ready = sig["xr_ready"].get("condition", "Ready") if isinstance(sig["xr_ready"], dict) else "Ready"
+    verdict["parts"] = breakdown.parts(
+        verdict, rec.timeline.entries(), t0, faulted, [(c.plural, c.namespace, c.name) for c in tgt.composites],
+        dict(sig["mr_error"].get("condition") or {}), tuple(sig["mr_error"].get("events") or ()), ready, lost, other)
     return verdict
 
 

@@ -40,6 +40,8 @@ class Verdict:
     steps: list[dict[str, Any]] = field(default_factory=list)
     slo_s: float | None = None
     dns_clock: str | None = None  # the DNS measure the SLO judged: client-visible or authoritative (measures.CLOCKS)
+    # where the time went: the recovery times in parts (name, what, from_s, to_s, took_s; xpchaos.probes.breakdown)
+    parts: list[dict[str, Any]] = field(default_factory=list)
     # every composite judged on its own, slowest first: name, outcome, times, failed_step, late_by_s
     composites: list[dict[str, Any]] = field(default_factory=list)
 
@@ -181,7 +183,8 @@ def of_journal(journal: dict[str, Any]) -> Verdict:
         return Verdict(Outcome.parse(out.get("outcome")), str(out.get("reason", "")),
                        failed_step=out.get("failed_step"), late_by_s=out.get("late_by_s"), observed=out.get("observed"),
                        times=dict(out.get("times") or {}), steps=list(out.get("steps") or []), slo_s=_slo(run),
-                       composites=list(out.get("composites") or []), dns_clock=out.get("dns_clock"), **base)
+                       composites=list(out.get("composites") or []), dns_clock=out.get("dns_clock"),
+                       parts=list(out.get("parts") or []), **base)
     if journal.get("deviated"):
         return Verdict(Outcome.FAILED, "the steady state deviated after the method", **base)
     return Verdict(Outcome.PASSED, "the run completed and the steady state held", **base)

@@ -22,3 +22,18 @@ def test_retries_are_reported_when_there_were_any() -> None:
     assert "API requests retried: 503 x2, watch reconnect x1" in text
     quiet = run_cli.report_text(_result([{"name": "xpchaos-api", "retries": {"total": 0}}]))
     assert "retried" not in quiet
+
+
+def test_where_the_time_went_is_reported_part_by_part() -> None:
+    parts = [{"name": "first_effect", "what": "waiting for aws's poll: the first aws MR error", "from_s": 0.0,
+              "to_s": 0.9, "took_s": 0.9},
+             {"name": "client", "what": "TTL: resolvers may still serve the old answer", "from_s": 4.0, "to_s": 6.0,
+              "took_s": 2.0}]
+    journal = {"status": "completed", "rollbacks": [], "extensions": []}
+    found = verdict.Verdict(Outcome.PASSED, "every step within its deadline", parts=parts)
+    lines = [line.strip() for line in
+             run_cli.report_text(runner.RunResult(Path("x.json"), journal, found, None)).splitlines()]
+    assert "Where the time went" in lines
+    assert "waiting for aws's poll: the first aws MR error  0.00 s  0.90 s  0.90 s" in lines, lines
+    assert "TTL: resolvers may still serve the old answer   4.00 s  6.00 s  2.00 s" in lines, lines
+    assert "Where the time went" not in run_cli.report_text(_result([]))

@@ -49,7 +49,9 @@ MEASURE = """
                charts: document.querySelectorAll("svg.timeline").length, title: document.title,
                heads: table ? [...table.tHead.rows[0].cells].map(c => c.textContent) : [],
                clocks: [...document.querySelectorAll("svg.timeline g.dns-clock")].map(g => g.dataset.clock),
-               clock: seen(document.querySelector("svg.timeline g.dns-clock text"))};
+               clock: seen(document.querySelector("svg.timeline g.dns-clock text")),
+               parts: document.querySelectorAll("table.parts tr.part").length,
+               bar: seen(document.querySelector("table.parts td.bar i"))};
   window.scrollTo(0, 0);
   return out;
 })()
@@ -102,3 +104,5 @@ def test_summary_and_chart_are_on_screen(journals: Journals, tmp_path: Path) -> 
         set(seen["heads"]), f"summary columns: {seen} {where}"
     assert sorted(seen["clocks"]) == ["authoritative", "client-visible"], f"DNS clocks: {seen} {where}"
     assert on_screen(seen["clock"], seen["viewport"]), f"DNS clock label not on screen: {seen} {where}"
+    # where the time went: both runs' parts listed, their bars drawn
+    assert seen["parts"] >= 8 and on_screen(seen["bar"], seen["viewport"]), f"parts: {seen} {where}"

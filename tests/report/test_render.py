@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import re
 import shutil
@@ -128,6 +129,24 @@ def test_dns_converges_on_two_clocks_and_the_page_says_which_judged(journals: Jo
     assert "DNS clock</dt><dd>client-visible: the SLO judges when no resolver may still serve the old answer" in page
     clocks = re.findall(r'<g class="dns-clock" data-clock="([a-z-]+)">', svg_of(page))
     assert sorted(clocks) == ["authoritative", "client-visible"], clocks
+
+
+def test_where_the_time_went_adds_up_to_each_recovery_time(journals: Journals) -> None:
+    """The blueprint's failover in parts, from the fault to the client-visible convergence, each part starting where
+    the one before ended; the page lists them in that order."""
+    journal = journals.load("passed")
+    found = verdict_of(journal)
+    parts, times = found["parts"], found["times"]
+    names = [p["name"] for p in parts]
+    assert {"first_effect", "detected", "reacted", "promoted", "recovered", "dns", "client"} == set(names), parts
+    assert names[0] == "first_effect" and names[-1] == "client", parts  # the TTL runs out last
+    assert parts[0]["from_s"] == 0 and all(a["to_s"] == b["from_s"] for a, b in itertools.pairwise(parts))
+    ends = {p["name"]: p["to_s"] for p in parts}
+    assert ends["detected"] == times["time_to_detect_s"] and ends["client"] == times["time_to_client_visible_s"]
+    assert ends["dns"] == times["time_to_dns_convergence_s"], (parts, times)
+    assert sum(p["took_s"] for p in parts) == pytest.approx(times["time_to_client_visible_s"], abs=0.01)
+    rows = Tables(report.render_journal(journal)).tables["parts"]
+    assert [row[0][0] for row in rows] == [p["what"] for p in parts], rows
 
 
 def test_the_promotion_says_what_it_rests_on(journals: Journals) -> None:

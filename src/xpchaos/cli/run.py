@@ -278,8 +278,8 @@ def _seconds(value: Any) -> str:
 
 
 def render_report(result: runner.RunResult) -> RenderableType:
-    """The report of a run: verdict, failover steps, the three times against the SLO, what was observed, where
-    the journal is. Everything here comes from the RunResult (its journal and verdict)."""
+    """The report of a run: verdict, failover steps, the times against the SLO, where the time went, what was
+    observed, where the journal is. Everything here comes from the RunResult (its journal and verdict)."""
     found = result.verdict
     parts: list[RenderableType] = [Text.assemble((found.outcome.upper(), OUTCOME_STYLE.get(found.outcome, "bold")),
                                                  "  ", found.headline())]
@@ -330,6 +330,8 @@ def render_report(result: runner.RunResult) -> RenderableType:
                 judged.append(" (the SLO's clock)" if what is clock else " (not the SLO's clock)", style="dim")
             times.add_row(what.label, _seconds(value), _seconds(found.slo_s), judged)
         parts.append(times)
+    if found.parts:
+        parts.append(parts_table(found.parts))
     rollbacks = [(str((r.get("activity") or {}).get("name", "?")), str(r.get("status", "?")))
                  for r in result.journal.get("rollbacks") or []]
     if rollbacks:
@@ -346,6 +348,17 @@ def render_report(result: runner.RunResult) -> RenderableType:
         parts.append(Text(f"journal: {result.journal_path}"))
         parts.append(Text(f"report:  {result.journal_path.parent / 'report.txt'}"))
     return Group(*parts)
+
+
+def parts_table(found: list[dict[str, Any]]) -> Table:
+    """Where the time went: each part of the recovery times, in the order the platform reached it."""
+    table = Table(title="Where the time went", title_justify="left", box=None, header_style="bold")
+    for column in ("part", "from", "to", "took"):
+        table.add_column(column)
+    for part in found:
+        table.add_row(Text(str(part.get("what", part.get("name", "")))), _seconds(part.get("from_s")),
+                      _seconds(part.get("to_s")), _seconds(part.get("took_s")))
+    return table
 
 
 def composites_table(composites: list[dict[str, Any]]) -> Table:

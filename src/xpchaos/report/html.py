@@ -6,8 +6,8 @@ journals carry no secret, and the page adds none).
 
 - ``render_gate(report)``: header (title, when, target, selection, exit code, files), a summary table worst first
   (fault, outcome, the recovery times against their deadlines, DNS on both clocks, why), then one section per
-  scenario (steps with their exact failure messages, the verdict with every composite's own times and the DNS
-  clock that judged it, the timeline chart and the timeline as a table).
+  scenario (steps with their exact failure messages, the verdict with where the time went, every composite's own
+  times and the DNS clock that judged it, the timeline chart and the timeline as a table).
 - ``render_journal(journal, path)``: the same page for one plain ``chaos run``.
 
 ``xpchaos.report.page.write`` writes either atomically.
@@ -61,6 +61,7 @@ svg .axis-label,svg .deadline-label{fill:#424242}svg .marker-label{font-weight:6
 details{margin:8px 0}summary{cursor:pointer;color:#1565c0}
 table.timeline-table{font-size:12px}table.timeline-table td{font-family:ui-monospace,Menlo,Consolas,monospace}
 footer{margin-top:32px;color:#9e9e9e;font-size:12px}
+table.parts td.bar{width:320px}table.parts td.bar i{display:block;height:10px;background:#1565c0;border-radius:2px}
 """
 
 
@@ -247,7 +248,26 @@ def _verdict(scenario: model.ScenarioReport) -> str:
             ("SLO", esc(_secs(slo)) if slo is not None else ""), ("DNS clock", esc(clock_of(found)))]
     rows += [(what.label, f'<span class="{css}">{esc(text)}</span>') for what in measures.MEASURES
              for text, css in [measure(found, what)] if css != "na"]
-    return f"<h3>Verdict</h3>{_facts(rows)}{_failover_steps(found.steps)}{_composites(found)}"
+    return f"<h3>Verdict</h3>{_facts(rows)}{_failover_steps(found.steps)}{_parts(found)}{_composites(found)}"
+
+
+def _parts(found: verdicts.Verdict) -> str:
+    """Where the time went: each part of the recovery times in the order the platform reached it, with a bar of
+    its share of the whole."""
+    if not found.parts:
+        return ""
+    whole = max((number(p.get("to_s")) or 0.0 for p in found.parts), default=0.0) or 1.0
+    rows = []
+    for part in found.parts:
+        took, start, end = number(part.get("took_s")), number(part.get("from_s")), number(part.get("to_s"))
+        left, width = 100 * (start or 0.0) / whole, 100 * (took or 0.0) / whole
+        rows.append(f'<tr class="part" data-part="{esc(part.get("name", ""))}"><td>{esc(part.get("what", ""))}</td>'
+                    f'<td class="num">{esc(_secs(start)) if start is not None else ""}</td>'
+                    f'<td class="num">{esc(_secs(end)) if end is not None else ""}</td>'
+                    f'<td class="num">{esc(_secs(took)) if took is not None else ""}</td>'
+                    f'<td class="bar"><i style="margin-left:{left:.1f}%;width:{max(width, 0.3):.1f}%"></i></td></tr>')
+    return ('<h3>Where the time went</h3><table class="parts"><thead><tr><th>part</th><th>from</th><th>to</th>'
+            f"<th>took</th><th></th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 
 def _composites(found: verdicts.Verdict) -> str:
