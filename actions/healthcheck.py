@@ -58,6 +58,7 @@ __all__ = ["fail_health_check", "restore_health_check"]
 FAULT = "fail-health-check"
 INVERT, ENABLED = "invertHealthcheck", "enabled"
 HEALTH_KINDS = frozenset({dns_wiring.HEALTH_CHECK, *dns_wiring.TM_ENDPOINTS})  # the kinds the fault may change
+CANNOT = ": failing a health check cannot move it; choose another fault"
 UNSEEN = ("was the MR's ProviderConfig working (a provider that cannot reach its cloud applies nothing)? is the "
           "change reverted by GitOps (its forProvider put back)?")
 
@@ -109,8 +110,23 @@ def _serving_endpoint(endpoints: list[dict[str, Any]]) -> dict[str, Any] | None:
     return min(enabled, key=lambda e: float(dns_wiring.for_provider(e).get("priority") or 1000), default=None)
 
 
-def plan_changes(api: client.ApiClient, composites: list[ObjectRef]) -> tuple[list[Change], list[str]]:
-    """The changes the fault makes, and one line per composite it cannot move (the wiring found)."""
+def _serves_other(target: Target, lost: str, composed: list[dict[str, Any]]) -> str | None:
+    """The provider the PRIMARY failover record serves when it is not ``lost`` (read from the providers'
+    ``serviceAddress`` where the target gives them), else None: failing its check would move DNS towards ``lost``."""
+    try:
+        other = target.other(lost)
+    except Exception:  # a target with one provider, or an unknown name: nothing to compare
+        return None
+    mine, theirs = target.providers[lost].service_address, other.service_address
+    primaries = [o for o in composed if o.get("kind") == dns_wiring.RECORD and dns_wiring.failover_type(o) == "PRIMARY"]
+    served = {str(v) for o in primaries for v in dns_wiring.for_provider(o).get("records") or []}
+    return other.name if theirs and theirs in served and mine not in served else None
+
+
+def plan_changes(api: client.ApiClient, composites: list[ObjectRef], target: Target | None = None,
+                 lost: str = "") -> tuple[list[Change], list[str]]:
+    """The changes the fault makes, and one line per composite it cannot move (the wiring found); ``target`` and
+    ``lost``: refuse a Route53 PRIMARY record that serves the other provider (failing it would move DNS to ``lost``)."""
     changes: list[Change] = []
     refused: list[str] = []
     for xr in composites:
@@ -118,7 +134,12 @@ def plan_changes(api: client.ApiClient, composites: list[ObjectRef]) -> tuple[li
         wiring = dns_wiring.classify(obj for _, obj in composed)
         by_name = {(obj.get("kind"), (obj.get("metadata") or {}).get("name")): ref for ref, obj in composed}
         if not wiring.health_routed:
-            refused.append(f"DNS of {xr.name} is wired by {wiring.mode} ({wiring.why})")
+            refused.append(f"DNS of {xr.name} is wired by {wiring.mode} ({wiring.why}){CANNOT}")
+            continue
+        serving = _serves_other(target, lost, [o for _, o in composed]) if target is not None and lost else None
+        if wiring.mode == dns_wiring.ROUTE53_FAILOVER and serving is not None:
+            refused.append(f"DNS of {xr.name} is served by {serving} already (its PRIMARY Route53 record), not by "
+                           f"{lost}: failing its health check would move it to {lost}; choose the provider it serves")
             continue
         if wiring.mode == dns_wiring.TRAFFIC_MANAGER:
             chosen = _serving_endpoint(list(wiring.health))
@@ -126,7 +147,8 @@ def plan_changes(api: client.ApiClient, composites: list[ObjectRef]) -> tuple[li
         else:
             picked = [(check, INVERT, True) for check in wiring.health]
         if not picked:
-            refused.append(f"DNS of {xr.name} is wired by {wiring.mode} ({wiring.why}), but no endpoint is enabled")
+            refused.append(f"DNS of {xr.name} is wired by {wiring.mode} ({wiring.why}), but no endpoint is "
+                           f"enabled{CANNOT}")
         for obj, field, value in picked:
             if dns_wiring.for_provider(obj).get(field) == value:
                 raise FaultError(f"{by_name[(obj['kind'], obj['metadata']['name'])].describe()} already has "
@@ -138,7 +160,7 @@ def plan_changes(api: client.ApiClient, composites: list[ObjectRef]) -> tuple[li
 
 
 def _refusal(refused: list[str]) -> str:
-    return "; ".join(refused) + ": failing a health check cannot move it; choose another fault"
+    return "; ".join(refused)
 
 
 def _patch(api: client.ApiClient, ref: ObjectRef, body: dict[str, Any], doing: str) -> None:
@@ -179,7 +201,7 @@ def fail_health_check(target: str | None = None, provider: str = "primary", dry_
     ctx = Context.make(configuration)
     provider = provider_name(ctx.target, provider)
     composites = _composite_refs(ctx.api, ctx.target, provider)
-    changes, refused = plan_changes(ctx.api, composites)
+    changes, refused = plan_changes(ctx.api, composites, ctx.target, provider)
     result: dict[str, Any] = {"fault": FAULT, "provider": provider,
                               "objects": [ref_dict(c.ref) for c in changes],
                               "wiring": {c.composite: c.wiring for c in changes}}

@@ -177,6 +177,7 @@ def test_a_change_the_provider_cannot_apply_is_fault_not_applied(tm: dnsmodes.Mo
 def test_sigkill_after_the_fault_then_restore_from_another_home_puts_it_back(r53: dnsmodes.ModeBox,
                                                                               tmp_path: Path) -> None:
     check = r53.managed("aws-health")
+    r53.patch(check, {"spec": {"forProvider": {"invertHealthcheck": False}}})  # false, not absent: kept apart
     before = _kept(r53.get(check))
     env = {**os.environ, "XPCHAOS_UNDO_LOG": str(tmp_path / "run" / "undo.jsonl"), "HOME": str(tmp_path / "run")}
     code = ("import sys; from xpchaos.actions.healthcheck import fail_health_check; "
@@ -196,8 +197,20 @@ def test_sigkill_after_the_fault_then_restore_from_another_home_puts_it_back(r53
                       env={**elsewhere, "HOME": str(tmp_path / "elsewhere")})
     assert restore.returncode == 0, restore.stdout + restore.stderr
     assert "fail-health-check: restored-field" in restore.stdout
-    assert _kept(r53.get(check)) == before
+    assert _kept(r53.get(check)) == before and r53.for_provider(check)["invertHealthcheck"] is False
     r53.wait_answer(r53.composite["dns"]["primary"], 10, "DNS answering AWS again once restored")
+    r53.patch(check, {"spec": {"forProvider": {"invertHealthcheck": None}}})
+
+
+def test_a_primary_record_serving_the_other_provider_is_refused(r53: dnsmodes.ModeBox, tmp_path: Path) -> None:
+    """Lost: Azure. Route53's PRIMARY record serves AWS: failing its check would move DNS to Azure, not away."""
+    before = r53.get(r53.managed("aws-health"))["metadata"].get("generation")
+    result = healthcheck.fail_health_check(provider="azure", configuration=_config(r53, tmp_path))
+    assert result["outcome"] == ActionOutcome.NOT_APPLIED, result
+    assert result["reason"] == ("DNS of production-db is served by aws already (its PRIMARY Route53 record), not by "
+                                "azure: failing its health check would move it to azure; choose the provider it "
+                                "serves")
+    assert r53.get(r53.managed("aws-health"))["metadata"].get("generation") == before
 
 
 def test_restore_names_a_marked_health_check_no_record_names(r53: dnsmodes.ModeBox) -> None:
