@@ -29,3 +29,11 @@ def test_due_is_the_slowest_poll_plus_one_backoff(pods: list[Any], due: float, p
 @pytest.mark.parametrize(("seconds", "text"), [(630, "10m30s"), (2, "2s"), (1.5, "1.5s"), (120, "2m")])
 def test_go_duration(seconds: float, text: str) -> None:
     assert effects.go_duration(seconds) == text
+
+
+def test_a_change_applied_is_due_as_the_others_and_asks_its_own_question() -> None:
+    found = effects.applied([_pod("--poll=1m")], "aws", ["HealthCheck hc status.atProvider.invertHealthcheck == true"],
+                            "was its ProviderConfig working?")
+    assert (found["step"], found["signal"], found["side"], found["due_s"]) == ("applied", "at_provider", "aws", 90.0)
+    assert found["shows"] == ["HealthCheck hc status.atProvider.invertHealthcheck == true"]
+    assert found["unseen"] == "the provider did not apply the change within 1m30s: was its ProviderConfig working?"
