@@ -48,6 +48,8 @@ def test_revoked_aws_credentials_freeze_the_record_until_they_are_restored(box: 
 
         def frozen_over_two_retries() -> bool:
             assert box.addresses() == [primary], "DNS moved while route53's ProviderConfig could not connect"
+            # the provider reports what AWS holds only after a successful reconcile: still the old address
+            assert box.get(record)["status"]["atProvider"]["records"] == [primary]
             return box.failures(record["name"]) >= retried_from + 2
 
         wait_for(frozen_over_two_retries, 10, what="two more failed reconciles of the Record")
@@ -58,3 +60,4 @@ def test_revoked_aws_credentials_freeze_the_record_until_they_are_restored(box: 
     assert box.dig_short() == [secondary]
     wait_for(lambda: any(c["type"] == "Synced" and c["status"] == "True"
                          for c in box.get(record)["status"]["conditions"]), 5, what="the Record Synced again")
+    assert box.get(record)["status"]["atProvider"]["records"] == [secondary]

@@ -32,6 +32,9 @@ def test_a_failover_pair_and_the_primarys_health_check(box: dnsmodes.ModeBox) ->
     assert check["ipAddress"] == dns["primary"] and check["port"] == 443
     assert box.truth["dns"]["healthCheck"] == {"requestInterval": check["requestInterval"],
                                                "failureThreshold": check["failureThreshold"]}
+    # as upjet reports after a refresh: what AWS holds (the spec as applied) and its id
+    observed = box.get(box.managed("aws-health"))["status"]["atProvider"]
+    assert observed == {**check, "id": box.managed("aws-health")["name"]}
 
 
 def test_an_inverted_health_check_moves_the_answer_without_crossplane(box: dnsmodes.ModeBox) -> None:
