@@ -66,7 +66,8 @@ def platform_with_dns(world: World, profile: str, provider: str, mode: str) -> N
 
 @given("the target is healthy")
 def target_is_healthy(world: World) -> None:
-    """Wait (up to 60 s) until every XR is Ready and every nameserver answers the primary.
+    """Wait (up to 60 s) until every XR is Ready and served from the primary (where it names its serving side,
+    ``signals.xr_serving``: a previous scenario's failback done) and every nameserver answers the primary.
 
     Example: Given the target is healthy
     """

@@ -140,6 +140,19 @@ def not_resilient_at(world: World, step: str) -> None:
     assert "not seen within" in got.reason or "deadline" in got.reason, f"the reason names no lateness: {got.reason}"
 
 
+@then(parsers.parse('the verdict at step "{step}" is "{words}"'))
+def verdict_at_step(world: World, step: str, words: str) -> None:
+    """The run's verdict in words (as above) and the failover step it failed at, ``-`` for none: one Then for
+    every row of a table of scenarios whose verdicts differ.
+
+    Example: Then the verdict at step "dns_secondary" is "not resilient"
+    """
+    verdict_is(world, words)
+    got = world.run.verdict
+    if step != "-":
+        assert got.failed_step == step, f"failed at step {got.failed_step!r}, not {step!r}: {got.reason}"
+
+
 @then(parsers.parse('the verdict says "{text}"'))
 def verdict_says(world: World, text: str) -> None:
     """The verdict's reason or what it observed contains ``text``.

@@ -1,4 +1,5 @@
-"""Waiting for the steady state: every XR Ready and every nameserver answering the primary, with a deadline.
+"""Waiting for the steady state: every XR Ready and served from the primary, and every nameserver answering the
+primary, with a deadline.
 
 Used before a scenario or a game-day step starts, and to know the platform is back after one. It asks the cluster
 and the nameservers (the steady-state probes of ``xpchaos.probes.failover``) until both hold or the time is up.
@@ -9,7 +10,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from xpchaos.core import kube, platform_graph
 from xpchaos.core.target import Target
+from xpchaos.probes.expectations import serving_field
 from xpchaos.probes.failover import dns_answers_primary, xr_is_ready
 
 POLL = 0.25  # seconds between two looks; each look is a GET and one DNS query per nameserver
@@ -28,6 +31,27 @@ class Steady:
         return self.problem
 
 
+def served_elsewhere(target: Target) -> list[str]:
+    """The composites naming a serving side other than the primary (``signals.xr_serving``): failed over and not
+    yet back. Ready and a stale DNS answer alone do not say the platform is back: where DNS moves through a
+    provider, a change held back during the fault may still be applied after it, and the failback follow."""
+    path = serving_field(target)
+    if not path:
+        return []
+    api = kube.client_for(target)
+    try:
+        elsewhere = []
+        for ref in target.composites:
+            value: object = platform_graph.read(api, ref) or {}
+            for part in path:
+                value = value.get(part) if isinstance(value, dict) else None
+            if value and str(value).lower() != target.primary.name.lower():
+                elsewhere.append(f"{ref.name} is served from {value}")
+        return elsewhere
+    finally:
+        api.close()
+
+
 def look(target: Target, what: tuple[str, ...] = ("xr", "dns")) -> Steady:
     """One look at the XRs (``xr``) and / or the nameservers (``dns``); what is not asked counts as holding."""
     config = {"xpchaos_target": str(target.path)}
@@ -38,6 +62,10 @@ def look(target: Target, what: tuple[str, ...] = ("xr", "dns")) -> Steady:
         xr = xr_is_ready(configuration=config) if "xr" in what else True
         if not xr:
             problems.append("an XR is not Ready")
+        elsewhere = served_elsewhere(target) if xr and "xr" in what else []
+        if elsewhere:
+            xr = False
+            problems.append(f"{elsewhere[0]}, not the primary {target.primary.name}")
     except Exception as exc:  # unreachable API: say so, without response bodies
         xr = None
         problems.append(f"the XR could not be read ({type(exc).__name__})")
