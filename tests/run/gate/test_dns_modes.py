@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
+
 from tests.support import dns_mode_table, sandboxes
+from xpchaos.core import target as targets
+from xpchaos.steps.world import dns_wirings
 
 QUICK = "slow and ci"
 TIMEOUT = 240  # the rows take about a minute; a hung gate fails here rather than at the suite's timeout
@@ -32,6 +36,13 @@ def test_against_a_target_wired_otherwise_the_rows_are_skipped(tmp_path: Path) -
     with sandboxes.running(tmp_path / "function", *sandboxes.fast("blueprint")) as box:
         report_dir = tmp_path / "report"
         gate = dns_mode_table.gate("slow and ci and aws", report_dir, TIMEOUT, "--target", str(box.target_path))
+        # a target whose records do not state their wiring: read from what the composite composes, the same
+        doc = yaml.safe_load(box.target.path.read_text())
+        for record in doc["dns"]:
+            record.pop("wiring", None)
+        unstated = tmp_path / "function" / "unstated.yaml"
+        unstated.write_text(yaml.safe_dump(doc))
+        assert dns_wirings(targets.load(unstated)) == {"function"}
     assert gate.returncode == 2, gate.stdout[-4000:] + gate.stderr[-2000:]
     assert "every selected scenario was skipped" in gate.stdout
     records = dns_mode_table.records(report_dir)
