@@ -142,7 +142,8 @@ GRANTS: tuple[Grant, ...] = (
            "src/xpchaos/run/preflight_budget.py reads the failover function's detection threshold from the "
            "Composition's pipeline input"),
     _grant(["apps"], ["deployments"], ["list"], "cluster", ["preflight"],
-           "src/xpchaos/run/preflight_budget.py reads ExternalDNS's --interval from its Deployment, wherever it runs"),
+           "src/xpchaos/run/preflight.py reads the providers' --poll from their Deployments, "
+           "src/xpchaos/run/preflight_budget.py ExternalDNS's --interval from its Deployment, wherever it runs"),
     _grant(["externaldns.k8s.io"], ["dnsendpoints"], ["get"], "cluster", ["preflight"],
            "src/xpchaos/run/preflight_budget.py reads the TTL of the DNSEndpoints the composites compose"),
     # No grant for SelfSubjectAccessReviews (``require`` asks them before every command): Kubernetes' bootstrap
@@ -173,8 +174,6 @@ GRANTS: tuple[Grant, ...] = (
            "src/xpchaos/run/preflight.py reads the key names of the credential Secrets the target pins (the values "
            "are dropped)",
            names=[CREDENTIAL_SECRETS]),
-    _grant(["apps"], ["deployments"], ["list"], "providers", ["preflight"],
-           "src/xpchaos/run/preflight.py reads the providers' --poll from their Deployments"),
     # -- the harness's own namespace -----------------------------------------------------------------------------
     _grant(["coordination.k8s.io"], ["leases"], ["get", "create", "update", "patch", "delete"], "harness",
            ["observe", "gameday"],
