@@ -423,7 +423,8 @@ def sigterm_interrupts() -> Iterator[None]:
 @PROVIDER_OPTION
 @click.option("--slo", default=None, metavar="DURATION",
               help="Deadline of every failover step, e.g. 30s (default: $XPCHAOS_SLO, else the target's "
-                   "dns_convergence, 90s).")
+                   "dns_convergence, 90s); DNS is judged on the target's slos.dnsClock (client-visible: the "
+                   "switch plus the old answer's TTL; or authoritative).")
 @click.option("--journal", "journal_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write the journal (default reports/runs/<UTC time>-<experiment>/journal.json); "
                    "report.txt goes beside it.")
