@@ -8,7 +8,7 @@ from typing import Any
 
 from ..cluster import Cluster
 from ..patching import MERGE_PATCH
-from . import dnscrds, dnsmodes, endpoints, packages, platform
+from . import dnscrds, dnsmodes, endpoints, externalsecrets, functioninput, packages, platform
 from .conditions import condition
 from .kinds import rtype
 from .layout import Composite, Layout, Package
@@ -50,10 +50,12 @@ def provider_crds(crossplane: str, dns_mode: str = dnsmodes.DEFAULT) -> list[dic
 
 
 def install(cluster: Cluster, layout: Layout, profile: str, provider_args: list[str] | None = None,
-            dns: platform.DnsParams | None = None) -> tuple[packages.PodAddresses, dict[str, Any]]:
+            dns: platform.DnsParams | None = None,
+            function_input: dict[str, Any] | None = None) -> tuple[packages.PodAddresses, dict[str, Any]]:
     """Provision everything (``provider_args``: the provider containers' args, which carry the simulated poll;
-    ``dns``: what the DNS mode's objects carry). Returns the pod address pool (replaced pods draw from it) and
-    what ``endpoints.publish`` published."""
+    ``dns``: what the DNS mode's objects carry; ``function_input``: the failover step's settings, in the
+    Composition). Returns the pod address pool (replaced pods draw from it) and what ``endpoints.publish``
+    published."""
     for filename in CORE_CRDS:
         _create(cluster, platform.load_crd(filename))
     _create(cluster, packages.revision_crd())
@@ -74,7 +76,7 @@ def install(cluster: Cluster, layout: Layout, profile: str, provider_args: list[
         claim_crd = platform.claim_crd()
         claim_crd["metadata"]["ownerReferences"] = owned_by_xrd
         _create(cluster, claim_crd)
-    _create(cluster, platform.composition(profile))
+    _create(cluster, functioninput.attach(platform.composition(profile), function_input or {}))
     published = (endpoints.publish(cluster, layout.network, layout.spec.spec.cluster.nodes)
                  if layout.spec.spec.cluster.endpoints else {"nodes": []})
     addresses = packages.PodAddresses(published["nodes"])
@@ -86,11 +88,25 @@ def install(cluster: Cluster, layout: Layout, profile: str, provider_args: list[
             if config.source == "Secret":
                 _create(cluster, platform.credential_secret(side, config.secret))
             _create(cluster, platform.provider_config(side, config))
+    _install_external_secrets(cluster, layout)
     if layout.dns_mode == "external-dns":
         _create(cluster, dnscrds.dns_endpoint_crd())  # ExternalDNS's chart installs it
     for composite in layout.composites:
         _compose(cluster, layout, composite, dns or platform.DnsParams(layout.dns_mode))
     return addresses, published
+
+
+def _install_external_secrets(cluster: Cluster, layout: Layout) -> None:
+    """``spec.externalSecrets``: the synced cloud's credential Secrets, each with its ExternalSecret."""
+    synced = layout.spec.spec.external_secrets
+    if synced is None:
+        return
+    cloud = synced.syncs or platform.secondary_of(synced.store)
+    secrets = sorted({c.secret for c in layout.sides[cloud].configs if c.source == "Secret"})
+    for obj, status in externalsecrets.objects(synced.store, synced.store_kind, secrets, layout.namespace):
+        created = _create(cluster, obj)
+        if status:
+            _set_status(cluster, created, status)
 
 
 def _install_package(cluster: Cluster, layout: Layout, package: Package, args: list[str],

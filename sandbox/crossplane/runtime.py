@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..cluster import Cluster
-from . import dnsmodes, externaldns, install, noise, packages
+from . import dnsmodes, externaldns, functioninput, install, noise, packages
 from .composite import CompositeReconciler
 from .dnsservices import ZoneWriter, endpoints_of
 from .failover import DnsTarget, FailoverFunction
@@ -66,7 +66,8 @@ def start(cluster: Cluster, layout: Layout, profile: str, timings: Timings, dns:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     mode = layout.dns_mode
     params = DnsParams(mode, timings.dns_ttl, timings.health_interval, timings.health_threshold)
-    addresses, published = install.install(cluster, layout, profile, poll_args(timings), params)
+    addresses, published = install.install(cluster, layout, profile, poll_args(timings), params,
+                                           functioninput.input_for(timings))
     recorder = Recorder(cluster)
     simulation = Simulation(profile, timings, layout, published)
     applier = _dns_services(cluster, layout, timings, dns, dns_seeded, simulation) if mode != dnsmodes.DEFAULT \

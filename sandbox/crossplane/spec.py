@@ -248,6 +248,15 @@ class DnsSpec(Strict):
     mode: DnsMode | None = None
 
 
+class ExternalSecretsSpec(Strict):
+    """External Secrets Operator: the credential Secrets of ``syncs``'s ProviderConfigs are synced from ``store``'s
+    secret service (``externalsecrets.py``); ``syncs`` defaults to the other cloud."""
+
+    store: Cloud
+    store_kind: Literal["ClusterSecretStore", "SecretStore"] = "ClusterSecretStore"
+    syncs: Cloud | None = None
+
+
 class PlatformBody(Strict):
     crossplane: CrossplaneSpec = Field(default_factory=CrossplaneSpec)
     dns: DnsSpec = Field(default_factory=DnsSpec)
@@ -255,6 +264,7 @@ class PlatformBody(Strict):
     composites: list[CompositeSpec] = Field(min_length=1)
     cluster: ClusterSpec = Field(default_factory=ClusterSpec)
     noise: NoiseSpec = Field(default_factory=NoiseSpec)
+    external_secrets: ExternalSecretsSpec | None = None
 
 
 class SandboxPlatform(Strict):
@@ -328,6 +338,12 @@ def _cross_checks(platform: SandboxPlatform) -> str:
             return "spec.clouds.aws.workloadIdentityClientId: Azure's; for AWS use serviceAccountRoleArn"
         if cloud == "azure" and node.service_account_role_arn is not None:
             return "spec.clouds.azure.serviceAccountRoleArn: AWS's; for Azure use workloadIdentityClientId"
+    synced = spec.external_secrets
+    if synced is not None:
+        cloud = synced.syncs or next(c for c in CLOUDS if c != synced.store)
+        if not any(pc.credentials.source == "Secret" for pc in getattr(spec.clouds, cloud).provider_configs):
+            return (f"spec.externalSecrets.syncs: no ProviderConfig of {cloud} reads a Secret (credentials.source "
+                    "Secret), so there is nothing to sync")
     total = sum(c.count for c in spec.composites)
     if total > MAX_COMPOSITES:
         return f"spec.composites: {total} composites; at most {MAX_COMPOSITES}"

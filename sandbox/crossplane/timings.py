@@ -54,6 +54,12 @@ SPEEDS = {
 PROFILE_SPEEDS: dict[tuple[str, str], dict[str, Any]] = {("stock", "real"): {"mr_poll": 600.0}}
 
 
+def names() -> dict[str, str]:
+    """Every timing ``--timing`` takes and its unit: ``seconds``, or ``whole seconds`` for the integer ones."""
+    return {name: "whole seconds" if isinstance(value, int) else "seconds"
+            for name, value in SPEEDS["fast"].as_dict().items()}
+
+
 DNS_MODE_TIMINGS = ("dns_interval", "health_interval", "health_threshold")
 
 

@@ -114,8 +114,11 @@ def _print_info(info: sp.SandboxInfo, output: str, headline: str) -> None:
 @click.option("--speed", type=click.Choice(["fast", "real"]), default="real", show_default=True,
               help="fast: failover in seconds (tests); real: tens of seconds, within the 90 s SLO (demos).")
 @click.option("--timing", "timings", multiple=True, metavar="NAME=SECONDS",
-              help="Override one timing: mr_poll, backoff_min, backoff_max, xr_poll, detection, promotion, "
-                   "failback, dns_ttl. Repeatable.")
+              help="Override one timing, e.g. mr_poll, detection, dns_ttl, health_interval (the sandbox's list: "
+                   "`python -m xpchaos.sandbox timings`). Repeatable.")
+@click.option("--dns", "dns_mode", metavar="MODE", default=None,
+              help="How DNS moves on a failover: function, provider, route53-failover, external-dns or "
+                   "traffic-manager (sandbox/README.md, 'DNS modes'; default: the platform file's, else function).")
 @click.option("--crossplane", type=click.Choice(["v1", "v2"]), default="v1", show_default=True,
               help="Crossplane generation: v1 (cluster-scoped XR and MRs, ProviderConfig) or v2 (namespaced XR "
                    "and MRs in the .m. groups, ClusterProviderConfig).")
@@ -134,7 +137,7 @@ def _print_info(info: sp.SandboxInfo, output: str, headline: str) -> None:
 @click.pass_context
 def sandbox_up(ctx: click.Context, api_port: int, dns_port: int, state_dir: Path, profile: str, speed: str,
                timings: tuple[str, ...], crossplane: str, primary: str, platform_choice: str, dns_server: str | None,
-               tsig_key: Path | None, detach: bool, output: str) -> None:
+               tsig_key: Path | None, dns_mode: str | None, detach: bool, output: str) -> None:
     """Start the sandbox and print where to reach it once it is ready.
 
     Without --detach it runs in the foreground until Ctrl-C. With --detach it keeps running in the background;
@@ -143,6 +146,7 @@ def sandbox_up(ctx: click.Context, api_port: int, dns_port: int, state_dir: Path
     if bool(dns_server) != bool(tsig_key):
         raise click.UsageError("--dns-server and --tsig-key go together")
     _check_timings(timings)
+    _check_dns_mode(dns_mode)
     if dns_server:
         _check_dns_server(dns_server)
     running = sp.read_state(state_dir)
@@ -151,7 +155,8 @@ def sandbox_up(ctx: click.Context, api_port: int, dns_port: int, state_dir: Path
             raise click.UsageError(f"a sandbox already runs in {state_dir} (pid {running.pid}); "
                                    "use it, or stop it with `xpchaos sandbox down`")
         _check_reuse(ctx, running, state_dir, {"profile": profile, "speed": speed, "crossplane": crossplane,
-                                               "primary": primary, "platform_choice": _platform_name(platform_choice)})
+                                               "primary": primary, "platform_choice": _platform_name(platform_choice),
+                                               "dns_mode": dns_mode or "function"})
         _print_info(running, output, "Sandbox already running (reused)")
         return
     extra = ["--profile", profile, "--speed", speed, "--primary", primary, "--platform",
@@ -160,6 +165,8 @@ def sandbox_up(ctx: click.Context, api_port: int, dns_port: int, state_dir: Path
         extra += ["--crossplane", crossplane]  # else the platform file's own generation (v1 when it names none)
     for timing in timings:
         extra += ["--timing", timing]
+    if dns_mode:
+        extra += ["--dns", dns_mode]
     if dns_server and tsig_key:
         extra += ["--dns-server", dns_server, "--tsig-key", str(tsig_key.resolve())]
     try:
@@ -208,7 +215,7 @@ def _check_reuse(ctx: click.Context, running: sp.SandboxInfo, state_dir: Path, w
     have = sp.running_options(running)
     for name, value in wanted.items():
         given = ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
-        option = name.removesuffix("_choice")
+        option = name.removesuffix("_choice").removesuffix("_mode")
         if given and have.get(option, "none" if name == "profile" else None) not in (value, None):
             raise click.UsageError(f"the sandbox running in {state_dir} has --{option} {have.get(option, 'none')}; "
                                    f"stop it with `xpchaos sandbox down` to start one with --{option} {value}")
@@ -218,20 +225,37 @@ def _check_reuse(ctx: click.Context, running: sp.SandboxInfo, state_dir: Path, w
                                    "when starting one (stop it first with `xpchaos sandbox down`)")
 
 
-TIMING_NAMES = ("mr_poll", "backoff_min", "backoff_max", "xr_poll", "detection", "promotion", "failback", "dns_ttl")
-
-
 def _check_timings(timings: tuple[str, ...]) -> None:
-    """Refuse a bad --timing before anything starts (the sandbox checks again; it owns the list)."""
+    """Refuse a bad --timing before anything starts, by the names and units the sandbox lists (it owns them)."""
+    if not timings:
+        return
+    try:
+        known = sp.timing_names()
+    except sp.SandboxError as exc:
+        fail(str(exc))
     for item in timings:
         name, _, value = item.partition("=")
         try:
-            ok = name in TIMING_NAMES and float(value) >= 0 and (name != "dns_ttl" or float(value).is_integer())
+            ok = name in known and float(value) >= 0 and (known[name] != "whole seconds" or float(value).is_integer())
         except ValueError:
             ok = False
         if not ok:
-            raise click.BadParameter(f"{item!r}: expected NAME=SECONDS (>= 0; whole seconds for dns_ttl) with NAME "
-                                     f"one of {', '.join(TIMING_NAMES)}", param_hint="--timing")
+            whole = ", ".join(n for n, unit in known.items() if unit == "whole seconds")
+            raise click.BadParameter(f"{item!r}: expected NAME=SECONDS (>= 0; whole seconds for {whole}) with NAME "
+                                     f"one of {', '.join(known)}", param_hint="--timing")
+
+
+def _check_dns_mode(mode: str | None) -> None:
+    """Refuse a --dns mode the sandbox does not know before anything starts (it lists them; the harness keeps no
+    copy)."""
+    if mode is None:
+        return
+    try:
+        known = sp.dns_modes()
+    except sp.SandboxError as exc:
+        fail(str(exc))
+    if mode not in known:
+        raise click.BadParameter(f"{mode!r}: choose one of {', '.join(known)}", param_hint="--dns")
 
 
 @sandbox.command("down")

@@ -31,6 +31,23 @@ def render(found: list[checks.Finding]) -> Table:
     return table
 
 
+def budget_tables(found: list[checks.Finding]) -> list[Table]:
+    """A table per finding that carries one (the time budget's terms, their values and where they were read)."""
+    tables = []
+    for finding in found:
+        if not finding.rows:
+            continue
+        table = Table(title=Text(f"Time budget: {finding.message.split(': ')[0]}", style="bold"), title_justify="left",
+                      box=None, header_style="bold", pad_edge=False)
+        for column in ("term", "seconds", "from"):
+            table.add_column(column, overflow="fold")
+        for name, value, source in finding.rows:
+            style = STYLE[finding.status] if name == "total" else ""
+            table.add_row(Text(name, style=style), Text(value, style=style), Text(source, style=style))
+        tables.append(table)
+    return tables
+
+
 def summary(found: list[checks.Finding]) -> Text:
     counts = {status: sum(f.status == status for f in found) for status in (checks.OK, checks.WARN, checks.FAIL)}
     said = f"{counts[checks.OK]} ok, {counts[checks.WARN]} warnings, {counts[checks.FAIL]} failed"
@@ -46,7 +63,9 @@ def summary(found: list[checks.Finding]) -> Text:
               help="A table, or a JSON list of findings on stdout.")
 def preflight(target_path: Path | None, output: str) -> None:
     """Check a cluster before a first run: the kube context, Crossplane and its providers, every object the target
-    names, the providers' poll interval against the SLO, the harness's RBAC and the nameservers' answers.
+    names, the providers' poll interval against the SLO, the harness's RBAC, the time budget per fault kind and DNS
+    wiring (a table each, naming the term that breaks the SLO), the dependency loops (the DNS record reconciled
+    through the lost provider, the cluster's nodes and synced credentials on its cloud) and the nameservers' answers.
 
     Reads only; changes nothing. Every finding that is not ok says what to do.
 
@@ -59,6 +78,9 @@ def preflight(target_path: Path | None, output: str) -> None:
     else:
         console.print(Text(f"Preflight of {target.name} ({target.path})", style="bold"))
         console.print(render(found))
+        for table in budget_tables(found):
+            console.print()
+            console.print(table)
         console.print(summary(found))
     sys.exit(1 if checks.failed(found) else 0)
 

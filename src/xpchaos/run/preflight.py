@@ -10,7 +10,12 @@
    the managed resources the composites compose are found as a run finds them (those the target lists among them);
 5. ``poll``        each provider's ``--poll`` lets a fault surface within the SLO (docs/crossplane.md);
 6. ``rbac``        the harness may do what the experiments do (SelfSubjectAccessReviews);
-7. ``dns``         every nameserver of every record answers, and with which target.
+7. ``budget``      every term a failover waits for, added up per fault kind and DNS wiring against the SLO, naming
+                   the term that breaks it (``xpchaos.run.preflight_budget``);
+8. ``loop``        what the failover needs from the cloud it fails over from: the DNS record reconciled through
+                   the lost provider's ProviderConfig, the cluster's own nodes on that cloud, the other side's
+                   credentials synced from it (``xpchaos.run.preflight_loops``);
+9. ``dns``         every nameserver of every record answers, and with which target.
 """
 
 from __future__ import annotations
@@ -50,9 +55,15 @@ class Finding:
     status: Status
     message: str
     fix: str = ""
+    rows: tuple[tuple[str, str, str], ...] = ()  # a table under the finding (the budget's terms: name, value, from)
 
-    def as_dict(self) -> dict[str, str]:
-        return asdict(self)
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = asdict(self)
+        if not self.rows:
+            del out["rows"]
+        else:
+            out["rows"] = [list(row) for row in self.rows]
+        return out
 
 
 def ok(check: str, message: str) -> Finding:
@@ -557,8 +568,15 @@ def check_egress(api: client.ApiClient, target: Target) -> list[Finding]:
 
 
 # all of it -----------------------------------------------------------------------------------------------------------
+def check_feasibility(api: client.ApiClient, target: Target) -> list[Finding]:
+    """The time budget and the dependency loops, from one read of the composites and what they compose."""
+    composites = preflight_budget.read_composites(api, target) if target.composites else []
+    return [*preflight_budget.check_budget(api, target, composites),
+            *preflight_loops.check_loops(api, target, composites)]
+
+
 CHECKS: tuple[Callable[[client.ApiClient, Target], list[Finding]], ...] = (
-    check_crossplane, check_objects, check_poll, check_rbac, check_egress)
+    check_crossplane, check_objects, check_poll, check_rbac, check_egress, check_feasibility)
 
 
 def check(target: Target) -> list[Finding]:
@@ -597,5 +615,8 @@ def check(target: Target) -> list[Finding]:
     found += check_dns(target)
     return found
 
+
+# below what they use of this module (Finding, find_poll, ...), which they import
+from xpchaos.run import preflight_budget, preflight_loops  # noqa: E402
 
 __all__ = ["Finding", "check", "failed", "parse_go_duration", "parse_selector", "provider_names"]

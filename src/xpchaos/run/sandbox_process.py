@@ -49,7 +49,7 @@ class SandboxInfo:
 
 
 def running_options(info: SandboxInfo) -> dict[str, str]:
-    """profile, speed, crossplane, primary and platform of a running sandbox, from its target file ({} for
+    """profile, speed, crossplane, primary, platform and dns (mode) of a running sandbox, from its target file ({} for
     --profile none)."""
     if not info.target:
         return {}
@@ -59,7 +59,9 @@ def running_options(info: SandboxInfo) -> dict[str, str]:
         return {}
     sandbox = doc.get("sandbox") or {}
     options = {k: str(sandbox[k]) for k in ("profile", "speed", "crossplane", "primary") if k in sandbox}
-    return options | ({"platform": str(sandbox.get("platform", "seed"))} if sandbox else {})
+    # the function mode's target names no dns mode (its file stays as it always was)
+    return options | ({"platform": str(sandbox.get("platform", "seed")), "dns": str(sandbox.get("dns", "function"))}
+                      if sandbox else {})
 
 
 def _alive(pid: int) -> bool:
@@ -133,6 +135,29 @@ def start(state_dir: Path, api_port: int = 0, dns_port: int = 0, detach: bool = 
                            + _log_tail(state_dir), exit_code=2 if child.returncode == 2 else 1)
     doc = json.loads(line)
     return SandboxInfo(doc["api"], doc["kubeconfig"], doc.get("dns"), doc.get("target"), int(doc["pid"])), child
+
+
+def timing_names(timeout: float = 30.0) -> dict[str, str]:
+    """The timings the sandbox takes (``--timing NAME=VALUE``), each with its unit ("seconds" or "whole seconds"),
+    as the sandbox process itself lists them (``python -m xpchaos.sandbox timings``): the harness keeps no copy."""
+    names = _ask("timings", timeout)
+    return {str(k): str(v) for k, v in names.items()}
+
+
+def dns_modes(timeout: float = 30.0) -> list[str]:
+    """The modes ``--dns`` takes, as the sandbox process lists them (``python -m xpchaos.sandbox dns-modes``)."""
+    return [str(mode) for mode in _ask("dns-modes", timeout)]
+
+
+def _ask(question: str, timeout: float) -> Any:
+    """The JSON the sandbox's module prints for ``question``, without starting a server."""
+    try:
+        answer = subprocess.run([sys.executable, "-m", "xpchaos.sandbox", question], capture_output=True, text=True,
+                                timeout=timeout, check=True, stdin=subprocess.DEVNULL)
+        return json.loads(answer.stdout)
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        raise SandboxError(f"cannot ask the sandbox for its {question} ({type(exc).__name__}); is xpchaos "
+                           "installed with its sandbox?") from None
 
 
 def _read_ready_line(fd: int, child: subprocess.Popen[bytes], timeout: float) -> str | None:

@@ -56,7 +56,45 @@ def test_stock_at_real_speed_fails_on_the_poll_interval(sandbox_target: Start) -
         assert ("up to 10 minutes, longer than the 90 s SLO (a provider notices a fault only at its next poll)"
                 in poll["message"])
         assert "--poll" in poll["fix"] and "DeploymentRuntimeConfig" in poll["fix"]
-    assert [f for f in found if f["status"] == "fail"] == polls  # nothing else is wrong with it
+    # nothing else is wrong with it but the time budget the poll breaks
+    assert [f for f in found if f["status"] == "fail" and f["check"] != "budget"] == polls
+
+
+def test_stock_at_real_speed_the_budget_names_the_ten_minute_poll(sandbox_target: Start) -> None:
+    _code, found = findings(sandbox_target("stock", "real"))
+    [budget] = [f for f in found if f["check"] == "budget"]
+    assert budget["status"] == "fail"
+    assert "DNS wiring function (production-db)" in budget["message"]
+    assert "the 90 s SLO cannot be met; the provider poll (10 minutes, " in budget["message"]
+    assert "--poll" in budget["fix"]
+    rows = {name: (value, source) for name, value, source in budget["rows"]}
+    assert rows["provider poll"][0] == "600 s" and "--poll=10m in Deployment crossplane-system/" in \
+        rows["provider poll"][1]
+    assert rows["reconciler backoff"][0] == "30 s"
+    # stock Crossplane runs no failover function: nothing publishes a detection threshold
+    assert rows["detection threshold"] == ("not published", "no step of Composition global-database-aws-azure "
+                                                            "publishes one in its input")
+    assert rows["TTL"] == ("30 s", "the target's dns ttl")
+    assert rows["total"] == ("660 s", "the 90 s SLO cannot be met: the provider poll breaks it")
+
+
+def test_text_output_shows_the_budget_as_a_table(sandbox_target: Start) -> None:
+    result = run_preflight(sandbox_target("stock", "real"))
+    table = result.stdout[result.stdout.index("Time budget: provider faults"):]
+    for word in ("term", "seconds", "from", "provider poll", "600 s", "not published", "total", "660 s"):
+        assert word in table, word
+
+
+def test_blueprint_at_real_speed_fits_its_budget_with_the_published_detection(sandbox_target: Start) -> None:
+    _code, found = findings(sandbox_target("blueprint", "real"))
+    [budget] = [f for f in found if f["check"] == "budget"]
+    assert budget["status"] == "ok", budget
+    rows = {name: (value, source) for name, value, source in budget["rows"]}
+    assert rows["detection threshold"] == ("20 s", "detectionThreshold: 20s in Composition "
+                                                   "global-database-aws-azure, step failover")
+    assert rows["total"] == ("70 s", "within the 90 s SLO")  # 10 s poll + 10 s backoff + 20 s + 30 s TTL
+    loops = [f for f in found if f["check"] == "loop"]
+    assert loops and all(f["status"] == "ok" for f in loops), loops
 
 
 def test_missing_provider_config_is_named_with_what_exists(sandbox_target: Start, tmp_path: Path) -> None:
