@@ -124,22 +124,23 @@ def _serves_other(target: Target, lost: str, composed: list[dict[str, Any]]) -> 
 
 
 def plan_changes(api: client.ApiClient, composites: list[ObjectRef], target: Target | None = None,
-                 lost: str = "") -> tuple[list[Change], list[str]]:
+                 lost: str = "") -> tuple[list[Change], list[tuple[str, str]]]:
     """The changes the fault makes, and one line per composite it cannot move (the wiring found); ``target`` and
     ``lost``: refuse a Route53 PRIMARY record that serves the other provider (failing it would move DNS to ``lost``)."""
     changes: list[Change] = []
-    refused: list[str] = []
+    refused: list[tuple[str, str]] = []  # (composite, why its DNS cannot be moved this way)
     for xr in composites:
         composed = _composed(api, xr)
         wiring = dns_wiring.classify(obj for _, obj in composed)
         by_name = {(obj.get("kind"), (obj.get("metadata") or {}).get("name")): ref for ref, obj in composed}
         if not wiring.health_routed:
-            refused.append(f"DNS of {xr.name} is wired by {wiring.mode} ({wiring.why}){CANNOT}")
+            refused.append((xr.name, f"is wired by {wiring.mode} ({wiring.why}){CANNOT}"))
             continue
         serving = _serves_other(target, lost, [o for _, o in composed]) if target is not None and lost else None
         if wiring.mode == dns_wiring.ROUTE53_FAILOVER and serving is not None:
-            refused.append(f"DNS of {xr.name} is served by {serving} already (its PRIMARY Route53 record), not by "
-                           f"{lost}: failing its health check would move it to {lost}; choose the provider it serves")
+            refused.append((xr.name, f"is served by {serving} already (its PRIMARY Route53 record), not by {lost}: "
+                                     f"failing its health check would move it to {lost}; choose the provider it "
+                                     "serves"))
             continue
         if wiring.mode == dns_wiring.TRAFFIC_MANAGER:
             chosen = _serving_endpoint(list(wiring.health))
@@ -147,8 +148,7 @@ def plan_changes(api: client.ApiClient, composites: list[ObjectRef], target: Tar
         else:
             picked = [(check, INVERT, True) for check in wiring.health]
         if not picked:
-            refused.append(f"DNS of {xr.name} is wired by {wiring.mode} ({wiring.why}), but no endpoint is "
-                           f"enabled{CANNOT}")
+            refused.append((xr.name, f"is wired by {wiring.mode} ({wiring.why}), but no endpoint is enabled{CANNOT}"))
         for obj, field, value in picked:
             if dns_wiring.for_provider(obj).get(field) == value:
                 raise FaultError(f"{by_name[(obj['kind'], obj['metadata']['name'])].describe()} already has "
@@ -159,8 +159,16 @@ def plan_changes(api: client.ApiClient, composites: list[ObjectRef], target: Tar
     return changes, refused
 
 
-def _refusal(refused: list[str]) -> str:
-    return "; ".join(refused)
+def _refusal(refused: list[tuple[str, str]]) -> str:
+    """One line: the composites grouped by why (a platform of many XRs wired alike reads as one sentence)."""
+    by_why: dict[str, list[str]] = {}
+    for name, why in refused:
+        by_why.setdefault(why, []).append(name)
+    parts = []
+    for why, names in by_why.items():
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        parts.append(f"DNS of {shown} {why}")
+    return "; ".join(parts)
 
 
 def _patch(api: client.ApiClient, ref: ObjectRef, body: dict[str, Any], doing: str) -> None:
@@ -209,7 +217,7 @@ def fail_health_check(target: str | None = None, provider: str = "primary", dry_
         reason = _refusal(refused) if refused else "the fault reaches no composite: nothing routes DNS by health"
         return {**result, "outcome": ActionOutcome.NOT_APPLIED, "reason": reason}
     if refused:
-        result["unmoved"] = refused  # some composites cannot be moved this way: their DNS stays
+        result["unmoved"] = _refusal(refused)  # some composites cannot be moved this way: their DNS stays
     if dry_run:
         return {**result, "outcome": ActionOutcome.DRY_RUN, "would": [c.describe() for c in changes]}
     result["effect"] = _effect(ctx, changes)
