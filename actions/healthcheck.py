@@ -110,17 +110,34 @@ def _serving_endpoint(endpoints: list[dict[str, Any]]) -> dict[str, Any] | None:
     return min(enabled, key=lambda e: float(dns_wiring.for_provider(e).get("priority") or 1000), default=None)
 
 
+def _sides(target: Target, lost: str, name: str) -> tuple[set[str], set[str]]:
+    """(the lost side's addresses, the other side's) for the DNS name ``name``: from the target's DNS record of that
+    name, else the providers' ``serviceAddress``."""
+    other = target.other(lost)
+    for record in target.dns:
+        if record.name.rstrip(".") == name.rstrip("."):
+            lost_is_primary = target.provider(lost).name == target.primary.name
+            mine, theirs = (record.primary, record.secondary) if lost_is_primary else (record.secondary, record.primary)
+            return set(mine), set(theirs)
+    return {target.provider(lost).service_address} - {""}, {other.service_address} - {""}
+
+
 def _serves_other(target: Target, lost: str, composed: list[dict[str, Any]]) -> str | None:
-    """The provider the PRIMARY failover record serves when it is not ``lost`` (read from the providers'
-    ``serviceAddress`` where the target gives them), else None: failing its check would move DNS towards ``lost``."""
+    """The provider a PRIMARY failover record serves when it is the other one, not ``lost``, else None: failing its
+    check would move DNS towards ``lost``. Unknown addresses (a target naming neither) decide nothing."""
     try:
-        other = target.other(lost)
+        other = target.other(lost).name
     except Exception:  # a target with one provider, or an unknown name: nothing to compare
         return None
-    mine, theirs = target.providers[lost].service_address, other.service_address
-    primaries = [o for o in composed if o.get("kind") == dns_wiring.RECORD and dns_wiring.failover_type(o) == "PRIMARY"]
-    served = {str(v) for o in primaries for v in dns_wiring.for_provider(o).get("records") or []}
-    return other.name if theirs and theirs in served and mine not in served else None
+    for record in composed:
+        if record.get("kind") != dns_wiring.RECORD or dns_wiring.failover_type(record) != "PRIMARY":
+            continue
+        spec = dns_wiring.for_provider(record)
+        served = {str(v) for v in spec.get("records") or []}
+        mine, theirs = _sides(target, lost, str(spec.get("name") or ""))
+        if served and served <= theirs and not served & mine:
+            return other
+    return None
 
 
 def plan_changes(api: client.ApiClient, composites: list[ObjectRef], target: Target | None = None,
