@@ -150,6 +150,11 @@ def plan_changes(api: client.ApiClient, composites: list[ObjectRef], target: Tar
         composed = _composed(api, xr)
         wiring = dns_wiring.classify(obj for _, obj in composed)
         by_name = {(obj.get("kind"), (obj.get("metadata") or {}).get("name")): ref for ref, obj in composed}
+        left = [o for _, o in composed if o.get("kind") in HEALTH_KINDS and marked(o)]
+        if left:  # another endpoint would be chosen now: refuse rather than fail a second side
+            raise FaultError(f"{by_name[(left[0]['kind'], left[0]['metadata']['name'])].describe()} still carries a "
+                             "fault's marks (an earlier fault not rolled back? run `xpchaos restore`); nothing was "
+                             "changed")
         if not wiring.health_routed:
             refused.append((xr.name, f"is wired by {wiring.mode} ({wiring.why}){CANNOT}"))
             continue

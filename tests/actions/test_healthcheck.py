@@ -25,6 +25,7 @@ from tests.support.commands import xpchaos
 from tests.support.paths import EXPERIMENTS, ROOT
 from tests.support.waiting import wait_for
 from xpchaos.actions import healthcheck, restore
+from xpchaos.actions._common import FaultError
 from xpchaos.core.outcome import ActionOutcome
 from xpchaos.core.undo_log import UNDO_ID
 from xpchaos.run import plan
@@ -125,6 +126,21 @@ def _fault_and_restore(box: dnsmodes.ModeBox, tmp_path: Path, caplog: pytest.Log
     again = healthcheck.restore_health_check(configuration=config)
     assert again["outcome"] == ActionOutcome.NOTHING_TO_DO
     return result
+
+
+def test_a_fault_left_behind_is_refused_before_any_change(tm: dnsmodes.ModeBox, tmp_path: Path) -> None:
+    """The AWS endpoint still disabled and marked by an earlier run: the Azure one would serve, and would be chosen;
+    the fault refuses instead, changing nothing."""
+    config = _config(tm, tmp_path)
+    assert healthcheck.fail_health_check(configuration=config)["outcome"] == ActionOutcome.APPLIED
+    try:
+        before = {n: o["metadata"].get("generation") for n, o in _objects(tm).items()}
+        with pytest.raises(FaultError, match=r"production-db-tm-aws' still carries a fault's marks .*nothing was "
+                                             "changed"):
+            healthcheck.fail_health_check(configuration=config)
+        assert {n: o["metadata"].get("generation") for n, o in _objects(tm).items()} == before
+    finally:
+        assert healthcheck.restore_health_check(configuration=config)["outcome"] == ActionOutcome.RESTORED
 
 
 def test_route53_inverts_the_primarys_health_check_and_the_rollback_puts_it_back(
