@@ -23,6 +23,7 @@ addresses never appear in results or logs.
 from __future__ import annotations
 
 import copy
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -254,8 +255,9 @@ def fail_health_check(target: str | None = None, provider: str = "primary", dry_
         _patch(ctx.api, change.ref, {"metadata": {"annotations": dict(marks(record_id))},
                                      "spec": {"forProvider": {change.field: change.value}}}, "failing the health of")
     result["undo_ids"] = undo_ids
-    due = float(result["effect"]["due_s"])
-    unseen = [c.ref.describe() for c in changes if not wait_object(ctx.api, c.ref, _observed(c), due)[0]]
+    deadline = time.monotonic() + float(result["effect"]["due_s"])  # one deadline for all: each is due by then
+    unseen = [c.ref.describe() for c in changes
+              if not wait_object(ctx.api, c.ref, _observed(c), max(0.1, deadline - time.monotonic()))[0]]
     if unseen:
         return {**result, "outcome": ActionOutcome.NOT_APPLIED,
                 "reason": f"{', '.join(unseen)}: {result['effect']['unseen']}"}
