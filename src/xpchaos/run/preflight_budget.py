@@ -111,10 +111,14 @@ class Composite:
 
 def read_composites(api: client.ApiClient, target: Target) -> list[Composite]:
     """Each composite of the target with the objects it composes (those the harness may not read are left out:
-    the wiring is judged from the rest)."""
+    the wiring is judged from the rest; a composite that cannot be read is left out too, the ``composite`` check
+    says why)."""
     out = []
     for ref in target.composites:
-        xr_ref, xr = graph.composite(api, ref)
+        try:
+            xr_ref, xr = graph.composite(api, ref)
+        except (ApiException, graph.WalkError):
+            continue
         objects = []
         for r in graph.resource_refs(xr):
             try:
@@ -323,4 +327,7 @@ def check_budget(api: client.ApiClient, target: Target, composites: list[Composi
                           "add the composites (XRs or claims) to the target")]
     if composites is None:
         composites = read_composites(api, target)
+    if not composites:
+        return [base.warn("budget", "no composite of the target could be read: no DNS wiring to add the time budget "
+                                    "up for", "see the composite check")]
     return [*(b.finding() for b in budgets(api, target, composites)), *unmoved(composites, target)]

@@ -166,3 +166,13 @@ def test_no_credential_value_in_any_output(sandbox_target: Start, profile: str) 
         assert result.exit_code in (0, 1)
         for secret in secrets:
             assert secret not in result.stdout and secret not in result.stderr
+
+
+def test_a_missing_composite_leaves_no_budget_to_add_up(sandbox_target: Start, tmp_path: Path) -> None:
+    def rename(doc: dict[str, Any]) -> None:
+        doc["composites"][0]["name"] = "staging-db"
+
+    _code, found = findings(edited(sandbox_target("blueprint", "real"), tmp_path / "t.yaml", rename))
+    budget = [f for f in found if f["check"] == "budget"]
+    assert [(f["status"], f["fix"]) for f in budget] == [("warn", "see the composite check")], budget
+    assert not [f for f in found if "could not finish" in f["message"]]
