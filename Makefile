@@ -50,11 +50,13 @@ system-packages:
 # pytest exits 5 when it collected nothing; make treats that as the failure it is. Four workers on two cores, a test
 # file each at a time: most tests wait on simulated controllers and sandbox processes rather than compute (the load
 # average stays near 2), so the suite takes about 7 minutes instead of 10 with two. The soaks keep two workers:
-# they time interrupts against phases of a run.
+# they time interrupts against phases of a run. The files are handed out longest first (--no-loadscope-reorder and
+# tests/support/schedule.py), so that no long file starts last and runs alone at the end.
 PYTEST_WORKERS ?= 4
 SOAK_WORKERS ?= 2
 test: $(INSTALLED) $(COMPAT)/.installed lint system-packages
-	XPCHAOS_COMPAT_K8S=$(abspath $(COMPAT)) $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=20 $(PYTEST_ARGS)
+	XPCHAOS_COMPAT_K8S=$(abspath $(COMPAT)) $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile \
+	  --no-loadscope-reorder --durations=20 $(PYTEST_ARGS)
 
 # The reliability figures (README, "Reliability"): the long soak variants (-m soak: 30 interrupted runs, 30 killed
 # runs then restored, 24 runs under API faults) and the suites whose every case must pass (bad input, RBAC, secrets,

@@ -16,6 +16,8 @@ from tests.probes.cluster import Cluster
 from tests.support import bind9, kubectl, sandboxes
 from tests.support.sandboxes import Sandbox, fast
 
+pytest_plugins = ["tests.support.schedule"]  # make test's order of files: the longest first
+
 
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
