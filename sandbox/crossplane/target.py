@@ -16,6 +16,7 @@ import yaml
 
 from ..kubeconfig import CONTEXT
 from . import platform
+from .dnsmodes import DEFAULT as DEFAULT_DNS
 from .layout import Layout
 from .platform import Side
 from .timings import DNS_MODE_TIMINGS, Timings
@@ -95,10 +96,12 @@ def document(kubeconfig: Path, profile: str, speed: str, timings: Timings, layou
         "providers": {name: _provider(side, "primary" if name == primary else "secondary", complete=seed)
                       for name, side in sides.items()},
         "egressKeep": EGRESS_KEEP,
-        # traffic-manager: the name answers a CNAME to the side's endpoint name, and A through it
+        # traffic-manager: the name answers a CNAME to the side's endpoint name, and A through it; the default
+        # wiring (function) is left unsaid, so the seed's target stays as it always was (a harness classifies it)
         "dns": [{"name": c.dns_name.rstrip("."), "type": "A", "nameservers": [nameserver],
                  "primary": [c.addresses[c.primary]], "secondary": [c.addresses[c.secondary]],
-                 "ttl": timings.dns_ttl, "wiring": layout.dns_mode} for c in layout.composites],
+                 "ttl": timings.dns_ttl, **({"wiring": layout.dns_mode} if layout.dns_mode != DEFAULT_DNS else {})}
+                for c in layout.composites],
         "slos": {"dns_convergence": "90s"},
         "signals": SIGNALS,
         "sandbox": sandbox,

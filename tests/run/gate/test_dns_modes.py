@@ -36,13 +36,16 @@ def test_against_a_target_wired_otherwise_the_rows_are_skipped(tmp_path: Path) -
     with sandboxes.running(tmp_path / "function", *sandboxes.fast("blueprint")) as box:
         report_dir = tmp_path / "report"
         gate = dns_mode_table.gate("slow and ci and aws", report_dir, TIMEOUT, "--target", str(box.target_path))
-        # a target whose records do not state their wiring: read from what the composite composes, the same
+        # the sandbox leaves the default wiring unsaid: it is read from what the composite composes; a wiring
+        # the target states is taken as written
         doc = yaml.safe_load(box.target.path.read_text())
+        assert all("wiring" not in record for record in doc["dns"])
+        assert dns_wirings(box.target) == {"function"}
         for record in doc["dns"]:
-            record.pop("wiring", None)
-        unstated = tmp_path / "function" / "unstated.yaml"
-        unstated.write_text(yaml.safe_dump(doc))
-        assert dns_wirings(targets.load(unstated)) == {"function"}
+            record["wiring"] = "provider"
+        stated = tmp_path / "function" / "stated.yaml"
+        stated.write_text(yaml.safe_dump(doc))
+        assert dns_wirings(targets.load(stated)) == {"provider"}
     assert gate.returncode == 2, gate.stdout[-4000:] + gate.stderr[-2000:]
     assert "every selected scenario was skipped" in gate.stdout
     records = dns_mode_table.records(report_dir)
