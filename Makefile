@@ -47,15 +47,18 @@ system-packages:
 	  fi; \
 	fi
 
-# pytest exits 5 when it collected nothing; make treats that as the failure it is. Four workers on two cores, a test
-# file each at a time: most tests wait on simulated controllers and sandbox processes rather than compute (the load
-# average stays near 2), so the suite takes about 7 minutes instead of 10 with two. The soaks keep two workers:
-# they time interrupts against phases of a run. The files are handed out longest first (--no-loadscope-reorder and
-# tests/support/schedule.py), so that no long file starts last and runs alone at the end.
+# pytest exits 5 when it collected nothing; make treats that as the failure it is. Six workers on two cores, a test
+# file each at a time: most tests wait on simulated controllers and sandbox processes rather than compute (four
+# workers keep about one core busy, six about one and a half: tests/experiments, tests/reliability and tests/actions
+# took 200 s with four and 149 s with six). The files are handed out longest first (--no-loadscope-reorder and
+# tests/support/schedule.py), so that no long file starts last and runs alone at the end. PYTEST_WORKERS=N make test
+# runs N; the suites of `make reliability` keep PYTEST_WORKERS's 4, the soaks two: they time interrupts against
+# phases of a run.
 PYTEST_WORKERS ?= 4
 SOAK_WORKERS ?= 2
+TEST_WORKERS := $(if $(filter file,$(origin PYTEST_WORKERS)),6,$(PYTEST_WORKERS))
 test: $(INSTALLED) $(COMPAT)/.installed lint system-packages
-	XPCHAOS_COMPAT_K8S=$(abspath $(COMPAT)) $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile \
+	XPCHAOS_COMPAT_K8S=$(abspath $(COMPAT)) $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile \
 	  --no-loadscope-reorder --durations=20 $(PYTEST_ARGS)
 
 # The reliability figures (README, "Reliability"): the long soak variants (-m soak: 30 interrupted runs, 30 killed
