@@ -33,6 +33,7 @@ import dns.rcode
 import dns.rdatatype
 import dns.rrset
 
+from xpchaos.core.errors import XpchaosError
 from xpchaos.core.target import DnsRecord, Nameserver
 
 from . import timeline as tl
@@ -43,11 +44,11 @@ RESOLVE_EVERY = 30.0  # seconds between two resolutions of a nameserver written 
 RESOLVE_RETRY = 1.0  # seconds between two tries while a nameserver's name resolves to nothing
 
 
-class ChainError(dns.exception.DNSException):
+class ChainError(XpchaosError, dns.exception.DNSException):
     """A CNAME chain that loops or is longer than ``MAX_CHAIN`` links."""
 
 
-class DisagreeError(dns.exception.DNSException):
+class DisagreeError(XpchaosError, dns.exception.DNSException):
     """The addresses of a nameserver written as a hostname answer differently."""
 
 
@@ -72,10 +73,13 @@ def is_address(host: str) -> bool:
 
 def endpoints(nameserver: Nameserver) -> tuple[Nameserver, ...]:
     """The addresses ``nameserver`` stands for: itself when written as an address, else what its hostname resolves
-    to now (the system resolver), in the order given; raises OSError (``socket.gaierror``) when it does not."""
+    to now (the system resolver), in the order given; raises OSError naming it when it does not resolve."""
     if is_address(nameserver.host):
         return (nameserver,)
-    infos = socket.getaddrinfo(nameserver.host, nameserver.port, type=socket.SOCK_DGRAM)
+    try:
+        infos = socket.getaddrinfo(nameserver.host, nameserver.port, type=socket.SOCK_DGRAM)
+    except socket.gaierror as exc:  # the resolver's own words, naming the nameserver that does not resolve
+        raise OSError(f"nameserver {nameserver.host} does not resolve: {exc.strerror}") from None
     addresses = dict.fromkeys(str(info[4][0]).partition("%")[0] for info in infos)
     return tuple(Nameserver(address, nameserver.port) for address in addresses)
 
