@@ -68,11 +68,12 @@ def uses_of(api: client.ApiClient, target: Target, calls: Iterable[tuple[str, st
     return uses
 
 
-RUN_USES: tuple[Use, ...] = ("observe", "delete-providerconfig", "block-provider-api", "gameday", "scenarios")
+RUN_USES: tuple[Use, ...] = ("observe", "delete-providerconfig", "block-provider-api", "health-check", "gameday",
+                             "scenarios")
 
 
 def run_uses(api: client.ApiClient, target: Target) -> list[Use]:
-    """Every use the three experiments, a game day and a gate make of ``target``'s cluster; the credential fault's
+    """Every use the four experiments, a game day and a gate make of ``target``'s cluster; the credential fault's
     as each provider's credential source says (a Secret, or a workload identity)."""
     uses = list(RUN_USES)
     for name in target.providers:
