@@ -436,7 +436,8 @@ def run(experiment: Path, target_path: Path | None, provider: str | None, slo: s
     """Run one Chaos Toolkit experiment against the target and report whether the failover met the SLO.
 
     EXPERIMENT is a file, or a built-in experiment by name (revoke-credentials, block-provider-api,
-    delete-providerconfig): from experiments/ in the working directory, else the copy shipped with xpchaos.
+    delete-providerconfig, fail-health-check: DNS routed by Route53 health checks or Traffic Manager): from
+    experiments/ in the working directory, else the copy shipped with xpchaos.
 
     Shows the timeline as it happens, then the verdict, the failover steps and the recovery times; writes the
     journal and a text report. Rollbacks always run, also on Ctrl-C and SIGTERM.
