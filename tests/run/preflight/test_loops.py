@@ -1,9 +1,12 @@
 """The dependency loops (``xpchaos.run.preflight_loops``) on one sandbox that has all three: DNS moved by the
 Route53 Record (``--dns provider``) reconciled through AWS's own ProviderConfig, the management cluster's nodes on
-AWS, and Azure's credential Secret synced from AWS Secrets Manager by an ExternalSecret. Found before any run."""
+AWS, and Azure's credential Secret synced from AWS Secrets Manager by an ExternalSecret. Found before any run; the
+run that follows (revoking AWS's credentials) then fails where the first loop said it would: DNS never moves."""
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +15,8 @@ import yaml
 
 from tests.run.preflight.helpers import findings
 from tests.support import sandboxes
+from tests.support.commands import xpchaos
+from tests.support.runs import verdict_of
 
 LOOPS = {
     "apiVersion": "xpchaos.io/v1alpha1", "kind": "SandboxPlatform", "metadata": {"name": "loops"},
@@ -40,10 +45,16 @@ def loops(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, list[d
     try:
         assert box.target_path is not None
         code, found = findings(box.target_path)
+        journal = state_dir / "run" / "journal.json"  # then the run, on the platform preflight judged
+        env = {**os.environ, "XPCHAOS_UNDO_LOG": str(state_dir / "undo.jsonl")}
+        run = xpchaos("run", "revoke-credentials", "--target", str(box.target_path), "--slo", "10s",
+                      "--journal", str(journal), env=env, cwd=state_dir, timeout=120)
     finally:
         sandboxes.stop(state_dir)
     assert code == 1  # loop a fails the preflight
-    by: dict[str, list[dict[str, Any]]] = {"record": [], "nodes": [], "secret": []}
+    by: dict[str, list[dict[str, Any]]] = {"record": [], "nodes": [], "secret": [],
+                                           "run": [{"code": run.returncode, "output": run.stdout + run.stderr,
+                                                    "verdict": verdict_of(json.loads(journal.read_text()))}]}
     for finding in (f for f in found if f["check"] == "loop"):
         about = "record" if "Record" in finding["message"] else "nodes" if "nodes" in finding["message"] else "secret"
         by[about].append(finding)
@@ -75,3 +86,12 @@ def test_the_secondarys_credentials_synced_from_the_cloud_under_test(loops: dict
         "azure's credential Secret crossplane-system/azure-creds is synced from aws, the cloud under test "
         "(ExternalSecret crossplane-system/azure-creds, ClusterSecretStore aws-secretsmanager: spec.provider.aws)")
     assert "outside aws" in secret["fix"]
+
+
+def test_the_run_after_it_is_not_resilient_where_the_loop_said(loops: dict[str, Any]) -> None:
+    """The XR fails over to Azure, but the Record that must move is reconciled through the revoked credentials."""
+    [run] = loops["run"]
+    assert run["code"] == 1, run["output"][-3000:]
+    verdict = run["verdict"]
+    assert (verdict["outcome"], verdict["failed_step"]) == ("failed", "dns_secondary"), verdict
+    assert verdict["times"].get("time_to_failover_s") is not None  # the XR did fail over: only DNS is frozen
