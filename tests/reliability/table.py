@@ -104,6 +104,11 @@ def rows(directory: Path) -> list[tuple[str, str, str]]:
                        f"{_counts(f['verdicts'])}; {f['false_verdicts']} false; {f['retries']} retries "
                        f"({_counts(f['retries_by_reason'])}); {f['runs_left_changed']} runs left a change",
              lambda f: f["false_verdicts"] == 0 and f["injected"] >= 200 and not f["runs_left_changed"]),
+        _row("The gate per DNS wiring (function, provider, route53-failover, external-dns, traffic-manager) x the "
+             "4 faults x blueprint/stock: the verdict each wiring implies",
+             _load(directory, "dns-mode-table"),
+             lambda f: f"{f['as_expected']} of {f['rows']} rows as implied",
+             lambda f: f["rows"] >= 40 and f["as_expected"] == f["rows"]),
     ]
     junit = _junit(directory)
     for prefix, what in SUITES.items():

@@ -30,6 +30,16 @@ def test_rows_from_the_figures(tmp_path: Path) -> None:
     assert next(v for k, v in rows.items() if k.startswith("Bad input")) == ("1 test passed, 1 failed", "NO")
     # only the canary test of the gate's module counts for its row
     assert next(v for k, v in rows.items() if "canary" in k) == ("not measured", "—")
+    assert next(v for k, v in rows.items() if "per DNS wiring" in k) == ("not measured", "—")
+
+
+def test_the_dns_wiring_table_holds_only_when_every_row_reads_as_implied(tmp_path: Path) -> None:
+    def row(as_expected: int) -> tuple[str, str]:
+        (tmp_path / "dns-mode-table.json").write_text(json.dumps({"rows": 40, "as_expected": as_expected}))
+        return next(v for k, v in {w: (m, h) for w, m, h in table.rows(tmp_path)}.items() if "per DNS wiring" in k)
+
+    assert row(40) == ("40 of 40 rows as implied", "yes")
+    assert row(39) == ("39 of 40 rows as implied", "NO")
 
 
 def test_the_readme_section_is_replaced_between_its_markers(tmp_path: Path) -> None:
