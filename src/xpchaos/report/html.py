@@ -242,7 +242,9 @@ def _verdict(scenario: model.ScenarioReport) -> str:
         return "<h3>Verdict</h3><p class=\"dim\">No verdict: this scenario has no journal.</p>" \
             if scenario.journal is None else ""
     late, slo = number(found.late_by_s), number(found.slo_s)
-    rows = [("outcome", _badge(scenario.outcome)), ("reason", esc(found.reason)),
+    # the run's own verdict; a scenario that expected it (e.g. "the verdict is not resilient") passed regardless
+    expected = " the scenario expected this verdict" if scenario.outcome == Outcome.PASSED != found.outcome else ""
+    rows = [("outcome", _badge(found.outcome) + esc(expected)), ("reason", esc(found.reason)),
             ("fault", esc(fault_of(found)) if found.fault else ""), ("observed", esc(found.observed or "")),
             ("failed step", esc(found.failed_step or "")), ("late by", esc(_secs(late)) if late is not None else ""),
             ("SLO", esc(_secs(slo)) if slo is not None else ""), ("DNS clock", esc(clock_of(found)))]
