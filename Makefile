@@ -54,12 +54,16 @@ system-packages:
 # tests/support/schedule.py), so that no long file starts last and runs alone at the end. PYTEST_WORKERS=N make test
 # runs N; the suites of `make reliability` keep PYTEST_WORKERS's 4, the soaks two: they time interrupts against
 # phases of a run.
+# The shipped scenarios (features/) run once, as a user runs them: tests/packaging's user path runs
+# `pytest features/ -m ci` and the gate from the built wheel, whose copies are these files (tests/packaging/
+# test_sources.py); running them here as well would only run them twice. TEST_PATHS="tests features" adds them.
 PYTEST_WORKERS ?= 4
 SOAK_WORKERS ?= 2
 TEST_WORKERS := $(if $(filter file,$(origin PYTEST_WORKERS)),6,$(PYTEST_WORKERS))
+TEST_PATHS ?= tests
 test: $(INSTALLED) $(COMPAT)/.installed lint system-packages
 	XPCHAOS_COMPAT_K8S=$(abspath $(COMPAT)) $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile \
-	  --no-loadscope-reorder --durations=20 $(PYTEST_ARGS)
+	  --no-loadscope-reorder --durations=20 $(TEST_PATHS) $(PYTEST_ARGS)
 
 # The reliability figures (README, "Reliability"): the long soak variants (-m soak: 30 interrupted runs, 30 killed
 # runs then restored, 24 runs under API faults) and the suites whose every case must pass (bad input, RBAC, secrets,
