@@ -63,16 +63,22 @@ class Named:
         return ("127.0.0.1", self.port)
 
 
-def named_conf(directory: Path, port: int, key_file: Path, zone_file: Path) -> str:
+def _files_and_port(directory: Path, port: int) -> str:
+    """The options every named of the tests starts with: its files in ``directory``, 127.0.0.1:``port`` only."""
     return f"""\
-include "{key_file}";
-options {{
     directory "{directory}";
     pid-file "{directory}/named.pid";
     session-keyfile "{directory}/session.key";
     managed-keys-directory "{directory}";
     listen-on port {port} {{ 127.0.0.1; }};
-    listen-on-v6 {{ none; }};
+    listen-on-v6 {{ none; }};"""
+
+
+def named_conf(directory: Path, port: int, key_file: Path, zone_file: Path) -> str:
+    return f"""\
+include "{key_file}";
+options {{
+{_files_and_port(directory, port)}
     recursion no;
     allow-transfer {{ none; }};
     dnssec-validation no;
@@ -94,12 +100,7 @@ def resolver_conf(directory: Path, port: int, forward_to: tuple[str, int]) -> st
     host, upstream = forward_to
     return f"""\
 options {{
-    directory "{directory}";
-    pid-file "{directory}/named.pid";
-    session-keyfile "{directory}/session.key";
-    managed-keys-directory "{directory}";
-    listen-on port {port} {{ 127.0.0.1; }};
-    listen-on-v6 {{ none; }};
+{_files_and_port(directory, port)}
     recursion yes;
     allow-query {{ 127.0.0.1; }};
     allow-recursion {{ 127.0.0.1; }};
