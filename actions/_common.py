@@ -13,13 +13,14 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from chaoslib.exceptions import ActivityFailed
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay, wait_exponential_jitter
 
-from xpchaos.core import kube, platform_graph
+from xpchaos.core import api_retry, kube, platform_graph
 from xpchaos.core import target as target_mod
 from xpchaos.core.errors import XpchaosError
 from xpchaos.core.outcome import ActionOutcome
@@ -27,6 +28,7 @@ from xpchaos.core.target import ObjectRef, Target, TargetError
 from xpchaos.core.undo_log import ClusterRecords, UndoLog, cluster_key, default_path, marks
 
 logger = logging.getLogger("xpchaos.actions")
+T = TypeVar("T")
 
 SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
                  "generation", "managedFields", "finalizers", "selfLink")
@@ -35,6 +37,8 @@ SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "deletionTimesta
 class FaultError(XpchaosError, ActivityFailed):
     """The fault could not be made or undone; the message never holds credential bytes. An ``ActivityFailed``, so
     Chaos Toolkit records it as the activity's failure."""
+
+    status: int | None = None  # the API's answer behind it, when there was one
 
 
 class TargetObjectMissing(FaultError):
@@ -146,7 +150,7 @@ def roll_back(configuration: dict[str, Any] | None, fault: str, provider: str,
     for record in ctx.log.outstanding():
         if record["fault"] == fault and record["undo"].get("provider") == provider and same_target(record,
                                                                                                     ctx.target):
-            done.append(undo_one(ctx.api, record))
+            done.append(undo_again(undo_one, ctx.api, record))
             ctx.log.mark_done(record["id"])
     return {"fault": fault, "provider": provider, "restored": done,
             "outcome": ActionOutcome.RESTORED if done else ActionOutcome.NOTHING_TO_DO}
@@ -168,7 +172,28 @@ def plain(api: client.ApiClient, obj: Any) -> dict[str, Any]:
 
 def api_error(exc: ApiException, doing: str) -> FaultError:
     """An ApiException as one line without the response body (it may echo a Secret)."""
-    return FaultError(f"{doing}: the API answered {exc.status} {exc.reason}")
+    error = FaultError(f"{doing}: the API answered {exc.status} {exc.reason}")
+    error.status = exc.status
+    return error
+
+
+# an undo answered so may or may not have been applied (500, 502, 504), or was refused for now (429, 503)
+UNDO_AGAIN_STATUSES = frozenset({429, 500, 502, 503, 504})
+UNDO_ATTEMPTS, UNDO_BUDGET = 6, 15.0
+
+
+def undo_again(undo: Callable[..., T], *args: Any) -> T:
+    """``undo(*args)``, tried again while the API answers one of ``UNDO_AGAIN_STATUSES``. Safe where the client's own
+    retries are not (a write answered 500 is never re-sent blindly): every undo reads the object first and writes
+    only what is not yet as it was, so a replay after a write that was applied finds it restored."""
+    def again(exc: BaseException) -> bool:
+        return isinstance(exc, FaultError) and exc.status in UNDO_AGAIN_STATUSES
+
+    retrying = Retrying(retry=retry_if_exception(again), reraise=True,
+                        stop=stop_after_attempt(UNDO_ATTEMPTS) | stop_after_delay(UNDO_BUDGET),
+                        wait=wait_exponential_jitter(multiplier=0.2, max=3.0),
+                        before_sleep=lambda state: api_retry.count("undo replayed"))
+    return retrying(undo, *args)
 
 
 # custom objects by reference ------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from ._common import (
     networking,
     plain,
     same_target,
+    undo_again,
     undo_log,
 )
 
@@ -97,7 +98,7 @@ def replay(log: UndoLog, target: Target | None = None, only: set[str] | None = N
             continue
         try:  # a record only the cluster holds is the given target's (its Secret is labelled with it)
             chosen = target_of(record)
-            result = replay_one(api_of(chosen), record)
+            result = undo_again(replay_one, api_of(chosen), record)
         except (FaultError, TargetError) as exc:
             yield Replayed(record, None, str(exc))
             continue

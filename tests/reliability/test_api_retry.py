@@ -17,7 +17,7 @@ from kubernetes.client.rest import ApiException
 
 from tests.support import sandboxes
 from tests.support.sandboxes import Sandbox
-from xpchaos.actions import network
+from xpchaos.actions import credentials, network
 from xpchaos.core import api_retry, kube, lease
 from xpchaos.core.outcome import ActionOutcome
 
@@ -153,3 +153,27 @@ def test_a_conflict_with_an_object_not_ours_is_still_a_conflict(lost_answers: tu
                                   lambda found: found.metadata.annotations.get("id") == "mine", "ConfigMap taken")
     assert raised.value.status == 409
     assert plain.read_namespaced_config_map("taken", "default").metadata.annotations == {"id": "theirs"}
+
+
+def test_a_rollback_answered_500_is_replayed_until_the_object_is_as_it_was(own_sandbox: Callable[..., Sandbox],
+                                                                          tmp_path: Path) -> None:
+    """The client never re-sends a write answered 500 (it may have been applied); the rollback replays the whole undo
+    instead, which reads the object first. Seed 10 rolls, for the three creates of Secrets: the undo record's copy
+    in the cluster passes, the credential Secret's re-creation is answered 500, its replay passes."""
+    log = tmp_path / "faults.jsonl"
+    box = own_sandbox(*sandboxes.fast("stock"), "--api-faults", "500=0.5", "--api-faults-seed", "10",
+                      "--api-faults-only", "create:secrets", "--api-faults-agent", kube.USER_AGENT.split("/")[0] + "/",
+                      "--api-faults-log", str(log))
+    configuration = {**box.configuration, "xpchaos_undo_log": str(tmp_path / "undo.jsonl")}
+    plain: Any = client.CoreV1Api(config.new_client_from_config(config_file=box.kubeconfig))  # not faulted
+    secret = box.target.providers["aws"].credentials
+    assert secret is not None
+    before = plain.read_namespaced_secret(secret.name, secret.namespace).data
+    api_retry.reset()
+    assert credentials.revoke_credentials("aws", mode="delete-secret", configuration=configuration)["outcome"] == \
+        ActionOutcome.APPLIED
+    restored = credentials.restore_credentials("aws", configuration=configuration)
+    assert restored["outcome"] == ActionOutcome.RESTORED, restored
+    assert [f["fault"] for f in _injected(log)] == ["500"]  # the re-creation, answered 500 once
+    assert api_retry.stats().get("undo replayed") == 1
+    assert plain.read_namespaced_secret(secret.name, secret.namespace).data == before

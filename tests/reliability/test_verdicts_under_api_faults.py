@@ -111,7 +111,8 @@ def _run(faulty: Faulty, name: str, run: Run, tally: Tally) -> None:
     box.wait_steady()
     changed = snapshot.diff(before, box.snapshot())
     if changed or run.outstanding():
-        tally.left_changed.append(f"{box.profile} {name}: {changed} outstanding {run.outstanding()}")
+        left = [(r["fault"], r["id"], r["undo"].get("action")) for r in run.outstanding()]  # never the snapshot's bytes
+        tally.left_changed.append(f"{box.profile} {name}: {changed} outstanding {left}")
 
 
 def _platform(faulty: Faulty, per_platform: int, root: Path) -> Tally:
