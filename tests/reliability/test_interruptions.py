@@ -19,7 +19,7 @@ from . import figures, soak
 
 
 @pytest.mark.timeout(1200)  # the soak variant takes minutes; the suite's 300 s is for single tests
-@pytest.mark.parametrize("runs", [8, pytest.param(30, marks=pytest.mark.soak)])
+@pytest.mark.parametrize("runs", [6, pytest.param(30, marks=pytest.mark.soak)])
 def test_interrupted_runs_leave_the_cluster_as_it_was(runs: int, blueprint: Sandbox, tmp_path: Path) -> None:
     soak_seed = soak.seed()
     plans = soak.plans(runs, (signal.SIGINT, signal.SIGTERM), random.Random(soak_seed))

@@ -19,7 +19,7 @@ from . import figures, soak
 
 
 @pytest.mark.timeout(1200)  # the soak variant takes minutes; the suite's 300 s is for single tests
-@pytest.mark.parametrize("runs", [6, pytest.param(30, marks=pytest.mark.soak)])
+@pytest.mark.parametrize("runs", [3, pytest.param(30, marks=pytest.mark.soak)])
 def test_killed_runs_are_undone_by_restore(runs: int, blueprint: Sandbox, tmp_path: Path) -> None:
     soak_seed = soak.seed()
     plans = soak.plans(runs, (signal.SIGKILL,), random.Random(soak_seed), phases_of=("fault", "probe", "rollback"))
