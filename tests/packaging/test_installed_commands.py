@@ -74,7 +74,9 @@ def stock(installed: Installed, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 def test_the_gate_exits_1_on_stock_crossplane_with_the_shipped_scenarios(installed: Installed, stock: Path) -> None:
     """The path's gate against stock Crossplane, its target's SLO tightened to 5 s so that each missing failover is
-    decided sooner. Without features/ here the gate runs the scenarios shipped with xpchaos, and says so."""
+    decided sooner: exit 1, and the report names the missing failover. Without features/ here the gate runs the
+    scenarios shipped with xpchaos, and says so. (The only stock gate of the suite: the shipped scenarios are these
+    files, tests/packaging/test_sources.py.)"""
     target = yaml.safe_load((stock / SANDBOX_TARGET).read_text())
     target["slos"]["dns_convergence"] = "5s"
     (stock / "stock.yaml").write_text(yaml.safe_dump(target))
@@ -82,6 +84,13 @@ def test_the_gate_exits_1_on_stock_crossplane_with_the_shipped_scenarios(install
     assert gate.returncode == 1, gate.stdout[-4000:] + gate.stderr[-2000:]
     assert "exit 1: not resilient" in gate.stdout
     assert "features: using the copy shipped with xpchaos" in gate.stdout, gate.stdout[:2000]
+    report_dir = stock / "reports" / "gate"
+    page = (report_dir / "index.html").read_text()
+    assert "xr_recovers" in page and "never left Ready" in page
+    records = [json.loads(line) for line in (report_dir / "scenarios.jsonl").read_text().splitlines()]
+    outcomes = {r["scenario"]: r["outcome"] for r in records}
+    assert outcomes["Revoking the AWS credentials fails over to Azure"] == "failed", outcomes
+    assert outcomes["Deleting an in-use ProviderConfig is blocked, so nothing fails over"] == "passed", outcomes
 
 
 JSONPATH_EXPERIMENT = {  # as chaostoolkit-kubernetes's examples write a steady state over a custom object

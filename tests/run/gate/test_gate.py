@@ -1,7 +1,7 @@
 """``xpchaos gate`` as CI runs it: exit 0 with a report of the scenarios and their figures against a blueprint
 platform, exit 2 for a broken target or an empty selection; and no credential value in anything it writes (a canary
-planted in the target's Secret). Stock Crossplane's exit 1: test_gate_stock.py (a file of its own, so the two gates
-run on two workers at once)."""
+planted in the target's Secret). Stock Crossplane's exit 1, as a user meets it from the installed wheel:
+tests/packaging/test_installed_commands.py."""
 
 from __future__ import annotations
 
